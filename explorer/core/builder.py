@@ -1,0 +1,319 @@
+"""Turn an :class:`ArchitectureSpec` into an ``nn.Module`` with readable submodule names.
+
+Channels and features flowing into a block are inferred: every block is built for the shape
+that reaches it, and its output shape is found by a forward pass of a *meta* tensor (shapes
+only, no arithmetic), so building the deepest preset costs no more than creating its weights —
+and nothing at all on the meta device, which the shape inspector uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from explorer.core.registry import get_block
+from explorer.core.spec import ArchitectureSpec, BlockSpec, SpecError, validate_block
+
+Shape = tuple[int, ...]
+
+
+class ShapeError(Exception):
+    """A block that does not fit the shape flowing into it.
+
+    Attributes
+    ----------
+    message : what is wrong, in plain words.
+    hint : what would make it fit.
+    in_shape : the shape (without batch) that reached the block.
+    path : where, e.g. ``block 4 (inception) › branch5x5.conv2``.
+    block : index of the top-level block at fault (set by :func:`build_model`).
+    """
+
+    def __init__(self, message: str, hint: str = "", in_shape: Shape | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.in_shape = in_shape
+        self.path = ""
+        self.block: int | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return f"{text}. Hint: {self.hint}" if self.hint else text
+
+
+def fmt_shape(shape: Sequence[int] | None) -> str:
+    """``(16, 14, 14)`` as ``16×14×14``."""
+    return "×".join(str(int(s)) for s in shape) if shape is not None else "?"
+
+
+@dataclass
+class BuildContext:
+    """What a block factory may need beyond its own parameters."""
+
+    num_classes: int
+
+    def sequence(
+        self, blocks: list[tuple[BlockSpec, dict]], in_shape: Shape, label: str
+    ) -> tuple[nn.Sequential, Shape]:
+        """Build validated nested blocks in order (for containers); return them and the shape.
+
+        ``label`` names the list in error messages, e.g. ``body`` or ``branches[1]``.
+        """
+        modules: OrderedDict[str, nn.Module] = OrderedDict()
+        names = _Namer()
+        shape = in_shape
+        for i, (block, params) in enumerate(blocks):
+            try:
+                module, shape = self.block(block, params, shape)
+            except ShapeError as exc:
+                exc.path = _join(f"{label}[{i}] ({block.type})", exc.path, sep=" › ")
+                raise
+            modules[names.name(block, params)] = module
+        return nn.Sequential(modules), shape
+
+    def block(self, block: BlockSpec, params: dict, in_shape: Shape) -> tuple[nn.Module, Shape]:
+        """Build one validated block for ``in_shape``; return it and its output shape."""
+        definition = get_block(block.type)
+        resolved = {
+            name: (self.num_classes if value == "classes" else value)
+            for name, value in params.items()
+        }
+        module = definition.factory(self, in_shape, **resolved)
+        module.block_type = block.type  # shown in summaries and feature-map names
+        return module, infer_shape(module, in_shape)
+
+
+class Network(nn.Sequential):
+    """The built network: a sequence of named blocks, remembering its specification."""
+
+    def __init__(self, spec: ArchitectureSpec, blocks: OrderedDict[str, nn.Module]) -> None:
+        super().__init__(blocks)
+        self.spec = spec
+        self.input_shape = tuple(spec.input_shape)
+
+
+@dataclass
+class BuiltBlock:
+    """One top-level block of a (possibly partial) build."""
+
+    index: int
+    name: str
+    type: str
+    in_shape: Shape
+    out_shape: Shape
+
+
+@dataclass
+class BuildResult:
+    """What :func:`build_partial` made: the network up to the first error, and that error."""
+
+    network: Network
+    blocks: list[BuiltBlock]
+    error: SpecError | ShapeError | None
+
+    @property
+    def out_shape(self) -> Shape:
+        return self.blocks[-1].out_shape if self.blocks else tuple(self.network.input_shape)
+
+
+def build_partial(spec: ArchitectureSpec, device: str | torch.device | None = None) -> BuildResult:
+    """Build block after block and stop at the first one that is invalid or does not fit.
+
+    Never raises for a user's mistake: the error is returned with the blocks built before it.
+    On ``device="meta"`` no weights are allocated (used for shape inspection).
+    """
+    ctx = BuildContext(num_classes=spec.num_classes)
+    modules: OrderedDict[str, nn.Module] = OrderedDict()
+    built: list[BuiltBlock] = []
+    names = _Namer()
+    shape: Shape = tuple(spec.input_shape)
+    error: SpecError | ShapeError | None = None
+    with torch.device(device) if device is not None else contextlib.nullcontext():
+        for index, block in enumerate(spec.blocks):
+            try:
+                params = validate_block(block, index=index)
+                module, out_shape = ctx.block(block, params, shape)
+            except SpecError as exc:
+                error = exc
+                break
+            except ShapeError as exc:
+                exc.block = index
+                exc.path = _join(f"block {index} ({block.type})", exc.path, sep=" › ")
+                exc.in_shape = exc.in_shape or shape
+                error = exc
+                break
+            name = names.name(block, params)
+            modules[name] = module
+            built.append(BuiltBlock(index, name, block.type, shape, out_shape))
+            shape = out_shape
+    return BuildResult(Network(spec, modules), built, error)
+
+
+def build_model(spec: ArchitectureSpec, device: str | torch.device | None = None) -> Network:
+    """Build the whole network; raise the first :class:`SpecError` or :class:`ShapeError`."""
+    result = build_partial(spec, device=device)
+    if result.error is not None:
+        raise result.error
+    return result.network
+
+
+def check_output(spec: ArchitectureSpec, out_shape: Shape) -> str | None:
+    """A warning when the network does not end in one score per class, else ``None``."""
+    if tuple(out_shape) == (spec.num_classes,):
+        return None
+    if len(out_shape) == 3 and out_shape[1:] == (1, 1) and out_shape[0] == spec.num_classes:
+        return (
+            f"the network ends in {fmt_shape(out_shape)}; add a flatten block to get "
+            f"{spec.num_classes} class scores"
+        )
+    return (
+        f"the network ends in {fmt_shape(out_shape)}, not {spec.num_classes} class scores; "
+        f'end it with flatten → linear (out_features "classes") to train it'
+    )
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def infer_shape(module: nn.Module, in_shape: Shape) -> Shape:
+    """Output shape (without batch) of ``module`` for ``in_shape``, found on the meta device.
+
+    Raises
+    ------
+    ShapeError
+        Naming the innermost layer that failed, its input shape and a hint.
+    """
+    stack: list[tuple[str, nn.Module, Shape | None]] = []
+    names = {m: n for n, m in module.named_modules()}
+    handles = []
+
+    def pre(mod: nn.Module, args: tuple) -> None:
+        first = args[0] if args else None
+        stack.append(
+            (names.get(mod, ""), mod, tuple(first.shape[1:]) if torch.is_tensor(first) else None)
+        )
+
+    def post(mod: nn.Module, args: tuple, out: Any) -> None:
+        stack.pop()
+
+    for sub in module.modules():
+        handles.append(sub.register_forward_pre_hook(pre))
+        handles.append(sub.register_forward_hook(post))
+    state = {
+        name: t if t.is_meta else t.to("meta")
+        for name, t in itertools.chain(
+            module.named_parameters(remove_duplicate=False),
+            module.named_buffers(remove_duplicate=False),
+        )
+    }
+    x = torch.zeros((2, *in_shape), device="meta")
+    try:
+        with torch.no_grad():
+            out = functional_call(module, state, (x,), tie_weights=False)
+    except ShapeError:
+        raise
+    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+        name, culprit, culprit_in = stack[-1] if stack else ("", module, in_shape)
+        error = explain(culprit, culprit_in, exc)
+        error.path = name
+        error.in_shape = in_shape
+        raise error from None
+    finally:
+        for handle in handles:
+            handle.remove()
+    if not torch.is_tensor(out):
+        raise ShapeError(f"the block returns {type(out).__name__}, not a tensor")
+    shape = tuple(out.shape[1:])
+    if any(s <= 0 for s in shape):
+        raise ShapeError(
+            f"the output {fmt_shape(shape)} is empty",
+            "lower a stride or kernel_size, or add padding",
+            in_shape,
+        )
+    return shape
+
+
+def explain(layer: nn.Module, in_shape: Shape | None, exc: Exception) -> ShapeError:
+    """Turn a failed forward into a plain-language :class:`ShapeError` with a fix hint."""
+    kind = type(layer).__name__
+    if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) and in_shape is not None:
+        if len(in_shape) != 3:
+            return ShapeError(
+                f"{kind} expects a C×H×W input but receives {fmt_shape(in_shape)}",
+                "spatial layers must come before flatten; move this layer up or remove the "
+                "flatten before it",
+                in_shape,
+            )
+        kh, kw = _pair(layer.kernel_size)
+        ph, pw = _pair(layer.padding) if not isinstance(layer.padding, str) else (0, 0)
+        dh, dw = _pair(getattr(layer, "dilation", 1))
+        eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+        h, w = in_shape[1] + 2 * ph, in_shape[2] + 2 * pw
+        if eh > h or ew > w:
+            padded = f" (padding {ph})" if ph or pw else ""
+            return ShapeError(
+                f"kernel {kh}×{kw} is larger than the {in_shape[1]}×{in_shape[2]} input{padded}",
+                "lower kernel_size, add padding, or remove a pooling layer before it",
+                in_shape,
+            )
+        return ShapeError(
+            f"{kind} cannot produce an output from the {fmt_shape(in_shape)} input",
+            "lower the stride or kernel_size, or add padding",
+            in_shape,
+        )
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "Sizes of tensors must match" in text or "must match the size" in text:
+        return ShapeError(
+            f"{kind}: the paths it merges give different shapes ({text})",
+            "every branch must keep the same height and width (check stride and padding); "
+            "an addition also needs equal channels (use a 1×1 conv shortcut)",
+            in_shape,
+        )
+    return ShapeError(f"{kind} fails on a {fmt_shape(in_shape)} input: {text}", "", in_shape)
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        return int(value[0]), int(value[-1])
+    return int(value), int(value)
+
+
+def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """Output length of a convolution or pooling along one axis (PyTorch's formula)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+# --------------------------------------------------------------------------- naming
+
+
+class _Namer:
+    """Readable, unique submodule names: ``conv1``, ``conv2``, ``pool1``, ``inception1`` …"""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.used: set[str] = set()
+
+    def name(self, block: BlockSpec, params: dict) -> str:
+        custom = params.get("name") if block.type == "group" else None
+        base = custom or get_block(block.type).short
+        if custom and custom not in self.used:
+            self.used.add(custom)
+            return custom
+        while True:
+            self.counts[base] = self.counts.get(base, 0) + 1
+            candidate = f"{base}{self.counts[base]}"
+            if candidate not in self.used:
+                self.used.add(candidate)
+                return candidate
+
+
+def _join(head: str, tail: str, sep: str = ".") -> str:
+    return f"{head}{sep}{tail}" if tail else head

@@ -1,0 +1,1 @@
+"""Presets: the classic networks, faithful to ARCHITECTURES.md."""

@@ -1,0 +1,242 @@
+"""Registries of blocks and presets, with a parameter schema per block.
+
+A block is registered by name with a factory ``factory(ctx, in_shape, **params) -> nn.Module``
+and a list of :class:`Param` describing what a user may set. The schema drives validation
+(:func:`explorer.core.spec.validate_block`) and, later, the property form in the UI.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+REQUIRED = object()
+"""Default of a parameter the user must give."""
+
+PARAM_KINDS = ("int", "float", "bool", "choice", "size", "str", "blocks", "branches")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a block.
+
+    Attributes
+    ----------
+    name : the key in the block's JSON object (PyTorch's own name where one exists).
+    kind : ``int``, ``float``, ``bool``, ``choice``, ``str``, ``size`` (an int or an
+        ``[h, w]`` pair), ``blocks`` (a list of blocks) or ``branches`` (a list of lists).
+    default : the value used when the key is absent; :data:`REQUIRED` when it must be given;
+        ``None`` where the block derives it (e.g. a pooling stride equal to its kernel).
+    minimum, maximum : inclusive bounds for numbers (``maximum_exclusive`` makes the upper
+        bound strict, as for a dropout probability).
+    choices : valid values of a ``choice``.
+    classes : an ``int`` that may also be the string ``"classes"``, meaning the number of
+        classes of the architecture.
+    """
+
+    name: str
+    kind: str
+    default: Any = REQUIRED
+    minimum: float | None = None
+    maximum: float | None = None
+    maximum_exclusive: bool = False
+    choices: tuple = ()
+    classes: bool = False
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in PARAM_KINDS:
+            raise ValueError(f"parameter {self.name!r}: unknown kind {self.kind!r}")
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"parameter {self.name!r}: a choice needs choices")
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def describe(self) -> str:
+        """The valid values in words, e.g. ``an integer ≥ 1`` or ``one of 'max', 'avg'``."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind in ("int", "float", "size"):
+            noun = {"int": "an integer", "float": "a number", "size": "an integer or [h, w]"}[
+                self.kind
+            ]
+            bounds = []
+            if self.minimum is not None:
+                bounds.append(f"≥ {self.minimum:g}")
+            if self.maximum is not None:
+                bounds.append(f"{'<' if self.maximum_exclusive else '≤'} {self.maximum:g}")
+            text = noun + (" " + " and ".join(bounds) if bounds else "")
+            if self.classes:
+                text += ' or "classes"'
+            if self.default is None:
+                text += " or null"
+            return text
+        return {
+            "bool": "true or false",
+            "str": "a text",
+            "blocks": "a list of blocks",
+            "branches": "a list of branches, each a list of blocks",
+        }[self.kind]
+
+    def to_json(self) -> dict:
+        """The schema entry as plain JSON (for ``explorer blocks --json`` and the UI)."""
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "required": self.required}
+        if not self.required:
+            out["default"] = self.default
+        for key in ("minimum", "maximum"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.maximum_exclusive:
+            out["maximum_exclusive"] = True
+        if self.choices:
+            out["choices"] = list(self.choices)
+        if self.classes:
+            out["classes"] = True
+        if self.help:
+            out["help"] = self.help
+        return out
+
+
+@dataclass(frozen=True)
+class BlockDef:
+    """A registered block type."""
+
+    name: str
+    factory: Callable
+    params: tuple[Param, ...]
+    category: str
+    short: str
+    doc: str = ""
+    container: bool = False
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "category": self.category,
+            "doc": self.doc,
+            "params": [p.to_json() for p in self.params],
+        }
+
+
+@dataclass(frozen=True)
+class PresetDef:
+    """A registered preset: a function returning the list of blocks for given sizes."""
+
+    name: str
+    blocks: Callable[[], list]
+    input_shape: tuple[int, int, int]
+    num_classes: int
+    doc: str
+    source: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+_BLOCKS: dict[str, BlockDef] = {}
+_PRESETS: dict[str, PresetDef] = {}
+_loaded = False
+
+
+def _ensure_loaded() -> None:
+    """Import the block families and presets once, which registers them."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        import explorer.blocks  # noqa: F401  (registers every block family)
+        import explorer.core.presets  # noqa: F401  (registers every preset)
+
+
+def register_block(
+    name: str,
+    *,
+    params: list[Param] | tuple[Param, ...] = (),
+    category: str,
+    short: str | None = None,
+    container: bool = False,
+) -> Callable:
+    """Decorator registering ``factory(ctx, in_shape, **params) -> nn.Module`` as ``name``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is already registered.
+    """
+
+    def decorate(factory: Callable) -> Callable:
+        if name in _BLOCKS:
+            raise ValueError(f"block {name!r} is already registered")
+        _BLOCKS[name] = BlockDef(
+            name=name,
+            factory=factory,
+            params=tuple(params),
+            category=category,
+            short=short or name,
+            doc=(factory.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
+            container=container,
+        )
+        return factory
+
+    return decorate
+
+
+def get_block(name: str) -> BlockDef:
+    """The block registered as ``name``; ``KeyError`` naming the valid ones otherwise."""
+    _ensure_loaded()
+    try:
+        return _BLOCKS[name]
+    except KeyError:
+        raise KeyError(f"unknown block type {name!r}") from None
+
+
+def list_blocks(pattern: str = "*") -> list[BlockDef]:
+    """Registered blocks whose name matches the shell-style ``pattern``, sorted by category."""
+    _ensure_loaded()
+    found = [b for n, b in _BLOCKS.items() if fnmatch.fnmatchcase(n, pattern)]
+    return sorted(found, key=lambda b: (b.category, b.name))
+
+
+def register_preset(
+    name: str,
+    *,
+    input_shape: tuple[int, int, int],
+    num_classes: int = 10,
+    source: str = "",
+    tags: tuple[str, ...] = (),
+) -> Callable:
+    """Decorator registering a function that returns a preset's list of block dicts."""
+
+    def decorate(fn: Callable) -> Callable:
+        if name in _PRESETS:
+            raise ValueError(f"preset {name!r} is already registered")
+        _PRESETS[name] = PresetDef(
+            name=name,
+            blocks=fn,
+            input_shape=tuple(input_shape),
+            num_classes=num_classes,
+            doc=(fn.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
+            source=source,
+            tags=tuple(tags),
+        )
+        return fn
+
+    return decorate
+
+
+def get_preset(name: str) -> PresetDef:
+    """The preset registered as ``name``; ``KeyError`` otherwise."""
+    _ensure_loaded()
+    try:
+        return _PRESETS[name]
+    except KeyError:
+        raise KeyError(f"unknown preset {name!r}") from None
+
+
+def list_presets(pattern: str = "*") -> list[PresetDef]:
+    """Registered presets whose name matches ``pattern``, in registration order."""
+    _ensure_loaded()
+    return [p for n, p in _PRESETS.items() if fnmatch.fnmatchcase(n, pattern)]
