@@ -1,0 +1,343 @@
+"""The shape inspector: per-layer output shape, parameters, cost and receptive field.
+
+Built on torchinfo, run on the *meta* device (shapes only: no weights are allocated and no
+arithmetic is done), so a summary is cheaper than one forward pass and every edit in the app
+can be re-inspected at once. When a block does not fit, the summary holds the rows up to the
+failing block and an error naming it, the shape that reached it and a fix hint; it never
+raises for a user's mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from explorer.core.builder import ShapeError, build_partial, check_output, fmt_shape
+from explorer.core.spec import ArchitectureSpec, SpecError
+
+SPATIAL = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
+GLOBAL = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten, nn.Linear)
+
+
+@dataclass
+class LayerRow:
+    """One row of the summary: a top-level block (depth 1) or a layer inside it."""
+
+    name: str
+    type: str
+    depth: int
+    block: int | None
+    output_shape: tuple[int, ...]
+    params: int
+    trainable: bool
+    mult_adds: int
+    receptive_field: int | None
+    effective_stride: int | None
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["output_shape"] = list(self.output_shape)
+        return out
+
+
+@dataclass
+class InspectError:
+    """Why the summary stops early: the block index, what is wrong and a hint."""
+
+    block: int | None
+    message: str
+    hint: str = ""
+    path: str = ""
+    in_shape: tuple[int, ...] | None = None
+    kind: str = "shape"  # "shape" (does not fit) or "spec" (invalid as written)
+
+    def to_json(self) -> dict:
+        return {
+            "block": self.block,
+            "message": self.text(),
+            "hint": self.hint,
+            "path": self.path,
+            "kind": self.kind,
+            "input_shape": list(self.in_shape) if self.in_shape is not None else None,
+        }
+
+    def text(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        shape = f" (input {fmt_shape(self.in_shape)})" if self.in_shape and self.kind == "shape" \
+            else ""
+        return f"{where}{self.message}{shape}"
+
+
+@dataclass
+class Summary:
+    """The inspected network: rows, totals, and the first error (``None`` when it fits)."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    num_classes: int | None
+    layers: list[LayerRow]
+    output_shape: tuple[int, ...]
+    total_params: int
+    trainable_params: int
+    mult_adds: int
+    activation_bytes: int
+    param_bytes: int
+    error: InspectError | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "output_shape": list(self.output_shape),
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "mult_adds": self.mult_adds,
+            "activation_bytes": self.activation_bytes,
+            "param_bytes": self.param_bytes,
+            "layers": [row.to_json() for row in self.layers],
+            "error": self.error.to_json() if self.error else None,
+            "warnings": list(self.warnings),
+        }
+
+
+def inspect_spec(spec: ArchitectureSpec, depth: int = 3) -> Summary:
+    """Summarise ``spec`` layer by layer, up to the first block that is invalid or does not fit.
+
+    Parameters
+    ----------
+    spec : the architecture.
+    depth : how deep inside blocks to list rows (1: one row per block).
+    """
+    result = build_partial(spec, device="meta")
+    error = None
+    if isinstance(result.error, ShapeError):
+        err = result.error
+        error = InspectError(err.block, err.message, err.hint, err.path, err.in_shape, "shape")
+    elif isinstance(result.error, SpecError):
+        err = result.error
+        error = InspectError(err.block, err.message, "", err.path, None, "spec")
+    block_index = {b.name: b.index for b in result.blocks}
+    summary = _summarise(
+        result.network, spec.name, tuple(spec.input_shape), spec.num_classes, depth, block_index
+    )
+    summary.error = error
+    if error is None and result.blocks:
+        warning = check_output(spec, summary.output_shape)
+        if warning:
+            summary.warnings.append(warning)
+    elif error is None:
+        summary.warnings.append("the network has no blocks yet")
+    return summary
+
+
+def inspect_module(
+    module: nn.Module, input_shape: tuple[int, ...], *, name: str = "", depth: int = 3
+) -> Summary:
+    """Summarise any ``nn.Module`` (e.g. a torchvision model built on the meta device)."""
+    names = {n: i for i, (n, _) in enumerate(module.named_children())}
+    return _summarise(module, name or type(module).__name__, tuple(input_shape), None, depth,
+                      names)
+
+
+def _summarise(
+    module: nn.Module,
+    name: str,
+    input_shape: tuple[int, ...],
+    num_classes: int | None,
+    depth: int,
+    block_index: dict[str, int],
+) -> Summary:
+    params = sum(p.numel() for p in module.parameters())  # parameters() counts shared ones once
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    param_bytes = sum(p.numel() * p.element_size() for p in module.parameters())
+    if not any(True for _ in module.children()):
+        return Summary(name, input_shape, num_classes, [], input_shape, params, trainable, 0, 0,
+                       param_bytes)
+
+    import torchinfo  # heavy; imported when first needed
+
+    stats = torchinfo.summary(
+        module,
+        input_size=(1, *input_shape),
+        device="meta",
+        depth=max(1, depth),
+        verbose=0,
+        mode="eval",
+    )
+    infos = [info for info in stats.summary_list if info.depth >= 1 and info.executed]
+    leaf_macs: dict[int, int] = {}
+    activation = 0
+    for info in infos:
+        if info.is_leaf_layer:
+            leaf_macs[id(info.module)] = leaf_macs.get(id(info.module), 0) + int(info.macs)
+            activation += int(info.output_bytes)
+    fields = receptive_fields(module, input_shape)
+    qualified = {id(m): n for n, m in module.named_modules()}
+
+    rows: list[LayerRow] = []
+    for info in infos:
+        if info.depth > depth:
+            continue
+        sub = info.module
+        path = qualified.get(id(sub), info.var_name)
+        top = path.split(".")[0]
+        sub_params = list(sub.parameters())
+        rf = fields.get(id(sub))
+        rows.append(
+            LayerRow(
+                name=path,
+                type=getattr(sub, "block_type", type(sub).__name__),
+                depth=info.depth,
+                block=block_index.get(top),
+                output_shape=tuple(int(s) for s in info.output_size[1:]),
+                params=sum(p.numel() for p in sub_params),
+                trainable=all(p.requires_grad for p in sub_params),
+                mult_adds=sum(leaf_macs.get(id(m), 0) for m in sub.modules()),
+                receptive_field=rf[0] if rf else None,
+                effective_stride=rf[1] if rf else None,
+            )
+        )
+    output_shape = next(
+        (tuple(int(s) for s in i.output_size[1:]) for i in reversed(infos) if i.depth == 1),
+        input_shape,
+    )
+    return Summary(
+        name=name,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        layers=rows,
+        output_shape=output_shape,
+        total_params=params,
+        trainable_params=trainable,
+        mult_adds=sum(leaf_macs.values()),
+        activation_bytes=activation,
+        param_bytes=param_bytes,
+    )
+
+
+# --------------------------------------------------------------------------- receptive field
+
+
+def receptive_fields(
+    module: nn.Module, input_shape: tuple[int, ...]
+) -> dict[int, tuple[int, int]]:
+    """Receptive field and effective stride (along the height) after every submodule.
+
+    The receptive field of a block is that of its widest path (a parallel block exposes its
+    paths through a ``paths()`` method); after global pooling, flatten or a linear layer every
+    output sees the whole input, so the field is the input's height (or more).
+    Keys are ``id(submodule)``.
+    """
+    out: dict[int, tuple[int, int]] = {}
+    full = int(input_shape[1]) if len(input_shape) == 3 else 1
+
+    def walk(mod: nn.Module, rf: int, jump: int) -> tuple[int, int]:
+        if isinstance(mod, SPATIAL):
+            k, s, d = _first(mod.kernel_size), _first(mod.stride), _first(
+                getattr(mod, "dilation", 1))
+            rf, jump = rf + d * (k - 1) * jump, jump * s
+        elif isinstance(mod, GLOBAL):
+            rf = max(rf, full)
+        elif hasattr(mod, "paths"):
+            ends = [seq(path, rf, jump) for path in mod.paths()]
+            rf, jump = max(e[0] for e in ends), max(e[1] for e in ends)
+            # what follows the merge (e.g. the activation after an addition)
+            rf, jump = seq([c for c in mod.children() if id(c) not in out], rf, jump)
+        else:
+            rf, jump = seq(list(mod.children()), rf, jump)
+        out[id(mod)] = (rf, jump)
+        return rf, jump
+
+    def seq(mods: list[nn.Module], rf: int, jump: int) -> tuple[int, int]:
+        for m in mods:
+            rf, jump = walk(m, rf, jump)
+        return rf, jump
+
+    walk(module, 1, 1)
+    return out
+
+
+def _first(value: Any) -> int:
+    if isinstance(value, (tuple, list)):
+        return int(value[0])
+    return int(value)
+
+
+def format_count(n: int) -> str:
+    """``1234567`` as ``1.23 M``; small numbers with thousands separators."""
+    for unit, size in (("G", 1e9), ("M", 1e6)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n:,}"
+
+
+def format_bytes(n: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def format_table(summary: Summary) -> str:
+    """The summary as a fixed-width text table, with totals and the error, if any."""
+    header = ("Layer", "Type", "Output", "Params", "Mult-adds", "RF", "Stride")
+    lines = []
+    for row in summary.layers:
+        indent = "  " * (row.depth - 1)
+        label = row.name.split(".")[-1] if row.depth > 1 else row.name
+        if row.depth == 1 and row.block is not None:
+            label = f"{row.block}: {label}"
+        lines.append((
+            indent + label,
+            row.type,
+            fmt_shape(row.output_shape),
+            f"{row.params:,}" if row.params else "--",
+            format_count(row.mult_adds) if row.mult_adds else "--",
+            str(row.receptive_field) if row.receptive_field else "",
+            str(row.effective_stride) if row.effective_stride else "",
+        ))
+    widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h)
+              for i, h in enumerate(header)]
+
+    def fmt(cells: tuple) -> str:
+        left = [c.ljust(w) for c, w in zip(cells[:3], widths[:3])]
+        right = [c.rjust(w) for c, w in zip(cells[3:], widths[3:])]
+        return "  ".join(left + right).rstrip()
+
+    rule = "─" * (sum(widths) + 2 * (len(widths) - 1))
+    text = [f"{summary.name}  input {fmt_shape(summary.input_shape)}", rule, fmt(header), rule]
+    text += [fmt(line) for line in lines]
+    text.append(rule)
+    text.append(f"Output:            {fmt_shape(summary.output_shape)}")
+    text.append(f"Parameters:        {summary.total_params:,} "
+                f"({summary.trainable_params:,} trainable, {format_bytes(summary.param_bytes)})")
+    text.append(f"Mult-adds:         {format_count(summary.mult_adds)} per image")
+    text.append(f"Activations:       {format_bytes(summary.activation_bytes)} per image "
+                "(forward)")
+    for warning in summary.warnings:
+        text.append(f"Warning: {warning}")
+    if summary.error:
+        text.append(f"Error at block {summary.error.block}: {summary.error.text()}")
+        if summary.error.hint:
+            text.append(f"Hint: {summary.error.hint}")
+    return "\n".join(text)
+
+
+def inspect_torchvision(name: str, *, input_shape=None, num_classes: int = 1000,
+                        depth: int = 3) -> Summary:
+    """Summarise a torchvision classification model by name (``torchvision:resnet50``)."""
+    from explorer.core.presets import torchvision_input_shape, torchvision_model
+
+    shape = tuple(input_shape) if input_shape else torchvision_input_shape(name)
+    model = torchvision_model(name, input_shape=shape, num_classes=num_classes, device="meta")
+    with torch.device("meta"):
+        return inspect_module(model, shape, name=name, depth=depth)

@@ -1,0 +1,125 @@
+"""The architecture spec: JSON round trip, validation messages, atomic save."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from explorer.core import ArchitectureSpec, BlockSpec, SpecError, load_spec, save_spec, validate
+
+
+def make(blocks, **top):
+    data = {"name": "t", "input_shape": [1, 28, 28], "num_classes": 10, "blocks": blocks}
+    data.update(top)
+    return ArchitectureSpec.from_dict(data)
+
+
+def test_round_trip_keeps_nested_blocks():
+    spec = make([
+        {"type": "conv2d", "out_channels": 8, "kernel_size": [3, 5]},
+        {"type": "residual", "body": [{"type": "conv2d", "out_channels": 8, "padding": 1}]},
+        {"type": "parallel", "branches": [[], [{"type": "relu"}]], "merge": "add"},
+    ])
+    again = ArchitectureSpec.from_json(spec.to_json())
+    assert again.to_dict() == spec.to_dict()
+    assert again.to_dict()["format"] == "network-explorer/architecture"
+    assert again.to_dict()["version"] == 1
+
+
+def test_defaults_filled_by_validation():
+    (params,) = validate(make([{"type": "max_pool2d"}]))
+    assert params == {"kernel_size": 2, "stride": None, "padding": 0}
+
+
+@pytest.mark.parametrize(
+    "block, words",
+    [
+        ({"type": "conv3d", "out_channels": 4}, ["block 0", "unknown block type 'conv3d'",
+                                                  "conv2d"]),
+        ({"type": "conv2d"}, ["block 0 (conv2d)", 'missing parameter "out_channels"']),
+        ({"type": "conv2d", "out_channels": 0}, ["out_channels = 0", "≥ 1"]),
+        ({"type": "conv2d", "out_channels": -4}, ["out_channels = -4"]),
+        ({"type": "conv2d", "out_channels": "8"}, ['out_channels = "8"', "an integer"]),
+        ({"type": "conv2d", "out_channels": 8.5}, ["out_channels = 8.5"]),
+        ({"type": "conv2d", "out_channels": 8, "kernel_size": [3, 3, 3]}, ["kernel_size"]),
+        ({"type": "conv2d", "out_channels": 8, "stride": 0}, ["stride = 0"]),
+        ({"type": "conv2d", "out_channels": 8, "padding": -1}, ["padding = -1", "≥ 0"]),
+        ({"type": "conv2d", "out_channels": 8, "bias": "yes"}, ["bias", "true or false"]),
+        ({"type": "conv2d", "out_channels": 8, "kernel": 3}, ["unknown parameter 'kernel'",
+                                                              "kernel_size"]),
+        ({"type": "dropout", "p": 1.0}, ["p = 1.0", "< 1"]),
+        ({"type": "dropout", "p": float("nan")}, ["p = NaN"]),
+        ({"type": "residual", "body": [{"type": "conv2d"}]},
+         ["block 0 (residual) › body[0] (conv2d)", "out_channels"]),
+        ({"type": "parallel", "branches": []}, ["branches"]),
+        ({"type": "parallel", "branches": [["relu"]]}, ["branches[0][0]", "must be an object"]),
+        ({"type": "residual", "body": [], "shortcut": "maybe"}, ["shortcut", "'conv1x1'"]),
+        ({"type": "linear", "out_features": "clases"}, ['out_features = "clases"',
+                                                        '"classes"']),
+    ],
+)
+def test_invalid_block_names_block_field_and_valid_values(block, words):
+    with pytest.raises(SpecError) as info:
+        validate(make([{"type": "relu"}, block][1:]))
+    text = str(info.value)
+    for word in words:
+        assert word in text
+    assert info.value.block == 0
+
+
+@pytest.mark.parametrize(
+    "top, field",
+    [
+        ({"input_shape": [1, 28]}, "input_shape"),
+        ({"input_shape": [1, 0, 28]}, "input_shape"),
+        ({"num_classes": 0}, "num_classes"),
+        ({"num_classes": "ten"}, "num_classes"),
+        ({"blocks": {"type": "relu"}}, "blocks"),
+        ({"format": "keras"}, "format"),
+        ({"version": 99}, "version"),
+    ],
+)
+def test_invalid_architecture_fields(top, field):
+    data = {"name": "t", "input_shape": [1, 28, 28], "num_classes": 10, "blocks": []}
+    data.update(top)
+    with pytest.raises(SpecError) as info:
+        ArchitectureSpec.from_dict(data)
+    assert info.value.field == field
+    assert field in str(info.value)
+
+
+def test_block_without_type():
+    with pytest.raises(SpecError, match='block 1: the block has no "type"'):
+        make([{"type": "relu"}, {"out_channels": 3}])
+
+
+def test_truncated_json_names_line_and_column(tmp_path):
+    path = tmp_path / "net.json"
+    text = make([{"type": "relu"}]).to_json()
+    path.write_text(text[: len(text) // 2])
+    with pytest.raises(SpecError, match=r"not valid JSON .* line \d+, column \d+"):
+        load_spec(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(SpecError, match="no such file"):
+        load_spec(tmp_path / "absent.json")
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "net.json"
+    first = make([{"type": "relu"}])
+    save_spec(first, path)
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        save_spec(make([{"type": "sigmoid"}]), path)
+    monkeypatch.undo()
+    assert json.loads(path.read_text())["blocks"] == [{"type": "relu"}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json"]
+    assert load_spec(path).blocks == [BlockSpec("relu", {})]
