@@ -110,8 +110,11 @@ def shortcut_for(kind: str, in_shape: tuple, out_shape: tuple, where: str) -> nn
             f"the {where} gives flat features {fmt_shape(out_shape)}; a {kind} shortcut needs "
             "a C×H×W map", f"remove flatten/linear from the {where}", in_shape,
         )
-    stride = max(1, round(in_shape[1] / out_shape[1]))
-    if -(-in_shape[1] // stride) != out_shape[1] or -(-in_shape[2] // stride) != out_shape[2]:
+    # the smallest stride s for which a strided 1×1 window gives the body's size: ⌈H/s⌉ = H'
+    stride = next((s for s in range(1, in_shape[1] + 1)
+                   if -(-in_shape[1] // s) == out_shape[1] and -(-in_shape[2] // s) == out_shape[2]),
+                  None)
+    if stride is None:
         raise ShapeError(
             f"the {where} turns {fmt_shape(in_shape[1:])} into {fmt_shape(out_shape[1:])}, "
             "which no strided shortcut can match",

@@ -99,3 +99,12 @@ def test_meta_build_allocates_no_weights():
                       device="meta")
     assert all(p.is_meta for p in net.parameters())
     assert sum(p.numel() for p in net.parameters()) > 1_000_000_000
+
+
+def test_conv1x1_shortcut_infers_any_stride():
+    net = build_model(spec_of([
+        {"type": "residual", "shortcut": "conv1x1", "body": [
+            {"type": "conv2d", "out_channels": 8, "kernel_size": 3, "stride": 3, "padding": 1}]},
+    ], shape=(4, 5, 5)))
+    assert net.residual1.shortcut.stride == (3, 3)
+    assert net(torch.zeros(2, 4, 5, 5)).shape == (2, 8, 2, 2)
