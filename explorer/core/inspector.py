@@ -234,13 +234,15 @@ def receptive_fields(
 
     The receptive field of a block is that of its widest path (a parallel block exposes its
     paths through a ``paths()`` method); after global pooling, flatten or a linear layer every
-    output sees the whole input, so the field is the input's height (or more).
-    Keys are ``id(submodule)``.
+    output sees the whole input, so the field is the input's height (or more). Only modules
+    whose data flow is known are analysed: layers, ``nn.Sequential``, blocks built from a spec
+    and modules with ``paths()``; from any other module on (a torchvision block, say) the field
+    is unknown and left out. Keys are ``id(submodule)``.
     """
     out: dict[int, tuple[int, int]] = {}
     full = int(input_shape[1]) if len(input_shape) == 3 else 1
 
-    def walk(mod: nn.Module, rf: int, jump: int) -> tuple[int, int]:
+    def walk(mod: nn.Module, rf: int, jump: int) -> tuple[int, int] | None:
         if isinstance(mod, SPATIAL):
             k, s, d = _first(mod.kernel_size), _first(mod.stride), _first(
                 getattr(mod, "dilation", 1))
@@ -249,17 +251,30 @@ def receptive_fields(
             rf = max(rf, full)
         elif hasattr(mod, "paths"):
             ends = [seq(path, rf, jump) for path in mod.paths()]
+            if any(e is None for e in ends):
+                return None
             rf, jump = max(e[0] for e in ends), max(e[1] for e in ends)
             # what follows the merge (e.g. the activation after an addition)
-            rf, jump = seq([c for c in mod.children() if id(c) not in out], rf, jump)
-        else:
-            rf, jump = seq(list(mod.children()), rf, jump)
+            end = seq([c for c in mod.children() if id(c) not in out], rf, jump)
+            if end is None:
+                return None
+            rf, jump = end
+        elif isinstance(mod, nn.Sequential) or hasattr(mod, "block_type"):
+            end = seq(list(mod.children()), rf, jump)
+            if end is None:
+                return None
+            rf, jump = end
+        elif any(True for _ in mod.children()):
+            return None  # a composite whose forward we cannot see
         out[id(mod)] = (rf, jump)
         return rf, jump
 
-    def seq(mods: list[nn.Module], rf: int, jump: int) -> tuple[int, int]:
+    def seq(mods: list[nn.Module], rf: int, jump: int) -> tuple[int, int] | None:
         for m in mods:
-            rf, jump = walk(m, rf, jump)
+            end = walk(m, rf, jump)
+            if end is None:
+                return None
+            rf, jump = end
         return rf, jump
 
     walk(module, 1, 1)

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
+from torch.utils._device import _device_constructors  # what torch.device(...) redirects
 
 from explorer.core.registry import get_preset, list_presets, register_preset
 from explorer.core.spec import ArchitectureSpec
@@ -102,7 +103,7 @@ def _stem() -> list[dict]:
 
 
 @_preset("course-inception", input_shape=(1, 28, 28),
-                 source="PyTorch course, Advanced CNNs (Inception)", tags=("course", "mnist"))
+         source="PyTorch course, Advanced CNNs (Inception)", tags=("course", "mnist"))
 def course_inception() -> list[dict]:
     """The course's Inception net for MNIST (about 98 % test accuracy).
 
@@ -119,8 +120,8 @@ def course_inception() -> list[dict]:
 
 
 @_preset("course-resnet", input_shape=(1, 28, 28),
-                 source="PyTorch course, Advanced CNNs (ResNet)",
-                 tags=("course", "mnist", "residual"))
+         source="PyTorch course, Advanced CNNs (ResNet)",
+         tags=("course", "mnist", "residual"))
 def course_resnet() -> list[dict]:
     """The course's residual net for MNIST (about 99 % test accuracy).
 
@@ -140,7 +141,7 @@ def course_resnet() -> list[dict]:
 
 
 @_preset("lenet", input_shape=(1, 28, 28),
-                 source=f"{D2L} §7.6; LeCun et al. 1998", tags=("classic", "d2l", "mnist"))
+         source=f"{D2L} §7.6; LeCun et al. 1998", tags=("classic", "d2l", "mnist"))
 def lenet() -> list[dict]:
     """LeNet-5: sigmoid activations and average pooling, as in d2l (61,706 parameters).
 
@@ -155,7 +156,7 @@ def lenet() -> list[dict]:
 
 
 @_preset("alexnet", input_shape=(1, 224, 224),
-                 source=f"{D2L} §8.1; Krizhevsky et al. 2012", tags=("classic", "d2l"))
+         source=f"{D2L} §8.1; Krizhevsky et al. 2012", tags=("classic", "d2l"))
 def alexnet() -> list[dict]:
     """AlexNet: five convolutions, ReLU and dropout, as in d2l (about 46.8 M parameters).
 
@@ -183,7 +184,7 @@ def _vgg(ratio: int) -> list[dict]:
 
 
 @_preset("vgg11", input_shape=(1, 224, 224),
-                 source=f"{D2L} §8.2; Simonyan & Zisserman 2014", tags=("classic", "d2l"))
+         source=f"{D2L} §8.2; Simonyan & Zisserman 2014", tags=("classic", "d2l"))
 def vgg11() -> list[dict]:
     """VGG-11: five VGG blocks (8 convolutions) and three linear layers (about 129 M parameters).
 
@@ -194,7 +195,7 @@ def vgg11() -> list[dict]:
 
 
 @_preset("vgg11-narrow", input_shape=(1, 224, 224),
-                 source=f"{D2L} §8.2 (ratio 4)", tags=("classic", "d2l"))
+         source=f"{D2L} §8.2 (ratio 4)", tags=("classic", "d2l"))
 def vgg11_narrow() -> list[dict]:
     """VGG-11 with a quarter of the channels, as d2l trains it on a laptop.
 
@@ -204,7 +205,7 @@ def vgg11_narrow() -> list[dict]:
 
 
 @_preset("nin", input_shape=(1, 224, 224),
-                 source=f"{D2L} §8.3; Lin et al. 2013", tags=("classic", "d2l"))
+         source=f"{D2L} §8.3; Lin et al. 2013", tags=("classic", "d2l"))
 def nin() -> list[dict]:
     """Network in Network: 1×1 convolutions and global average pooling, no linear layer.
 
@@ -239,7 +240,7 @@ def _inceptions(first: int, last: int) -> list[dict]:
 
 
 @_preset("googlenet", input_shape=(1, 96, 96),
-                 source=f"{D2L} §8.4; Szegedy et al. 2015", tags=("classic", "d2l", "inception"))
+         source=f"{D2L} §8.4; Szegedy et al. 2015", tags=("classic", "d2l", "inception"))
 def googlenet() -> list[dict]:
     """GoogLeNet: nine Inception blocks in three stages, as d2l trains it on 96×96 inputs.
 
@@ -258,7 +259,7 @@ def googlenet() -> list[dict]:
 
 
 @_preset("resnet18", input_shape=(1, 96, 96),
-                 source=f"{D2L} §8.6; He et al. 2015", tags=("classic", "d2l", "residual"))
+         source=f"{D2L} §8.6; He et al. 2015", tags=("classic", "d2l", "residual"))
 def resnet18() -> list[dict]:
     """ResNet-18: a stem and four stages of two residual blocks, as in d2l (about 11.2 M).
 
@@ -276,7 +277,7 @@ def resnet18() -> list[dict]:
 
 
 @_preset("densenet", input_shape=(1, 96, 96),
-                 source=f"{D2L} §8.7; Huang et al. 2017", tags=("classic", "d2l", "dense"))
+         source=f"{D2L} §8.7; Huang et al. 2017", tags=("classic", "d2l", "dense"))
 def densenet() -> list[dict]:
     """DenseNet: four dense blocks (growth rate 32) joined by transition layers, as in d2l.
 
@@ -329,8 +330,7 @@ def plain20() -> list[dict]:
     return _plain(3)
 
 
-@_preset("resnet20", input_shape=(3, 32, 32), source=PAPER,
-                 tags=("cifar", "residual"))
+@_preset("resnet20", input_shape=(3, 32, 32), source=PAPER, tags=("cifar", "residual"))
 def resnet20() -> list[dict]:
     """ResNet-20 for CIFAR: plain20 plus an identity shortcut every two layers (about 0.27 M).
 
@@ -349,8 +349,7 @@ def plain56() -> list[dict]:
     return _plain(9)
 
 
-@_preset("resnet56", input_shape=(3, 32, 32), source=PAPER,
-                 tags=("cifar", "residual"))
+@_preset("resnet56", input_shape=(3, 32, 32), source=PAPER, tags=("cifar", "residual"))
 def resnet56() -> list[dict]:
     """ResNet-56 for CIFAR: the shortcuts let the deeper net beat ResNet-20 (about 0.85 M).
 
@@ -421,8 +420,9 @@ def _torchvision_arch(name: str) -> str:
 def torchvision_input_shape(name: str) -> tuple[int, int, int]:
     """The input (C, H, W) a torchvision model was designed for, e.g. (3, 224, 224).
 
-    (3, 299, 299) for Inception-v3, (3, 600, 600) for EfficientNet-B7: the smallest crop size among its published weights' transforms (read from torchvision's
-    metadata, nothing downloaded); ViT-H/14 built without weights accepts only 224.
+    (3, 299, 299) for Inception-v3, (3, 600, 600) for EfficientNet-B7: the smallest crop
+    size among its published weights' transforms (torchvision's metadata, nothing is
+    downloaded). ViT-H/14, built without weights, accepts only 224.
     """
     from torchvision import models
 
@@ -433,6 +433,10 @@ def torchvision_input_shape(name: str) -> tuple[int, int, int]:
     return (3, size, size)
 
 
+# Training-only auxiliary classifiers are left out, so counts match torchvision's published ones
+_WITHOUT_AUX = {"googlenet": {"aux_logits": False}, "inception_v3": {"aux_logits": False}}
+
+
 class _MetaWeights(TorchFunctionMode):
     """Like ``torch.device("meta")``, but integer tensors are made on the CPU.
 
@@ -441,8 +445,6 @@ class _MetaWeights(TorchFunctionMode):
     """
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        from torch.utils._device import _device_constructors
-
         kwargs = kwargs or {}
         if func in _device_constructors() and kwargs.get("device") is None:
             out = func(*args, **{**kwargs, "device": "meta"})
@@ -470,7 +472,7 @@ def torchvision_model(
 
     Returns
     -------
-    The model in eval mode (GoogLeNet and Inception-v3 then return only their main output).
+    The model in eval mode; GoogLeNet and Inception-v3 without their auxiliary classifiers.
 
     Raises
     ------
@@ -485,7 +487,10 @@ def torchvision_model(
         # GoogLeNet and Inception-v3 warn that their default initialisation may change
         warnings.filterwarnings("ignore", "The default weight initialization", FutureWarning)
         with _MetaWeights() if meta else torch.device(device):
-            model = models.get_model(arch, weights=None, num_classes=num_classes)
+            model = models.get_model(arch, weights=None, num_classes=num_classes,
+                                     **_WITHOUT_AUX.get(arch, {}))
     model = model.to(device).eval()
-    model.input_shape = tuple(input_shape) if input_shape else torchvision_input_shape(name)
+    model.input_shape = (
+        tuple(input_shape) if input_shape is not None else torchvision_input_shape(name)
+    )
     return model
