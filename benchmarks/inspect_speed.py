@@ -38,20 +38,24 @@ def main() -> None:
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, batch 1")
     print(f"{'network':<18} {'input':>10} {'forward ms':>11} {'summary ms':>11} "
-          f"{'rebuild+summary':>16} {'summary/forward':>16}")
+          f"{"rebuild+forward":>16} {'summary/forward':>16}")
     for name in args.nets:
         spec = preset_spec(name)
         model = build_model(spec).eval()
         x = torch.zeros(1, *spec.input_shape)
 
-        def forward() -> None:
+        def forward(model=model, x=x) -> None:
             with torch.no_grad():
                 model(x)
 
+        def rebuild_and_forward(spec=spec, x=x) -> None:
+            with torch.no_grad():
+                build_model(spec).eval()(x)
+
         fwd = median_seconds(forward, args.repeats)
-        summ = median_seconds(lambda: inspect_spec(spec, depth=3), args.repeats)
-        # what an edit in the app costs if the live module were rebuilt and run as well
-        rebuild = median_seconds(lambda: (build_model(spec).eval()(x)), max(3, args.repeats // 3))
+        summ = median_seconds(lambda spec=spec: inspect_spec(spec, depth=3), args.repeats)
+        # what an edit would cost if the real module were rebuilt and run instead
+        rebuild = median_seconds(rebuild_and_forward, max(3, args.repeats // 3))
         shape = "×".join(map(str, spec.input_shape))
         print(f"{name:<18} {shape:>10} {fwd * 1e3:>11.2f} {summ * 1e3:>11.2f} "
               f"{rebuild * 1e3:>16.2f} {summ / fwd:>15.2f}×")

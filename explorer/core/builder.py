@@ -11,12 +11,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
+from torch.overrides import TorchFunctionMode
 
 from explorer.core.registry import get_block
 from explorer.core.spec import ArchitectureSpec, BlockSpec, SpecError, validate_block
@@ -182,6 +185,39 @@ def check_output(spec: ArchitectureSpec, out_shape: Shape) -> str | None:
 
 # --------------------------------------------------------------------------- shapes
 
+# Operations that return their input's shape; on the meta device PyTorch runs most of them as
+# Python decompositions (batch norm ≈ 1.4 ms, ReLU ≈ 0.25 ms a call), far slower than the
+# shape arithmetic we need, so shape inference answers them directly.
+_SAME_SHAPE = {
+    F.relu, torch.relu, torch.relu_, F.relu_, F.leaky_relu, F.gelu, F.elu, F.silu, F.hardtanh,
+    torch.sigmoid, torch.tanh, F.batch_norm, torch.batch_norm, F.dropout, torch.dropout,
+    F.dropout2d, torch.Tensor.relu, torch.Tensor.sigmoid, torch.Tensor.tanh,
+}
+_BROADCAST = {
+    torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.__radd__,
+    torch.Tensor.__iadd__, torch.mul, torch.Tensor.mul, torch.Tensor.__mul__,
+    torch.Tensor.__rmul__, torch.sub, torch.Tensor.__sub__, torch.Tensor.__rsub__,
+}
+
+
+class MetaShapes(TorchFunctionMode):
+    """Answer shape-preserving and element-wise operations on meta tensors without running them.
+
+    Use around forward passes of meta tensors (shape inference, torchinfo on the meta device).
+    """
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _SAME_SHAPE or func in _BROADCAST:
+            tensors = [a for a in args if torch.is_tensor(a)]
+            if tensors and all(t.is_meta for t in tensors):
+                if func in _SAME_SHAPE:
+                    return torch.empty_like(tensors[0])
+                shape = torch.broadcast_shapes(*(t.shape for t in tensors))
+                return torch.empty(shape, dtype=tensors[0].dtype, device="meta")
+        return func(*args, **kwargs)
+
+
 
 def infer_shape(module: nn.Module, in_shape: Shape) -> Shape:
     """Output shape (without batch) of ``module`` for ``in_shape``, found on the meta device.
@@ -216,7 +252,7 @@ def infer_shape(module: nn.Module, in_shape: Shape) -> Shape:
     }
     x = torch.zeros((2, *in_shape), device="meta")
     try:
-        with torch.no_grad():
+        with torch.no_grad(), MetaShapes():
             out = functional_call(module, state, (x,), tie_weights=False)
     except ShapeError:
         raise

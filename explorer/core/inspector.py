@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from explorer.core.builder import ShapeError, build_partial, check_output, fmt_shape
+from explorer.core.builder import MetaShapes, ShapeError, build_partial, check_output, fmt_shape
 from explorer.core.spec import ArchitectureSpec, SpecError
 
 SPATIAL = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
@@ -165,14 +165,15 @@ def _summarise(
 
     import torchinfo  # heavy; imported when first needed
 
-    stats = torchinfo.summary(
-        module,
-        input_size=(1, *input_shape),
-        device="meta",
-        depth=max(1, depth),
-        verbose=0,
-        mode="eval",
-    )
+    with MetaShapes():
+        stats = torchinfo.summary(
+            module,
+            input_size=(1, *input_shape),
+            device="meta",
+            depth=max(1, depth),
+            verbose=0,
+            mode="eval",
+        )
     infos = [info for info in stats.summary_list if info.depth >= 1 and info.executed]
     leaf_macs: dict[int, int] = {}
     activation = 0

@@ -8,8 +8,9 @@ and a list of :class:`Param` describing what a user may set. The schema drives v
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 REQUIRED = object()
 """Default of a parameter the user must give."""
@@ -147,7 +148,7 @@ def _ensure_loaded() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        import explorer.blocks  # noqa: F401  (registers every block family)
+        import explorer.blocks
         import explorer.core.presets  # noqa: F401  (registers every preset)
 
 

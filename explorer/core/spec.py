@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from explorer.core.registry import REQUIRED, Param, get_block, list_blocks
+from explorer.core.registry import Param, get_block, list_blocks
 
 FORMAT = "network-explorer/architecture"
 VERSION = 1
@@ -350,10 +350,9 @@ def _check_blocks(name: str, value: Any, index: int | None, where: str) -> list:
 def _in_range(param: Param, value: float) -> bool:
     if param.minimum is not None and value < param.minimum:
         return False
-    if param.maximum is not None:
-        if value > param.maximum or (param.maximum_exclusive and value >= param.maximum):
-            return False
-    return True
+    return param.maximum is None or (
+        value < param.maximum if param.maximum_exclusive else value <= param.maximum
+    )
 
 
 def validate(spec: ArchitectureSpec) -> list[dict[str, Any]]:
