@@ -38,7 +38,7 @@ def main() -> None:
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, batch 1")
     print(f"{'network':<18} {'input':>10} {'forward ms':>11} {'summary ms':>11} "
-          f"{"rebuild+forward":>16} {'summary/forward':>16}")
+          f"{'rebuild+forward ms':>16} {'summary/forward':>16}")
     for name in args.nets:
         spec = preset_spec(name)
         model = build_model(spec).eval()
