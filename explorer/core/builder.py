@@ -243,17 +243,18 @@ def infer_shape(module: nn.Module, in_shape: Shape) -> Shape:
     for sub in module.modules():
         handles.append(sub.register_forward_pre_hook(pre))
         handles.append(sub.register_forward_hook(post))
-    state = {
-        name: t if t.is_meta else t.to("meta")
-        for name, t in itertools.chain(
-            module.named_parameters(remove_duplicate=False),
-            module.named_buffers(remove_duplicate=False),
-        )
-    }
+    tensors = list(itertools.chain(
+        module.named_parameters(remove_duplicate=False),
+        module.named_buffers(remove_duplicate=False),
+    ))
     x = torch.zeros((2, *in_shape), device="meta")
     try:
         with torch.no_grad(), MetaShapes():
-            out = functional_call(module, state, (x,), tie_weights=False)
+            if all(t.is_meta for _, t in tensors):
+                out = module(x)
+            else:  # real weights: run with meta stand-ins, leaving the module untouched
+                state = {name: t.to("meta") for name, t in tensors}
+                out = functional_call(module, state, (x,), tie_weights=False)
     except ShapeError:
         raise
     except (RuntimeError, ValueError, IndexError, TypeError) as exc:
