@@ -1,0 +1,538 @@
+"""Data sets held in memory as uint8 tensors: the bundled sample, torchvision sets, folders.
+
+A source is one of :func:`list_sources` or the path of a folder: either MNIST-format IDX files
+(``train-images-idx3-ubyte`` and friends, optionally ``.gz``, optionally in ``raw/``) or one
+sub-folder of images per class (optionally inside ``train/`` and ``test/``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from explorer.resources import resource_path
+
+Progress = Callable[[int, int], None]
+
+DIGIT_CLASSES = [str(i) for i in range(10)]
+FASHION_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]
+CIFAR10_CLASSES = [
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+]
+
+MNIST_STATS = ((0.1307,), (0.3081,))
+FASHION_STATS = ((0.2860,), (0.3530,))
+CIFAR10_STATS = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
+
+SAMPLE_FILE = "mnist_sample.npz"
+SAMPLE_TRAIN = 4000
+#: Where Debian's package ``dataset-fashion-mnist`` installs the full Fashion-MNIST.
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+# torchvision class name, classes, (mean, std)
+_TORCHVISION = {
+    "mnist": ("MNIST", DIGIT_CLASSES, MNIST_STATS),
+    "fashion-mnist": ("FashionMNIST", FASHION_CLASSES, FASHION_STATS),
+    "cifar10": ("CIFAR10", CIFAR10_CLASSES, CIFAR10_STATS),
+}
+_SOURCES = ["mnist-sample", *_TORCHVISION]
+_OFFLINE_HINT = "mnist-sample works offline; or give a folder of IDX files or an image folder"
+_GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+_TEST_FRACTION = 0.1
+_SPLIT_SEED = 0
+
+
+class DataError(ValueError):
+    """A data source that cannot be used; the message says what is wrong and what would work."""
+
+
+@dataclass
+class DataSplit:
+    """Images and labels of one split.
+
+    Attributes
+    ----------
+    images : torch.Tensor
+        uint8, shape (N, C, H, W), 0-255.
+    labels : torch.Tensor
+        int64, shape (N,).
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+@dataclass
+class Dataset:
+    """A data set in memory.
+
+    Attributes
+    ----------
+    name : str
+        The source name, or the folder's name.
+    train, test : DataSplit
+    classes : list of str
+        Class names, indexed by label.
+    mean, std : tuple of float
+        Per-channel statistics of the training images scaled to [0, 1].
+    """
+
+    name: str
+    train: DataSplit
+    test: DataSplit
+    classes: list[str]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one image."""
+        c, h, w = self.train.images.shape[1:]
+        return int(c), int(h), int(w)
+
+
+def list_sources() -> list[str]:
+    """Names accepted by :func:`load_dataset` besides folder paths."""
+    return list(_SOURCES)
+
+
+def default_data_dir() -> Path:
+    """Folder for downloaded data sets.
+
+    ``$NETWORK_EXPLORER_DATA`` if set, else ``$XDG_DATA_HOME/network-explorer/data``, else
+    ``~/.local/share/network-explorer/data``.
+    """
+    if os.environ.get("NETWORK_EXPLORER_DATA"):
+        return Path(os.environ["NETWORK_EXPLORER_DATA"]).expanduser()
+    if os.environ.get("XDG_DATA_HOME"):
+        return Path(os.environ["XDG_DATA_HOME"]).expanduser() / "network-explorer" / "data"
+    return Path.home() / ".local" / "share" / "network-explorer" / "data"
+
+
+def load_dataset(
+    source: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    download: bool = True,
+    progress: Progress | None = None,
+) -> Dataset:
+    """Load a data set into memory.
+
+    Parameters
+    ----------
+    source : str or Path
+        One of :func:`list_sources`, or the path of a folder of IDX files or of class
+        sub-folders of images.
+    data_dir : str or Path, optional
+        Where torchvision sets are downloaded; :func:`default_data_dir` when None.
+    download : bool
+        Whether a missing torchvision set may be downloaded.
+    progress : callable, optional
+        ``progress(done, total)``: called with (0, 1) first, with the byte counts of each
+        file while it downloads, and with (1, 1) when the data are loaded.
+
+    Raises
+    ------
+    DataError
+        When the source is unknown, cannot be downloaded, or a file in it is not valid.
+    """
+    report = progress or (lambda done, total: None)
+    report(0, 1)
+    if source == "mnist-sample":
+        dataset = _load_sample()
+    elif source == "fashion-mnist" and _find_idx(DEBIAN_FASHION_MNIST) is not None:
+        dataset = _load_idx_folder(
+            DEBIAN_FASHION_MNIST, name=source, classes=FASHION_CLASSES, stats=FASHION_STATS
+        )
+    elif source in _TORCHVISION:
+        root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+        dataset = _load_torchvision(source, root, download, progress)
+    else:
+        dataset = _load_folder(source)
+    report(1, 1)
+    return dataset
+
+
+def _load_folder(source: str | Path) -> Dataset:
+    valid = (
+        f"use one of {', '.join(_SOURCES)}, or the path of a folder of IDX files "
+        "(train-images-idx3-ubyte, ...) or of one sub-folder of images per class"
+    )
+    path = Path(source).expanduser() if source else None
+    if path is None or not path.exists():
+        raise DataError(f"unknown data source '{source}': {valid}")
+    if not path.is_dir():
+        raise DataError(f"data source '{source}' is a file, not a folder: {valid}")
+    if _find_idx(path) is not None:
+        fashion = "fashion" in str(path.resolve()).lower()
+        return _load_idx_folder(
+            path, name=path.resolve().name, classes=FASHION_CLASSES if fashion else None
+        )
+    return _load_image_folder(path)
+
+
+# -- the bundled sample -------------------------------------------------------------------
+
+
+def _load_sample() -> Dataset:
+    path = resource_path(SAMPLE_FILE)
+    try:
+        with np.load(path) as npz:
+            images, labels = npz["images"], npz["labels"]
+    except (OSError, KeyError, ValueError, zlib.error) as exc:
+        raise DataError(
+            f"the bundled MNIST sample {path} cannot be read ({exc}); reinstall Network Explorer"
+        ) from exc
+    images = torch.from_numpy(np.ascontiguousarray(images, dtype=np.uint8)).unsqueeze(1)
+    labels = torch.from_numpy(labels.astype(np.int64))
+    return Dataset(
+        name="mnist-sample",
+        train=DataSplit(images[:SAMPLE_TRAIN], labels[:SAMPLE_TRAIN]),
+        test=DataSplit(images[SAMPLE_TRAIN:], labels[SAMPLE_TRAIN:]),
+        classes=list(DIGIT_CLASSES),
+        mean=MNIST_STATS[0],
+        std=MNIST_STATS[1],
+    )
+
+
+# -- torchvision ------------------------------------------------------------------------
+
+
+def _load_torchvision(
+    source: str, root: Path, download: bool, progress: Progress | None
+) -> Dataset:
+    from torchvision import datasets as tv_datasets
+
+    class_name, classes, stats = _TORCHVISION[source]
+    factory = getattr(tv_datasets, class_name)
+    try:
+        with _download_progress(progress):
+            train = factory(str(root), train=True, download=download)
+            test = factory(str(root), train=False, download=download)
+    except (RuntimeError, OSError) as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(exc).__name__
+        if download:
+            raise DataError(
+                f"could not download {source} into {root} ({reason}): {_OFFLINE_HINT}"
+            ) from exc
+        raise DataError(
+            f"{source} is not in {root} and downloading is off: {_OFFLINE_HINT}"
+        ) from exc
+    return Dataset(
+        name=source,
+        train=_torchvision_split(train),
+        test=_torchvision_split(test),
+        classes=list(classes),
+        mean=stats[0],
+        std=stats[1],
+    )
+
+
+def _torchvision_split(tv_set) -> DataSplit:
+    data = torch.as_tensor(np.asarray(tv_set.data), dtype=torch.uint8)
+    images = data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2)
+    labels = torch.as_tensor(np.asarray(tv_set.targets), dtype=torch.int64)
+    return DataSplit(images.contiguous(), labels)
+
+
+@contextmanager
+def _download_progress(progress: Progress | None) -> Iterator[None]:
+    """Forward torchvision's download byte counts to ``progress``.
+
+    torchvision has no progress hook; it reports through the ``tqdm`` name in
+    ``torchvision.datasets.utils``, which is swapped for the duration.
+    """
+    from torchvision.datasets import utils as tv_utils
+
+    if progress is None or not hasattr(tv_utils, "tqdm"):
+        yield
+        return
+
+    class _Bar(AbstractContextManager):
+        def __init__(self, total: int | None = None, **_: object) -> None:
+            self.total = int(total or 0)
+            self.done = 0
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def update(self, n: int) -> None:
+            self.done += n
+            if self.total > 0:
+                progress(min(self.done, self.total), self.total)
+
+    original = tv_utils.tqdm
+    tv_utils.tqdm = _Bar
+    try:
+        yield
+    finally:
+        tv_utils.tqdm = original
+
+
+# -- IDX folders ------------------------------------------------------------------------
+
+
+def _find_idx(folder: Path) -> dict[str, Path] | None:
+    """The four IDX files in ``folder`` or ``folder/raw``; None when neither has any of them.
+
+    Raises DataError naming the missing files when only some are there.
+    """
+    partial = None
+    for place in (folder, folder / "raw"):
+        found = {}
+        for key, name in IDX_FILES.items():
+            for candidate in (place / name, place / f"{name}.gz"):
+                if candidate.is_file():
+                    found[key] = candidate
+                    break
+        if len(found) == len(IDX_FILES):
+            return found
+        if found and partial is None:
+            partial = place, found
+    if partial is not None:
+        place, found = partial
+        missing = [name for key, name in IDX_FILES.items() if key not in found]
+        raise DataError(
+            f"{place} has IDX files but not {', '.join(missing)} (each may end in .gz)"
+        )
+    return None
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file of unsigned bytes (optionally gzip-compressed) into an array.
+
+    Raises
+    ------
+    DataError
+        Naming the file when it cannot be read, is not IDX, holds another data type or is
+        truncated.
+    """
+    try:
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path} cannot be read ({exc})") from exc
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or not 1 <= raw[3] <= 4:
+        raise DataError(f"{path} is not an IDX file (its first bytes are not an IDX header)")
+    if raw[2] != 0x08:
+        raise DataError(
+            f"{path} holds data type 0x{raw[2]:02x}; only unsigned bytes (0x08) are supported"
+        )
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path} is truncated inside its header")
+    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    expected = int(np.prod(dims))
+    found = len(raw) - header
+    if found != expected:
+        state = "truncated" if found < expected else "corrupt"
+        raise DataError(
+            f"{path} is {state}: its header {dims} declares {expected} bytes, it holds {found}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def _load_idx_folder(
+    folder: Path,
+    *,
+    name: str,
+    classes: list[str] | None = None,
+    stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+) -> Dataset:
+    files = _find_idx(folder)
+    if files is None:
+        raise DataError(f"{folder} has no IDX files ({', '.join(IDX_FILES.values())})")
+    arrays = {key: read_idx(path) for key, path in files.items()}
+    splits = []
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        image_file, label_file = files[f"{split}_images"], files[f"{split}_labels"]
+        if images.ndim != 3:
+            raise DataError(f"{image_file} holds {images.ndim}-D data; images need 3-D (N, H, W)")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise DataError(
+                f"{label_file} holds {labels.shape} labels for {len(images)} images in {image_file}"
+            )
+        splits.append(
+            DataSplit(
+                torch.from_numpy(images.copy()).unsqueeze(1),
+                torch.from_numpy(labels.astype(np.int64)),
+            )
+        )
+    train, test = splits
+    if len(train) == 0:
+        raise DataError(f"{files['train_images']} holds no images")
+    labels = torch.cat([train.labels, test.labels])
+    n_classes = max(10, int(labels.max()) + 1 if len(labels) else 0)
+    if classes is None or len(classes) != n_classes:
+        classes = [str(i) for i in range(n_classes)]
+    mean, std = stats if stats is not None else channel_stats(train.images)
+    return Dataset(name, train, test, list(classes), mean, std)
+
+
+# -- image folders ----------------------------------------------------------------------
+
+
+def _class_folders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def _decode(path: Path) -> np.ndarray | None:
+    """An image file as uint8 (H, W), or (H, W, 3) when it has colour; None if not an image."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            pixels = image_to_array(im)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    if pixels.ndim == 3 and (pixels == pixels[..., :1]).all():
+        return pixels[..., 0]  # saved as RGB, but grey
+    return pixels
+
+
+def _decode_class(folder: Path) -> list[np.ndarray]:
+    return [a for a in map(_decode, _image_files(folder)) if a is not None]
+
+
+def _load_image_folder(folder: Path) -> Dataset:
+    split_folders = (folder / "train", folder / "test")
+    presplit = all(p.is_dir() for p in split_folders)
+    base = split_folders[0] if presplit else folder
+    class_dirs = _class_folders(base)
+    if len(class_dirs) < 2:
+        raise DataError(
+            f"{base} has {len(class_dirs)} class sub-folder(s) and no IDX files: an image folder "
+            "needs one sub-folder of images per class, at least two "
+            "(optionally inside train/ and test/)"
+        )
+    classes = [d.name for d in class_dirs]
+    train_arrays: list[np.ndarray] = []
+    train_labels: list[int] = []
+    test_arrays: list[np.ndarray] = []
+    test_labels: list[int] = []
+    rng = np.random.default_rng(_SPLIT_SEED)
+    for label, class_dir in enumerate(class_dirs):
+        arrays = _decode_class(class_dir)
+        if not arrays:
+            raise DataError(
+                f"class folder {class_dir} has no images that can be read (PNG, JPEG, ...)"
+            )
+        if presplit:
+            train_arrays += arrays
+            train_labels += [label] * len(arrays)
+            continue
+        n_test = max(1, round(len(arrays) * _TEST_FRACTION)) if len(arrays) > 1 else 0
+        order = rng.permutation(len(arrays))
+        test_arrays += [arrays[i] for i in sorted(order[:n_test])]
+        train_arrays += [arrays[i] for i in sorted(order[n_test:])]
+        test_labels += [label] * n_test
+        train_labels += [label] * (len(arrays) - n_test)
+    if presplit:
+        for class_dir in _class_folders(split_folders[1]):
+            if class_dir.name not in classes:
+                raise DataError(
+                    f"test class folder {class_dir} has no match in {base}; "
+                    f"training classes are {', '.join(classes)}"
+                )
+            arrays = _decode_class(class_dir)
+            test_arrays += arrays
+            test_labels += [classes.index(class_dir.name)] * len(arrays)
+    all_arrays = train_arrays + test_arrays
+    size = Counter(a.shape[:2] for a in all_arrays).most_common(1)[0][0]
+    grey = all(a.ndim == 2 for a in all_arrays)
+    train = _stack(train_arrays, train_labels, size, grey)
+    test = _stack(test_arrays, test_labels, size, grey)
+    mean, std = channel_stats(train.images)
+    return Dataset(folder.resolve().name, train, test, classes, mean, std)
+
+
+def _stack(
+    arrays: list[np.ndarray], labels: list[int], size: tuple[int, int], grey: bool
+) -> DataSplit:
+    h, w = size
+    channels = 1 if grey else 3
+    images = np.empty((len(arrays), h, w, channels), dtype=np.uint8)
+    for i, a in enumerate(arrays):
+        if a.shape[:2] != (h, w):
+            a = np.asarray(Image.fromarray(a).resize((w, h), Image.Resampling.BILINEAR))
+        images[i] = a.reshape(h, w, -1)  # a grey image fills every channel
+    tensor = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+    return DataSplit(tensor, torch.tensor(labels, dtype=torch.int64))
+
+
+# -- shared helpers ---------------------------------------------------------------------
+
+
+def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of uint8 images (N, C, H, W), scaled to [0, 1].
+
+    Exact, from a 256-bin histogram per channel, so memory stays small for large sets.
+    """
+    values = torch.arange(256, dtype=torch.float64) / 255
+    means, stds = [], []
+    for c in range(images.shape[1]):
+        counts = torch.zeros(256, dtype=torch.float64)
+        for start in range(0, images.shape[0], 4096):
+            counts += torch.bincount(images[start:start + 4096, c].reshape(-1), minlength=256)
+        total = counts.sum()
+        mean = float((counts * values).sum() / total)
+        var = float((counts * (values - mean) ** 2).sum() / total)
+        means.append(mean)
+        stds.append(max(math.sqrt(var), 1 / 255))  # a constant channel still divides safely
+    return tuple(means), tuple(stds)
+
+
+def flatten_alpha(pixels: np.ndarray) -> np.ndarray:
+    """Composite (H, W, C + 1) float pixels in [0, 1], alpha last, onto a background.
+
+    The background is the one the image implies: white when the visible pixels are dark
+    (dark ink on a transparent sheet), black when they are light.
+    """
+    colour, alpha = pixels[..., :-1], pixels[..., -1:]
+    covered = float(alpha.sum()) * colour.shape[-1]
+    ink = float((colour * alpha).sum()) / covered if covered > 0 else 0.0
+    background = 1.0 if ink < 0.5 else 0.0
+    return colour * alpha + background * (1.0 - alpha)
+
+
+def image_to_array(image: Image.Image) -> np.ndarray:
+    """A PIL image as uint8 (H, W) grey or (H, W, 3) RGB; transparency via :func:`flatten_alpha`."""
+    grey = image.mode in _GREY_MODES
+    if not (image.mode in ("LA", "La", "RGBA", "RGBa", "PA") or "transparency" in image.info):
+        return np.asarray(image.convert("L" if grey else "RGB"))
+    pixels = np.asarray(image.convert("LA" if grey else "RGBA"), dtype=np.float32) / 255
+    flat = np.rint(flatten_alpha(pixels) * 255).astype(np.uint8)
+    return flat[..., 0] if grey else flat
