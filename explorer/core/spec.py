@@ -26,6 +26,9 @@ from explorer.core.registry import Param, get_block, list_blocks
 FORMAT = "network-explorer/architecture"
 VERSION = 1
 
+_UMASK = os.umask(0o022)  # read once, at import, before any thread could race on it
+os.umask(_UMASK)
+
 
 class SpecError(ValueError):
     """An architecture that cannot be used as written.
@@ -196,8 +199,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a reader sees the old file or the new, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # keep an existing file's permissions; a new one gets the usual ones (not mkstemp's 0600)
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o666 & ~_UMASK
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -123,3 +123,18 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     assert json.loads(path.read_text())["blocks"] == [{"type": "relu"}]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json"]
     assert load_spec(path).blocks == [BlockSpec("relu", {})]
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    path = tmp_path / "net.json"
+    save_spec(make([{"type": "relu"}]), path)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_current_umask()
+    path.chmod(0o640)
+    save_spec(make([{"type": "tanh"}]), path)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
