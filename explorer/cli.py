@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,6 +74,40 @@ def build_parser() -> argparse.ArgumentParser:
     _add_shape_options(p)
     p.add_argument("--depth", type=_positive_int, default=2,
                    help="how deep inside blocks to list rows (default 2)")
+    p.add_argument("--json", action="store_true", help="print JSON for machines")
+
+    p = sub.add_parser("train", help="train a network (progress bar, per-epoch lines)")
+    p.add_argument("network", help="a preset name or an architecture .json")
+    p.add_argument("--dataset", default="mnist-sample",
+                   help="mnist-sample (default, offline), mnist, fashion-mnist, cifar10, "
+                        "or a folder of IDX files or of images (one sub-folder per class)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--optimizer", default="sgd", help="sgd, adam or adamw")
+    p.add_argument("--lr", type=float, default=0.01, help="learning rate")
+    p.add_argument("--momentum", type=float, default=0.5, help="SGD momentum")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--schedule", default="none", help="none, step, cosine or onecycle")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--augment", action="store_true",
+                   help="small random rotations, scalings and shifts of the training images")
+    p.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda or mps")
+    p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    p.add_argument("--max-batches", type=int, metavar="N",
+                   help="stop every epoch after N batches (quick trials)")
+    p.add_argument("--out", metavar="RUN_DIR",
+                   help="run folder for config, metrics and checkpoints "
+                        "(default runs/NAME-DATE-TIME)")
+    p.add_argument("--json", action="store_true",
+                   help="print one final JSON object on stdout (progress goes to stderr)")
+
+    p = sub.add_parser("predict", help="classify images of digits")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--weights", metavar="CHECKPOINT",
+                   help="a checkpoint (.json/.safetensors from 'explorer train', or a .pt of "
+                        "plain weights with --arch); default: the bundled digit model")
+    p.add_argument("--arch", metavar="NAME|FILE.json",
+                   help="the architecture of a .pt or sidecar-less .safetensors file")
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     return parser
 
@@ -174,11 +209,183 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 1 if summary.error is not None else 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from explorer.core import ShapeError, SpecError
+    from explorer.data import DataError, load_dataset
+    from explorer.training import (
+        ConfigError,
+        EpochEnd,
+        Finished,
+        TrainConfig,
+        TrainControl,
+        TrainError,
+        train,
+    )
+
+    config = TrainConfig(
+        dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+        weight_decay=args.weight_decay, schedule=args.schedule, seed=args.seed,
+        augment=args.augment, device=args.device, amp=not args.no_amp,
+        max_batches_per_epoch=args.max_batches,
+    )
+    log = sys.stderr if args.json else sys.stdout
+    try:
+        config.validate()
+        dataset = load_dataset(args.dataset, progress=_download_progress())
+        # a preset takes the data set's class count; a file must already match it
+        spec = resolve_spec(args.network, None,
+                            None if _is_file(args.network) else len(dataset.classes))
+        run_dir = Path(args.out) if args.out else _default_run_dir(spec.name)
+        control = TrainControl()
+        events = train(spec, config, dataset=dataset, run_dir=run_dir, control=control)
+    except (ConfigError, DataError, TrainError, SpecError, ShapeError) as exc:
+        raise UsageError(str(exc)) from None
+    print(f"Training {spec.name} on {dataset.name} ({len(dataset.train):,} training, "
+          f"{len(dataset.test):,} test images) → {run_dir}", file=log)
+    bar = _ProgressBar(sys.stderr, config.epochs)
+    finished = None
+
+    def interrupt(signum, frame) -> None:  # first Ctrl-C: stop between batches, keep the
+        control.stop()                     # checkpoints; a second one interrupts at once
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        for event in events:
+            bar.update(event)
+            if isinstance(event, EpochEnd):
+                bar.clear()
+                print(
+                    f"epoch {event.epoch:>3}/{event.epochs}  loss {event.train_loss:.4f}  "
+                    f"train {event.train_accuracy:6.2%}  test loss {event.test_loss:.4f}  "
+                    f"test {event.test_accuracy:6.2%}  {event.epoch_time:5.1f} s"
+                    + ("  best" if event.is_best else ""), file=log, flush=True)
+            elif isinstance(event, Finished):
+                finished = event
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.clear()
+    result = {
+        "status": finished.status,
+        "reason": finished.reason,
+        "epochs": finished.epochs_done,
+        "test_accuracy": finished.test_accuracy,
+        "best_test_accuracy": finished.best_test_accuracy,
+        "samples_per_second": round(finished.samples_per_second, 1),
+        "elapsed": round(finished.elapsed, 2),
+        "checkpoint": finished.checkpoint,
+        "run_dir": str(run_dir),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        best = finished.best_test_accuracy
+        print(f"{finished.status}: {finished.reason}" if finished.reason else finished.status)
+        if best is not None:
+            print(f"best test accuracy {best:.2%}; checkpoint {finished.checkpoint}; "
+                  f"{finished.samples_per_second:,.0f} images/s; {finished.elapsed:.1f} s")
+    return {"finished": 0, "stopped": 130}.get(finished.status, 1)
+
+
+def _is_file(network: str) -> bool:
+    return network.endswith(".json") or Path(network).exists()
+
+
+def _default_run_dir(name: str) -> Path:
+    from datetime import datetime
+
+    return Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def _download_progress():
+    """Report a data set download on stderr (only downloads call it with sizes)."""
+
+    def progress(done: int, total: int) -> None:
+        if total > 1 and sys.stderr.isatty():
+            print(f"\rdownloading {done / 2**20:.1f} / {total / 2**20:.1f} MiB",
+                  end="", file=sys.stderr, flush=True)
+
+    return progress
+
+
+class _ProgressBar:
+    """One line on a terminal: epoch, bar, loss, speed and time left. Silent elsewhere."""
+
+    def __init__(self, stream, epochs: int, width: int = 24) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.epochs = epochs
+        self.width = width
+        self.start: float | None = None
+
+    def update(self, event) -> None:
+        import time
+
+        from explorer.training import BatchEnd
+
+        if not self.live or not isinstance(event, BatchEnd):
+            return
+        now = time.perf_counter()
+        self.start = self.start or now
+        done = ((event.epoch - 1) * event.batches + event.batch) / (event.batches * self.epochs)
+        eta = (now - self.start) * (1 - done) / done
+        filled = int(self.width * event.batch / event.batches)
+        self.stream.write(
+            f"\repoch {event.epoch}/{self.epochs} [{'#' * filled}{'.' * (self.width - filled)}]"
+            f" {done:4.0%}  loss {event.loss:.4f}  {event.samples_per_second:,.0f} img/s  "
+            f"ETA {int(eta) // 60}:{int(eta) % 60:02d}  ")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.live:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from explorer.data import DataError, load_image
+    from explorer.training import CheckpointError, load_checkpoint
+    from explorer.training.predict import Predictor
+
+    try:
+        if args.weights:
+            spec = resolve_spec(args.arch) if args.arch else None
+            predictor = Predictor(load_checkpoint(args.weights, spec=spec))
+        else:
+            predictor = Predictor.load()
+    except CheckpointError as exc:
+        raise UsageError(str(exc)) from None
+    results, failed = [], 0
+    for name in args.images:
+        try:
+            prediction = predictor.predict(load_image(name))
+        except DataError as exc:
+            failed += 1
+            print(f"explorer: error: {exc}", file=sys.stderr)
+            results.append({"file": name, "error": str(exc)})
+            continue
+        if prediction is None:
+            results.append({"file": name, "label": None, "probabilities": None})
+            if not args.json:
+                print(f"{name}: no drawing (the image is empty)")
+            continue
+        results.append({"file": name, "label": prediction.label,
+                        "probabilities": [round(p, 6) for p in prediction.probabilities]})
+        if not args.json:
+            print(f"{name}: {prediction.label} ({prediction.confidence:.1%})")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 2 if failed else 0
+
+
 COMMANDS = {
     "presets": cmd_presets,
     "blocks": cmd_blocks,
     "spec": cmd_spec,
     "summary": cmd_summary,
+    "train": cmd_train,
+    "predict": cmd_predict,
 }
 
 

@@ -1,0 +1,118 @@
+"""``explorer train`` and ``explorer predict``: results, files, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from explorer.cli import main
+from explorer.data import load_dataset
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_json_result_and_run_folder(capsys, tmp_path):
+    out_dir = tmp_path / "run"
+    code, out, err = run(capsys, "train", "lenet", "--epochs", "2", "--max-batches", "5",
+                         "--batch-size", "32", "--lr", "0.1", "--out", str(out_dir), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    for key in ("test_accuracy", "best_test_accuracy", "epochs", "samples_per_second",
+                "checkpoint"):
+        assert key in result
+    assert result["epochs"] == 2 and result["status"] == "finished"
+    assert 0 <= result["test_accuracy"] <= 1 and result["samples_per_second"] > 0
+    assert (out_dir / "best.safetensors").is_file() and (out_dir / "metrics.csv").is_file()
+    assert "epoch   2/2" in err  # per-epoch lines go to stderr when stdout is JSON
+
+    # the checkpoint classifies an image through `predict --weights`
+    image = tmp_path / "digit.png"
+    Image.fromarray(load_dataset("mnist-sample").test.images[0, 0].numpy()).save(image)
+    code, out, err = run(capsys, "predict", "--weights", result["checkpoint"], str(image),
+                         "--json")
+    assert code == 0, err
+    (entry,) = json.loads(out)
+    assert entry["file"] == str(image) and entry["label"] in [str(i) for i in range(10)]
+    assert sum(entry["probabilities"]) == pytest.approx(1, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--lr", "-0.1"], ["lr = -0.1", "> 0"]),
+        (["--batch-size", "0"], ["batch_size = 0"]),
+        (["--epochs", "0"], ["epochs = 0"]),
+        (["--optimizer", "rmsprop"], ["optimizer", "sgd"]),
+        (["--schedule", "linear"], ["schedule", "cosine"]),
+        (["--dataset", "imagenet"], ["unknown data source 'imagenet'", "mnist-sample"]),
+        (["--device", "tpu"], ["device"]),
+    ],
+)
+def test_train_rejects_bad_options_with_one_line(capsys, tmp_path, argv, words):
+    code, _, err = run(capsys, "train", "lenet", "--out", str(tmp_path / "r"), *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("explorer: error:")
+    for word in words:
+        assert word in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_train_rejects_a_network_that_does_not_end_in_classes(capsys, tmp_path):
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps({"input_shape": [1, 28, 28], "num_classes": 10,
+                                "blocks": [{"type": "conv2d", "out_channels": 4}]}))
+    code, _, err = run(capsys, "train", str(path), "--out", str(tmp_path / "r"))
+    assert code == 2 and "class" in err and err.count("\n") == 1
+
+
+def digit_png(path, index=0, invert=False, size=140):
+    pixels = load_dataset("mnist-sample").test.images[index, 0].numpy()
+    image = Image.fromarray(255 - pixels if invert else pixels).resize((size, size))
+    image.save(path)
+    return int(load_dataset("mnist-sample").test.labels[index])
+
+
+def test_predict_with_the_bundled_model(capsys, tmp_path):
+    files, labels = [], []
+    for i in range(6):
+        path = tmp_path / f"d{i}.png"
+        labels.append(digit_png(path, index=i, invert=i % 2 == 1))
+        files.append(str(path))
+    code, out, err = run(capsys, "predict", *files, "--json")
+    assert code == 0, err
+    results = json.loads(out)
+    assert [r["label"] for r in results] == [str(label) for label in labels]
+    code, out, _ = run(capsys, "predict", files[0])
+    assert out.startswith(f"{files[0]}: {labels[0]} (")
+
+
+def test_predict_reports_bad_files_by_name_and_classifies_the_rest(capsys, tmp_path):
+    good = tmp_path / "good.png"
+    label = digit_png(good)
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    empty = tmp_path / "empty.png"
+    Image.fromarray(np.zeros((50, 50), np.uint8)).save(empty)
+    code, out, err = run(capsys, "predict", str(bad), str(good), str(empty), "--json")
+    assert code == 2
+    assert "notes.png" in err and err.count("\n") == 1
+    results = json.loads(out)
+    assert "error" in results[0]
+    assert results[1]["label"] == str(label)
+    assert results[2]["label"] is None
+
+
+def test_predict_refuses_a_corrupt_checkpoint(capsys, tmp_path):
+    image = tmp_path / "d.png"
+    digit_png(image)
+    broken = tmp_path / "model.json"
+    broken.write_text("{ not json")
+    code, _, err = run(capsys, "predict", "--weights", str(broken), str(image))
+    assert code == 2 and "model.json" in err and err.count("\n") == 1
