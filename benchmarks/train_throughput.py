@@ -67,6 +67,15 @@ def fresh_model(spec) -> tuple[nn.Module, torch.optim.Optimizer]:
     return model, torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
 
+def samples_per_second(run, spec, epochs: int, warmup: int) -> float:
+    """Warm up ``run`` on a throw-away model, then time ``epochs`` epochs on a fresh one."""
+    run(*fresh_model(spec), limit=warmup)
+    model, optimizer = fresh_model(spec)
+    start = time.perf_counter()
+    seen = sum(run(model, optimizer) for _ in range(epochs))
+    return seen / (time.perf_counter() - start)
+
+
 def course_loop(spec, data: Dataset, epochs: int, warmup: int) -> float:
     transform = transforms.Compose(
         [transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))]
@@ -89,11 +98,7 @@ def course_loop(spec, data: Dataset, epochs: int, warmup: int) -> float:
                 break
         return seen
 
-    run(*fresh_model(spec), limit=warmup)
-    model, optimizer = fresh_model(spec)
-    start = time.perf_counter()
-    seen = sum(run(model, optimizer) for _ in range(epochs))
-    return seen / (time.perf_counter() - start)
+    return samples_per_second(run, spec, epochs, warmup)
 
 
 def bare_loop(spec, data: Dataset, epochs: int, warmup: int) -> float:
@@ -117,11 +122,7 @@ def bare_loop(spec, data: Dataset, epochs: int, warmup: int) -> float:
                 break
         return seen
 
-    run(*fresh_model(spec), limit=warmup)
-    model, optimizer = fresh_model(spec)
-    start = time.perf_counter()
-    seen = sum(run(model, optimizer) for _ in range(epochs))
-    return seen / (time.perf_counter() - start)
+    return samples_per_second(run, spec, epochs, warmup)
 
 
 def engine(spec, data: Dataset, epochs: int, warmup: int) -> float:
