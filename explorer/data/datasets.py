@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explorer.resources import resource_path
+from explorer.paths import resource_path
 
 Progress = Callable[[int, int], None]
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from explorer.data import preprocess_drawing, to_model_input
-from explorer.resources import resource_path
+from explorer.paths import resource_path
 from explorer.training.checkpoint import LoadedCheckpoint, load_checkpoint
 
 DEFAULT_MODEL = "digits"
