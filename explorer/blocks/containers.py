@@ -168,7 +168,9 @@ def parallel(ctx, in_shape, *, branches, merge):
                 "use the same stride in every branch and padding = kernel_size // 2",
                 in_shape,
             )
-    return Parallel(modules, merge)
+    if merge == "add":
+        return Parallel(modules, merge), first
+    return Parallel(modules, merge), (sum(shape[0] for shape in shapes), *first[1:])
 
 
 @register_block(
@@ -187,8 +189,8 @@ def parallel(ctx, in_shape, *, branches, merge):
 def residual(ctx, in_shape, *, body, shortcut, scale, post_activation):
     """A body plus a shortcut, added: out = act(scale · (F(x) + shortcut(x)))."""
     module, out_shape = ctx.sequence(body, in_shape, label="body")
-    return Residual(module, shortcut_for(shortcut, in_shape, out_shape, "body"), scale,
-                    post_activation)
+    shortcut_module = shortcut_for(shortcut, in_shape, out_shape, "body")
+    return Residual(module, shortcut_module, scale, post_activation), out_shape
 
 
 class Group(nn.Sequential):
@@ -207,5 +209,5 @@ class Group(nn.Sequential):
 )
 def group(ctx, in_shape, *, blocks, repeat, name):
     """A named sub-sequence of blocks, optionally repeated n times."""
-    module, _ = ctx.sequence(list(blocks) * repeat, in_shape, label="blocks")
-    return Group(OrderedDict(module.named_children()))
+    module, out_shape = ctx.sequence(list(blocks) * repeat, in_shape, label="blocks")
+    return Group(OrderedDict(module.named_children())), out_shape

@@ -89,9 +89,11 @@ class BuildContext:
             name: (self.num_classes if value == "classes" else value)
             for name, value in params.items()
         }
-        module = definition.factory(self, in_shape, **resolved)
+        made = definition.factory(self, in_shape, **resolved)
+        # containers return their output shape, already known from their nested blocks
+        module, shape = made if isinstance(made, tuple) else (made, None)
         module.block_type = block.type  # shown in summaries and feature-map names
-        return module, infer_shape(module, in_shape)
+        return module, shape or infer_shape(module, in_shape)
 
 
 class Network(nn.Sequential):
@@ -200,6 +202,28 @@ _BROADCAST = {
 }
 
 
+_SAME_SHAPE_LAYERS = (
+    nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.LeakyReLU, nn.GELU, nn.ELU, nn.SiLU,
+    nn.Sigmoid, nn.Tanh, nn.Dropout, nn.Dropout2d, nn.Identity,
+)
+
+
+def answer_shapes_directly(network: nn.Module) -> nn.Module:
+    """Make the shape-preserving layers of a meta-device network return their input's shape
+    without running (batch norm, activations, dropout).
+
+    Meta tensors hold no values, so this changes nothing but the cost: forward passes then take
+    little more than the convolutions' shape arithmetic. A network with any real weight or
+    buffer is left alone.
+    """
+    tensors = list(itertools.chain(network.parameters(), network.buffers()))
+    if tensors and all(t.is_meta for t in tensors):
+        for layer in network.modules():
+            if isinstance(layer, _SAME_SHAPE_LAYERS):
+                layer.forward = torch.empty_like
+    return network
+
+
 class MetaShapes(TorchFunctionMode):
     """Answer shape-preserving and element-wise operations on meta tensors without running them.
 
@@ -227,45 +251,12 @@ def infer_shape(module: nn.Module, in_shape: Shape) -> Shape:
     ShapeError
         Naming the innermost layer that failed, its input shape and a hint.
     """
-    stack: list[tuple[str, nn.Module, Shape | None]] = []
-    names = {m: n for n, m in module.named_modules()}
-    handles = []
-
-    def pre(mod: nn.Module, args: tuple) -> None:
-        first = args[0] if args else None
-        stack.append(
-            (names.get(mod, ""), mod, tuple(first.shape[1:]) if torch.is_tensor(first) else None)
-        )
-
-    def post(mod: nn.Module, args: tuple, out: Any) -> None:
-        stack.pop()
-
-    for sub in module.modules():
-        handles.append(sub.register_forward_pre_hook(pre))
-        handles.append(sub.register_forward_hook(post))
-    tensors = list(itertools.chain(
-        module.named_parameters(remove_duplicate=False),
-        module.named_buffers(remove_duplicate=False),
-    ))
-    x = torch.zeros((2, *in_shape), device="meta")
     try:
-        with torch.no_grad(), MetaShapes():
-            if all(t.is_meta for _, t in tensors):
-                out = module(x)
-            else:  # real weights: run with meta stand-ins, leaving the module untouched
-                state = {name: t.to("meta") for name, t in tensors}
-                out = functional_call(module, state, (x,), tie_weights=False)
+        out = _meta_forward(module, in_shape)
     except ShapeError:
         raise
     except (RuntimeError, ValueError, IndexError, TypeError) as exc:
-        name, culprit, culprit_in = stack[-1] if stack else ("", module, in_shape)
-        error = explain(culprit, culprit_in, exc)
-        error.path = name
-        error.in_shape = in_shape
-        raise error from None
-    finally:
-        for handle in handles:
-            handle.remove()
+        raise _locate_failure(module, in_shape, exc) from None
     if not torch.is_tensor(out):
         raise ShapeError(f"the block returns {type(out).__name__}, not a tensor")
     shape = tuple(out.shape[1:])
@@ -276,6 +267,53 @@ def infer_shape(module: nn.Module, in_shape: Shape) -> Shape:
             in_shape,
         )
     return shape
+
+
+def _meta_forward(module: nn.Module, in_shape: Shape) -> Any:
+    """Run ``module`` on a meta batch of two; a module with real weights is left untouched."""
+    tensors = list(itertools.chain(
+        module.named_parameters(remove_duplicate=False),
+        module.named_buffers(remove_duplicate=False),
+    ))
+    x = torch.zeros((2, *in_shape), device="meta")
+    with torch.no_grad(), MetaShapes():
+        if all(t.is_meta for _, t in tensors):
+            return answer_shapes_directly(module)(x)
+        state = {name: t.to("meta") for name, t in tensors}  # meta stand-ins for the weights
+        return functional_call(module, state, (x,), tie_weights=False)
+
+
+def _locate_failure(module: nn.Module, in_shape: Shape, exc: Exception) -> ShapeError:
+    """Run the failing forward again, watching every layer, and explain the innermost failure.
+
+    Only done after a failure: hooks on every layer would cost more than the pass itself.
+    """
+    stack: list[tuple[str, nn.Module, Shape | None]] = []
+    names = {m: n for n, m in module.named_modules()}
+
+    def pre(mod: nn.Module, args: tuple) -> None:
+        first = args[0] if args else None
+        stack.append(
+            (names.get(mod, ""), mod, tuple(first.shape[1:]) if torch.is_tensor(first) else None)
+        )
+
+    def post(mod: nn.Module, args: tuple, out: Any) -> None:
+        stack.pop()
+
+    handles = [h for sub in module.modules()
+               for h in (sub.register_forward_pre_hook(pre), sub.register_forward_hook(post))]
+    try:
+        _meta_forward(module, in_shape)
+    except (RuntimeError, ValueError, IndexError, TypeError) as again:
+        exc = again
+    finally:
+        for handle in handles:
+            handle.remove()
+    name, culprit, culprit_in = stack[-1] if stack else ("", module, in_shape)
+    error = explain(culprit, culprit_in, exc)
+    error.path = name
+    error.in_shape = in_shape
+    return error
 
 
 def explain(layer: nn.Module, in_shape: Shape | None, exc: Exception) -> ShapeError:

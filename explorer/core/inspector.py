@@ -9,13 +9,21 @@ raises for a user's mistake.
 
 from __future__ import annotations
 
+import copy
+import itertools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from explorer.core.builder import MetaShapes, ShapeError, build_partial, check_output, fmt_shape
+from explorer.core.builder import (
+    ShapeError,
+    answer_shapes_directly,
+    build_partial,
+    check_output,
+    fmt_shape,
+)
 from explorer.core.spec import ArchitectureSpec, SpecError
 
 SPATIAL = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
@@ -142,7 +150,12 @@ def inspect_spec(spec: ArchitectureSpec, depth: int = 3) -> Summary:
 def inspect_module(
     module: nn.Module, input_shape: tuple[int, ...], *, name: str = "", depth: int = 3
 ) -> Summary:
-    """Summarise any ``nn.Module`` (e.g. a torchvision model built on the meta device)."""
+    """Summarise any ``nn.Module`` (e.g. a torchvision model built on the meta device).
+
+    A module with real weights is copied first: the summary runs on the meta device.
+    """
+    if any(not t.is_meta for t in itertools.chain(module.parameters(), module.buffers())):
+        module = copy.deepcopy(module)
     names = {n: i for i, (n, _) in enumerate(module.named_children())}
     return _summarise(module, name or type(module).__name__, tuple(input_shape), None, depth,
                       names)
@@ -165,15 +178,14 @@ def _summarise(
 
     import torchinfo  # heavy; imported when first needed
 
-    with MetaShapes():
-        stats = torchinfo.summary(
-            module,
-            input_size=(1, *input_shape),
-            device="meta",
-            depth=max(1, depth),
-            verbose=0,
-            mode="eval",
-        )
+    stats = torchinfo.summary(
+        answer_shapes_directly(module),
+        input_size=(1, *input_shape),
+        device="meta",
+        depth=max(1, depth),
+        verbose=0,
+        mode="eval",
+    )
     infos = [info for info in stats.summary_list if info.depth >= 1 and info.executed]
     leaf_macs: dict[int, int] = {}
     activation = 0

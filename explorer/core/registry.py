@@ -1,7 +1,8 @@
 """Registries of blocks and presets, with a parameter schema per block.
 
-A block is registered by name with a factory ``factory(ctx, in_shape, **params) -> nn.Module``
-and a list of :class:`Param` describing what a user may set. The schema drives validation
+A block is registered by name with a factory ``factory(ctx, in_shape, **params)`` returning
+an ``nn.Module`` (or ``(module, output_shape)`` when it already knows the shape, as containers
+do from their nested blocks) and a list of :class:`Param` describing what a user may set. The schema drives validation
 (:func:`explorer.core.spec.validate_block`) and, later, the property form in the UI.
 """
 
@@ -160,7 +161,9 @@ def register_block(
     short: str | None = None,
     container: bool = False,
 ) -> Callable:
-    """Decorator registering ``factory(ctx, in_shape, **params) -> nn.Module`` as ``name``.
+    """Decorator registering ``factory(ctx, in_shape, **params)`` as ``name``.
+
+    The factory returns the module, or ``(module, output_shape)`` to spare a shape inference.
 
     Raises
     ------

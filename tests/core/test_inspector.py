@@ -140,3 +140,12 @@ def test_summary_does_not_touch_a_live_model():
     inspect_spec(spec)
     assert model.training
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_inspecting_a_live_module_leaves_it_working():
+    model = Tied()
+    x = torch.randn(2, 1, 4, 4)
+    before = model(x)
+    inspect_module(model, (1, 4, 4))
+    assert all(not p.is_meta for p in model.parameters())
+    assert torch.equal(model(x), before)
