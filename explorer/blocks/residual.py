@@ -46,17 +46,15 @@ def _out_shape(in_shape: tuple, out_channels: int, stride: int) -> tuple[int, in
     return (out_channels, conv_out(in_shape[1], 3, stride, 1), conv_out(in_shape[2], 3, stride, 1))
 
 
-def _shortcut(kind: str, in_shape: tuple, out_shape: tuple, stride: int) -> nn.Module | None:
+def _shortcut(kind: str, in_shape: tuple, out_shape: tuple) -> nn.Module | None:
     """A residual block's shortcut; ``auto``: identity, or a 1×1 conv if the shape changes.
 
-    A 1×1 conv is built with the block's own stride, as in d2l; ``identity``, ``pad`` and
-    ``none`` come from :func:`~explorer.blocks.containers.shortcut_for`, which raises a hinted
-    :class:`ShapeError` when an identity cannot be added.
+    Built by :func:`~explorer.blocks.containers.shortcut_for` (the 1×1 conv takes the block's
+    stride, as in d2l), which raises a hinted :class:`ShapeError` when an identity cannot be
+    added.
     """
     if kind == "auto":
         kind = "identity" if tuple(in_shape) == tuple(out_shape) else "conv1x1"
-    if kind == "conv1x1":
-        return nn.Conv2d(in_shape[0], out_shape[0], kernel_size=1, stride=stride)
     return shortcut_for(kind, in_shape, out_shape, "residual path")
 
 
@@ -152,7 +150,7 @@ def resnet_basic(ctx, in_shape, *, out_channels, stride, shortcut):
     channels = spatial_channels("resnet_basic", in_shape)
     out_shape = _out_shape(in_shape, out_channels, stride)
     return BasicBlock(channels, out_channels, stride,
-                      _shortcut(shortcut, in_shape, out_shape, stride))
+                      _shortcut(shortcut, in_shape, out_shape))
 
 
 class Bottleneck(nn.Module):
@@ -216,7 +214,7 @@ def bottleneck(ctx, in_shape, *, out_channels, stride, bottleneck_channels, shor
     mid = bottleneck_channels if bottleneck_channels is not None else max(1, out_channels // 4)
     out_shape = _out_shape(in_shape, out_channels, stride)
     return Bottleneck(channels, mid, out_channels, stride,
-                      _shortcut(shortcut, in_shape, out_shape, stride))
+                      _shortcut(shortcut, in_shape, out_shape))
 
 
 # --------------------------------------------------------------------------- He et al. 2016
@@ -321,7 +319,7 @@ def residual_variant(ctx, in_shape, *, variant, out_channels, stride, scale, p):
         out_channels = channels
     out_shape = _out_shape(in_shape, out_channels, stride)
     kind = "conv1x1" if variant == "conv_shortcut" else "auto"
-    shortcut = _shortcut(kind, in_shape, out_shape, stride)
+    shortcut = _shortcut(kind, in_shape, out_shape)
     if variant == "dropout_shortcut":
         shortcut = (
             nn.Dropout(p)
