@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from reference_nets import CourseInceptionA
 from torch import nn
 
 from explorer.blocks.residual import POST_ACTIVATION_VARIANTS, VARIANTS
@@ -36,27 +37,6 @@ def copy_weights(src: nn.Module, dst: nn.Module) -> None:
 
 
 # --------------------------------------------------------------------------- inception
-
-
-class CourseInceptionA(nn.Module):
-    """The course's hand-written InceptionA, verbatim apart from the formatting."""
-
-    def __init__(self, in_channels):
-        super().__init__()
-        self.branch1x1 = nn.Conv2d(in_channels, 16, kernel_size=1)
-        self.branch5x5_1 = nn.Conv2d(in_channels, 16, kernel_size=1)
-        self.branch5x5_2 = nn.Conv2d(16, 24, kernel_size=5, padding=2)
-        self.branch3x3_1 = nn.Conv2d(in_channels, 16, kernel_size=1)
-        self.branch3x3_2 = nn.Conv2d(16, 24, kernel_size=3, padding=1)
-        self.branch3x3_3 = nn.Conv2d(24, 24, kernel_size=3, padding=1)
-        self.branch_pool = nn.Conv2d(in_channels, 24, kernel_size=1)
-
-    def forward(self, x):
-        branch1x1 = self.branch1x1(x)
-        branch5x5 = self.branch5x5_2(self.branch5x5_1(x))
-        branch3x3 = self.branch3x3_3(self.branch3x3_2(self.branch3x3_1(x)))
-        branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
-        return torch.cat([branch1x1, branch5x5, branch3x3, branch_pool], dim=1)
 
 
 def test_inception_a_gives_88_channels():
