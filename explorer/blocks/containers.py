@@ -204,7 +204,8 @@ class Group(nn.Sequential):
     params=[
         Param("blocks", "blocks", help="the blocks of the group, in order"),
         Param("repeat", "int", 1, minimum=1, maximum=1000, help="how many times to repeat them"),
-        Param("name", "str", "", help="the group's name in summaries (e.g. stage2)"),
+        Param("name", "str", "", name_like=True,
+              help="the group's name in summaries (e.g. stage2)"),
     ],
 )
 def group(ctx, in_shape, *, blocks, repeat, name):

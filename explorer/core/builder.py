@@ -378,10 +378,10 @@ class _Namer:
 
     def name(self, block: BlockSpec, params: dict) -> str:
         custom = params.get("name") if block.type == "group" else None
-        base = custom or get_block(block.type).short
         if custom and custom not in self.used:
             self.used.add(custom)
             return custom
+        base = f"{custom}_" if custom else get_block(block.type).short  # stage2 twice: stage2_1
         while True:
             self.counts[base] = self.counts.get(base, 0) + 1
             candidate = f"{base}{self.counts[base]}"

@@ -35,6 +35,8 @@ class Param:
     choices : valid values of a ``choice``.
     classes : an ``int`` that may also be the string ``"classes"``, meaning the number of
         classes of the architecture.
+    name_like : a ``str`` that becomes a submodule name: letters, digits and ``_`` only, not
+        starting with a digit (or empty).
     """
 
     name: str
@@ -45,6 +47,7 @@ class Param:
     maximum_exclusive: bool = False
     choices: tuple = ()
     classes: bool = False
+    name_like: bool = False
     help: str = ""
 
     def __post_init__(self) -> None:
@@ -76,6 +79,8 @@ class Param:
             if self.default is None:
                 text += " or null"
             return text
+        if self.name_like:
+            return "a name of letters, digits and _, not starting with a digit (e.g. stage2)"
         return {
             "bool": "true or false",
             "str": "a text",
@@ -97,6 +102,8 @@ class Param:
             out["choices"] = list(self.choices)
         if self.classes:
             out["classes"] = True
+        if self.name_like:
+            out["name_like"] = True
         if self.help:
             out["help"] = self.help
         return out

@@ -326,7 +326,9 @@ def _check_value(param: Param, value: Any, index: int | None, where: str) -> Any
             raise fail()
         return value
     if kind == "str":
-        if not isinstance(value, str):
+        if not isinstance(value, str) or (
+            param.name_like and value and not (value.isidentifier() and value.isascii())
+        ):
             raise fail()
         return value
     if kind == "blocks":

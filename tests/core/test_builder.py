@@ -108,3 +108,13 @@ def test_conv1x1_shortcut_infers_any_stride():
     ], shape=(4, 5, 5)))
     assert net.residual1.shortcut.stride == (3, 3)
     assert net(torch.zeros(2, 4, 5, 5)).shape == (2, 8, 2, 2)
+
+
+def test_group_names_never_collide():
+    net = build_model(spec_of([
+        {"type": "relu"},
+        {"type": "group", "name": "relu1", "blocks": [{"type": "relu"}]},
+        {"type": "group", "name": "stage", "blocks": [{"type": "relu"}]},
+        {"type": "group", "name": "stage", "blocks": [{"type": "relu"}]},
+    ]))
+    assert [n for n, _ in net.named_children()] == ["relu1", "relu1_1", "stage", "stage_1"]

@@ -58,6 +58,8 @@ def test_defaults_filled_by_validation():
         ({"type": "residual", "body": [], "shortcut": "maybe"}, ["shortcut", "'conv1x1'"]),
         ({"type": "linear", "out_features": "clases"}, ['out_features = "clases"',
                                                         '"classes"']),
+        ({"type": "group", "blocks": [], "name": "stage.2"}, ['name = "stage.2"',
+                                                              "letters, digits and _"]),
     ],
 )
 def test_invalid_block_names_block_field_and_valid_values(block, words):
