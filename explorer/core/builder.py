@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
-from torch.overrides import TorchFunctionMode
 
 from explorer.core.registry import get_block
 from explorer.core.spec import ArchitectureSpec, BlockSpec, SpecError, validate_block
@@ -187,21 +185,6 @@ def check_output(spec: ArchitectureSpec, out_shape: Shape) -> str | None:
 
 # --------------------------------------------------------------------------- shapes
 
-# Operations that return their input's shape; on the meta device PyTorch runs most of them as
-# Python decompositions (batch norm ≈ 1.4 ms, ReLU ≈ 0.25 ms a call), far slower than the
-# shape arithmetic we need, so shape inference answers them directly.
-_SAME_SHAPE = {
-    F.relu, torch.relu, torch.relu_, F.relu_, F.leaky_relu, F.gelu, F.elu, F.silu, F.hardtanh,
-    torch.sigmoid, torch.tanh, F.batch_norm, torch.batch_norm, F.dropout, torch.dropout,
-    F.dropout2d, torch.Tensor.relu, torch.Tensor.sigmoid, torch.Tensor.tanh,
-}
-_BROADCAST = {
-    torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.__radd__,
-    torch.Tensor.__iadd__, torch.mul, torch.Tensor.mul, torch.Tensor.__mul__,
-    torch.Tensor.__rmul__, torch.sub, torch.Tensor.__sub__, torch.Tensor.__rsub__,
-}
-
-
 _SAME_SHAPE_LAYERS = (
     nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.LeakyReLU, nn.GELU, nn.ELU, nn.SiLU,
     nn.Sigmoid, nn.Tanh, nn.Dropout, nn.Dropout2d, nn.Identity,
@@ -212,9 +195,10 @@ def answer_shapes_directly(network: nn.Module) -> nn.Module:
     """Make the shape-preserving layers of a meta-device network return their input's shape
     without running (batch norm, activations, dropout).
 
-    Meta tensors hold no values, so this changes nothing but the cost: forward passes then take
-    little more than the convolutions' shape arithmetic. A network with any real weight or
-    buffer is left alone.
+    Meta tensors hold no values, so this changes nothing but the cost: PyTorch runs most of
+    these layers on the meta device as Python decompositions (batch norm ≈ 1.4 ms, ReLU
+    ≈ 0.25 ms a call), far slower than the convolutions' shape arithmetic. A network with any
+    real weight or buffer is left alone.
     """
     tensors = list(itertools.chain(network.parameters(), network.buffers()))
     if tensors and all(t.is_meta for t in tensors):
@@ -222,25 +206,6 @@ def answer_shapes_directly(network: nn.Module) -> nn.Module:
             if isinstance(layer, _SAME_SHAPE_LAYERS):
                 layer.forward = torch.empty_like
     return network
-
-
-class MetaShapes(TorchFunctionMode):
-    """Answer shape-preserving and element-wise operations on meta tensors without running them.
-
-    Use around forward passes of meta tensors (shape inference, torchinfo on the meta device).
-    """
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func in _SAME_SHAPE or func in _BROADCAST:
-            tensors = [a for a in args if torch.is_tensor(a)]
-            if tensors and all(t.is_meta for t in tensors):
-                if func in _SAME_SHAPE:
-                    return torch.empty_like(tensors[0])
-                shape = torch.broadcast_shapes(*(t.shape for t in tensors))
-                return torch.empty(shape, dtype=tensors[0].dtype, device="meta")
-        return func(*args, **kwargs)
-
 
 
 def infer_shape(module: nn.Module, in_shape: Shape) -> Shape:
@@ -276,7 +241,7 @@ def _meta_forward(module: nn.Module, in_shape: Shape) -> Any:
         module.named_buffers(remove_duplicate=False),
     ))
     x = torch.zeros((2, *in_shape), device="meta")
-    with torch.no_grad(), MetaShapes():
+    with torch.no_grad():
         if all(t.is_meta for _, t in tensors):
             return answer_shapes_directly(module)(x)
         state = {name: t.to("meta") for name, t in tensors}  # meta stand-ins for the weights
