@@ -11,6 +11,8 @@ from PIL import Image
 from explorer.cli import main
 from explorer.data import load_dataset
 
+SAMPLE_TEST = load_dataset("mnist-sample").test
+
 
 def run(capsys, *argv):
     code = main(list(argv))
@@ -34,7 +36,7 @@ def test_train_json_result_and_run_folder(capsys, tmp_path):
 
     # the checkpoint classifies an image through `predict --weights`
     image = tmp_path / "digit.png"
-    Image.fromarray(load_dataset("mnist-sample").test.images[0, 0].numpy()).save(image)
+    Image.fromarray(SAMPLE_TEST.images[0, 0].numpy()).save(image)
     code, out, err = run(capsys, "predict", "--weights", result["checkpoint"], str(image),
                          "--json")
     assert code == 0, err
@@ -73,10 +75,10 @@ def test_train_rejects_a_network_that_does_not_end_in_classes(capsys, tmp_path):
 
 
 def digit_png(path, index=0, invert=False, size=140):
-    pixels = load_dataset("mnist-sample").test.images[index, 0].numpy()
+    pixels = SAMPLE_TEST.images[index, 0].numpy()
     image = Image.fromarray(255 - pixels if invert else pixels).resize((size, size))
     image.save(path)
-    return int(load_dataset("mnist-sample").test.labels[index])
+    return int(SAMPLE_TEST.labels[index])
 
 
 def test_predict_with_the_bundled_model(capsys, tmp_path):

@@ -14,7 +14,6 @@ import itertools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import torch
 from torch import nn
 
 from explorer.core.builder import (
@@ -367,5 +366,4 @@ def inspect_torchvision(name: str, *, input_shape=None, num_classes: int = 1000,
 
     shape = tuple(input_shape) if input_shape else torchvision_input_shape(name)
     model = torchvision_model(name, input_shape=shape, num_classes=num_classes, device="meta")
-    with torch.device("meta"):
-        return inspect_module(model, shape, name=name, depth=depth)
+    return inspect_module(model, shape, name=name, depth=depth)
