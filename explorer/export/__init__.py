@@ -1,0 +1,1 @@
+"""Exports a network can leave the app as: PyTorch code, a training script, ONNX. No Qt."""

@@ -1,0 +1,1027 @@
+"""Export a network as standalone PyTorch code, written the way the course teaches it.
+
+Each kind of block becomes one ``nn.Module`` class (``InceptionA``, ``SimpleResidual``,
+``BasicBlock`` …, parametrised by its channels), each container (``residual``, ``parallel``,
+``group``) a class of its own, and the network a class composed of them with an explicit
+``forward``. The channels and features the app infers are written out as numbers, and every
+submodule has the name it has in the app's network, so the app's checkpoints load into the
+exported module with ``load_state_dict``.
+
+The code is generated from the network the app builds (on the meta device, so no weights
+are made): the numbers are the ones the app inferred, not a second inference.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from torch import nn
+
+from explorer import __version__
+from explorer.core.builder import build_partial, fmt_shape
+from explorer.core.spec import ArchitectureSpec
+
+
+class ExportError(ValueError):
+    """A network that cannot be exported; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """What an exported module says about trained weights shipped beside it."""
+
+    filename: str
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    classes: tuple[str, ...] | None = None
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def export_pytorch(spec: ArchitectureSpec, *, weights: WeightsInfo | None = None) -> str:
+    """The source of a standalone module (torch only) defining ``spec``'s network.
+
+    Parameters
+    ----------
+    spec : the architecture.
+    weights : trained weights exported next to the module; ``build_model()`` then loads
+        them by default, and the normalisation and class names are written out.
+
+    Raises
+    ------
+    SpecError, ShapeError
+        When the network cannot be built (the same errors as the app's builder).
+    ExportError
+        When a block has no code export.
+    """
+    code = generate(spec)
+    return code.module(weights)
+
+
+def network_code(spec: ArchitectureSpec) -> NetworkCode:
+    """The pieces of the exported code (classes, network, ``build_model``), for composing."""
+    return generate(spec)
+
+
+# --------------------------------------------------------------------------- generated code
+
+
+@dataclass
+class NetworkCode:
+    """Generated source, in pieces: a module or a training script put them together."""
+
+    spec: ArchitectureSpec
+    class_name: str
+    classes: list[str]
+    network: str
+    imports: set[str] = field(default_factory=set)
+
+    def header(self, kind: str) -> str:
+        """A module docstring for ``kind`` (e.g. "PyTorch module") naming the network."""
+        spec = self.spec
+        lines = [f'"""{spec.name}: {kind} exported from Network Explorer {__version__}.', ""]
+        if spec.description:
+            lines += [_docstring_safe(line) for line in spec.description.strip().splitlines()]
+            lines.append("")
+        lines.append(
+            f"Input {fmt_shape(spec.input_shape)} (channels x height x width), "
+            f"{spec.num_classes} classes."
+        )
+        return "\n".join(lines)
+
+    def import_lines(self, extra: Iterable[str] = ()) -> str:
+        """The import block for the pieces (plus ``extra`` statements), sorted as ruff does."""
+        wanted = self.imports | set(extra)
+        blocks = ["from __future__ import annotations"]
+        for section in (False, True):
+            chosen = [i for i in wanted if _third_party(i) == section]
+            plain = sorted((i for i in chosen if i.startswith("import ")), key=_import_key)
+            froms = sorted((i for i in chosen if i.startswith("from ")), key=_import_key)
+            if chosen:
+                blocks.append("\n".join(plain + froms))
+        return "\n\n".join(blocks)
+
+    def constants(self) -> str:
+        return (
+            f"INPUT_SHAPE = {tuple(self.spec.input_shape)!r}\n"
+            f"NUM_CLASSES = {self.spec.num_classes}"
+        )
+
+    def definitions(self) -> str:
+        """Every class, the network last, separated as PEP 8 wants."""
+        return wrap_long_lines("\n\n\n".join([*self.classes, self.network]))
+
+    def module(self, weights: WeightsInfo | None = None) -> str:
+        """A complete module: header, imports, classes, ``build_model``, a ``__main__`` check."""
+        extra = {"from pathlib import Path", "import os"} if weights else {"import os"}
+        head = [
+            self.header("PyTorch module") + "\n\n"
+            "Depends only on PyTorch. ``build_model()`` returns the network"
+            + (" with the trained weights exported beside this file" if weights else "")
+            + ";\nthe app's checkpoints load into it: "
+            "``build_model(\"runs/NAME/best.safetensors\")``.\n\"\"\"",
+            self.import_lines(extra),
+            self.constants() + _weights_constants(weights),
+        ]
+        parts = [
+            "\n\n".join(head),
+            self.definitions(),
+            _LOAD_WEIGHTS,
+            self.build_function(weights),
+            _MAIN_CHECK,
+        ]
+        return "\n\n\n".join(parts) + "\n"
+
+    def build_function(self, weights: WeightsInfo | None) -> str:
+        default = "WEIGHTS" if weights else "None"
+        loaded = "the trained weights exported with it" if weights else "PyTorch's initialisation"
+        return (
+            f"def build_model(weights: str | os.PathLike | None = {default}) -> "
+            f"{self.class_name}:\n"
+            f'    """The network, with {loaded}, or the weights of a file.\n\n'
+            "    ``weights`` may be a .safetensors file (the app's checkpoints) or a .pt/.pth\n"
+            "    state dict; ``None`` keeps the fresh initialisation.\n"
+            '    """\n'
+            f"    model = {self.class_name}()\n"
+            "    if weights is not None:\n"
+            "        model.load_state_dict(load_weights(weights))\n"
+            "    return model"
+        )
+
+
+_LOAD_WEIGHTS = '''def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """A state dict from a .safetensors file (needs the safetensors package) or a .pt file."""
+    if os.fspath(path).endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return load_file(path)
+    return torch.load(path, map_location="cpu", weights_only=True)'''
+
+_MAIN_CHECK = '''if __name__ == "__main__":
+    net = build_model()
+    print(net)
+    scores = net(torch.zeros(1, *INPUT_SHAPE))
+    print(f"output {tuple(scores.shape)}, {sum(p.numel() for p in net.parameters()):,} parameters")'''
+
+
+def _weights_constants(weights: WeightsInfo | None) -> str:
+    if weights is None:
+        return ""
+    lines = [
+        "",
+        f"WEIGHTS = Path(__file__).with_name({weights.filename!r})",
+        '"""The trained weights exported with this module (a .pt state dict)."""',
+    ]
+    if weights.mean is not None:
+        lines.append(f"MEAN = {tuple(weights.mean)!r}")
+        lines.append(f"STD = {tuple(weights.std or ())!r}")
+        lines.append('"""Inputs were normalised per channel: (x - MEAN) / STD, x in [0, 1]."""')
+    if weights.classes is not None:
+        lines.append(f"CLASSES = {tuple(weights.classes)!r}")
+    return "\n".join(lines)
+
+
+def _third_party(statement: str) -> bool:
+    return statement.split()[1].split(".")[0] in ("torch", "safetensors", "numpy")
+
+
+def _import_key(statement: str) -> tuple[str, str]:
+    return statement.split()[1], statement
+
+
+def _docstring_safe(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"""', "'''").rstrip()
+
+
+# --------------------------------------------------------------------------- the generator
+
+
+def generate(spec: ArchitectureSpec) -> NetworkCode:
+    """Build ``spec`` on the meta device and write its code.
+
+    Raises
+    ------
+    SpecError, ShapeError
+        The builder's first error, when the network does not build.
+    ExportError
+        For a block without a code export.
+    """
+    result = build_partial(spec, device="meta")
+    if result.error is not None:
+        raise result.error
+    writer = _Writer()
+    name = writer.names.unique(_camel(spec.name) or "Network", fallback="Network")
+    children = [(b.name, result.network.get_submodule(b.name)) for b in result.blocks]
+    shapes = [b.out_shape for b in result.blocks]
+    doc = (spec.description.strip().splitlines() or [f"The {spec.name} network."])[0]
+    network = writer.sequence_class(name, children, doc=_docstring_safe(doc), shapes=shapes,
+                                    explicit_forward=True)
+    return NetworkCode(spec, name, writer.classes, network, writer.imports)
+
+
+class _Names:
+    """Unique class names: ``Residual``, ``Residual2`` …; never a name the module uses."""
+
+    RESERVED = {"OrderedDict", "Path", "F", "nn", "torch", "os", "build_model", "load_weights"}
+
+    def __init__(self) -> None:
+        self.used = set(self.RESERVED)
+
+    def unique(self, base: str, fallback: str = "Block") -> str:
+        base = base if base.isidentifier() and not keyword.iskeyword(base) else fallback
+        name, n = base, 1
+        while name in self.used:
+            n += 1
+            name = f"{base}{n}"
+        self.used.add(name)
+        return name
+
+
+@dataclass
+class _Writer:
+    """Turns built modules into constructor expressions, collecting the classes they need."""
+
+    classes: list[str] = field(default_factory=list)
+    imports: set[str] = field(default_factory=lambda: {"import torch", "from torch import nn"})
+    names: _Names = field(default_factory=_Names)
+    templates: dict[str, str] = field(default_factory=dict)  # template key -> class name
+    by_body: dict[str, str] = field(default_factory=dict)  # generated body -> class name
+
+    # ----------------------------------------------------------------- expressions
+
+    def expr(self, module: nn.Module | None, name: str = "") -> str:
+        """Python source constructing ``module`` (may span lines; continuation indented 4).
+
+        ``name`` is the submodule's name in its parent (a group's class is named after it).
+        """
+        if module is None:
+            return "None"
+        for kind, render in _LAYERS:
+            if type(module) is kind:
+                return render(module)
+        handler = _BLOCKS.get(type(module).__name__)
+        if handler is not None:
+            return handler(self, module, name) if handler is _group else handler(self, module)
+        if type(module) is nn.Sequential:
+            return self.sequential(list(module.named_children()))
+        raise ExportError(
+            f"{type(module).__name__} modules have no code export yet "
+            f"(block type {getattr(module, 'block_type', '?')!r}); export the architecture "
+            "as JSON instead"
+        )
+
+    def sequential(self, children: list[tuple[str, nn.Module]]) -> str:
+        """``nn.Sequential(OrderedDict(name=…, …))``; ``nn.Identity()`` when empty."""
+        if not children:
+            return "nn.Identity()"
+        self.imports.add("from collections import OrderedDict")
+        if all(_kwarg_name(n) for n, _ in children):
+            items = [f"{n}={self.expr(m, n)}," for n, m in children]
+            return "nn.Sequential(OrderedDict(\n" + _indent("\n".join(items)) + "\n))"
+        items = [f"({n!r}, {self.expr(m, n)})," for n, m in children]
+        return "nn.Sequential(OrderedDict([\n" + _indent("\n".join(items)) + "\n]))"
+
+    def template(self, key: str, base: str, source: Callable[[str], str],
+                 needs: Iterable[str] = ()) -> str:
+        """The class name of a parametrised block class, defining it on first use."""
+        if key not in self.templates:
+            for statement in needs:
+                self.imports.add(statement)
+            name = self.names.unique(base)
+            self.templates[key] = name
+            self.classes.append(source(name))
+        return self.templates[key]
+
+    def container(self, base: str, body: str, doc: str, bases: str = "nn.Module") -> str:
+        """``Name()`` for a generated class; identical classes are defined once."""
+        key = f"{bases}\n{body}"
+        if key not in self.by_body:
+            name = self.names.unique(base)
+            self.by_body[key] = name
+            self.classes.append(f"class {name}({bases}):\n" + _indent(f'"""{doc}"""\n\n' + body))
+        return f"{self.by_body[key]}()"
+
+    # ----------------------------------------------------------------- sequences
+
+    def sequence_class(
+        self,
+        name: str,
+        children: list[tuple[str, nn.Module]],
+        *,
+        doc: str,
+        shapes: list[tuple[int, ...]] | None = None,
+        explicit_forward: bool = False,
+    ) -> str:
+        """A class running ``children`` in order.
+
+        With ``explicit_forward`` (the network itself) it is an ``nn.Module`` whose
+        ``forward`` calls every block in turn, noting the shape each one gives; otherwise an
+        ``nn.Sequential`` whose children are assigned in order (runs of identical blocks
+        become a loop).
+        """
+        safe = all(_attribute_name(n) for n, _ in children)
+        if explicit_forward and safe:
+            init = [f"self.{n} = {self.expr(m, n)}" for n, m in children]
+            calls = []
+            for i, (n, _) in enumerate(children):
+                note = f"  # {fmt_shape(shapes[i])}" if shapes is not None else ""
+                calls.append(f"x = self.{n}(x){note}")
+            body = (
+                "def __init__(self) -> None:\n"
+                + _indent("super().__init__()\n" + "\n".join(init))
+                + "\n\ndef forward(self, x: torch.Tensor) -> torch.Tensor:\n"
+                + _indent("\n".join(calls) + "\nreturn x")
+            )
+            return f"class {name}(nn.Module):\n" + _indent(f'"""{doc}"""\n\n' + body)
+        return f"class {name}(nn.Sequential):\n" + _indent(
+            f'"""{doc}"""\n\n' + self._sequential_init(children)
+        )
+
+    def _sequential_init(self, children: list[tuple[str, nn.Module]]) -> str:
+        lines = ["super().__init__()"]
+        items = [(n, self.expr(m, n)) for n, m in children]
+        i = 0
+        while i < len(items):
+            run = _repeated_run(items, i)
+            if run is None:
+                n, e = items[i]
+                lines.append(f"self.{n} = {e}" if _attribute_name(n)
+                             else f"self.add_module({n!r}, {e})")
+                i += 1
+                continue
+            period, count, units = run
+            lines.append(_loop(units, count))
+            i += period * count
+        return "def __init__(self) -> None:\n" + _indent("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- torch layers
+
+
+def _single(value) -> str:
+    """``3`` for ``(3, 3)``, else the tuple."""
+    if isinstance(value, (tuple, list)):
+        if len(set(value)) == 1:
+            return repr(int(value[0]))
+        return repr(tuple(int(v) for v in value))
+    return repr(value)
+
+
+def _stride(conv: nn.Conv2d) -> str | None:
+    """A block's stride keyword: ``None`` (left out) for 1."""
+    return None if conv.stride[0] == 1 else str(conv.stride[0])
+
+
+def _call(name: str, positional: Iterable[str] = (), **keywords: str | None) -> str:
+    args = list(positional) + [f"{k}={v}" for k, v in keywords.items() if v is not None]
+    return f"{name}({', '.join(args)})"
+
+
+def _conv(m: nn.Conv2d) -> str:
+    if m.groups != 1 or m.padding_mode != "zeros":
+        raise ExportError("grouped or non-zero-padded convolutions have no code export")
+    return _call(
+        "nn.Conv2d", [str(m.in_channels), str(m.out_channels)],
+        kernel_size=_single(m.kernel_size),
+        stride=_single(m.stride) if _single(m.stride) != "1" else None,
+        padding=(repr(m.padding) if isinstance(m.padding, str)
+                 else _single(m.padding) if _single(m.padding) != "0" else None),
+        dilation=_single(m.dilation) if _single(m.dilation) != "1" else None,
+        bias=None if m.bias is not None else "False",
+    )
+
+
+def _pool(name: str, m: nn.MaxPool2d | nn.AvgPool2d) -> str:
+    stride = _single(m.stride) if m.stride is not None else None
+    kernel = _single(m.kernel_size)
+    extra = {}
+    if isinstance(m, nn.MaxPool2d):
+        if _single(m.dilation) != "1" or m.return_indices:
+            raise ExportError("max pooling with dilation or indices has no code export")
+    elif not m.count_include_pad or m.divisor_override is not None:
+        raise ExportError("average pooling without padding in the count has no code export")
+    if m.ceil_mode:
+        extra["ceil_mode"] = "True"
+    return _call(
+        name, [kernel],
+        stride=stride if stride != kernel else None,
+        padding=_single(m.padding) if _single(m.padding) != "0" else None,
+        **extra,
+    )
+
+
+def _batch_norm(m: nn.BatchNorm2d) -> str:
+    if not (m.affine and m.track_running_stats):
+        raise ExportError("batch norm without affine weights or running statistics")
+    return _call("nn.BatchNorm2d", [str(m.num_features)],
+                 eps=repr(m.eps) if m.eps != 1e-5 else None,
+                 momentum=repr(m.momentum) if m.momentum != 0.1 else None)
+
+
+def _flatten(m: nn.Flatten) -> str:
+    if (m.start_dim, m.end_dim) != (1, -1):
+        raise ExportError("flatten over other dimensions has no code export")
+    return "nn.Flatten()"
+
+
+_LAYERS: list[tuple[type, Callable[[nn.Module], str]]] = [
+    (nn.Conv2d, _conv),
+    (nn.MaxPool2d, lambda m: _pool("nn.MaxPool2d", m)),
+    (nn.AvgPool2d, lambda m: _pool("nn.AvgPool2d", m)),
+    (nn.AdaptiveAvgPool2d, lambda m: f"nn.AdaptiveAvgPool2d({_single(m.output_size)})"),
+    (nn.BatchNorm2d, _batch_norm),
+    (nn.ReLU, lambda m: "nn.ReLU()"),
+    (nn.LeakyReLU, lambda m: "nn.LeakyReLU()" if m.negative_slope == 0.01
+     else f"nn.LeakyReLU({m.negative_slope!r})"),
+    (nn.Sigmoid, lambda m: "nn.Sigmoid()"),
+    (nn.Tanh, lambda m: "nn.Tanh()"),
+    (nn.GELU, lambda m: "nn.GELU()" if m.approximate == "none"
+     else f"nn.GELU(approximate={m.approximate!r})"),
+    (nn.Dropout, lambda m: f"nn.Dropout(p={m.p!r})"),
+    (nn.Flatten, _flatten),
+    (nn.Linear, lambda m: _call("nn.Linear", [str(m.in_features), str(m.out_features)],
+                                bias=None if m.bias is not None else "False")),
+    (nn.Identity, lambda m: "nn.Identity()"),
+]
+
+
+# --------------------------------------------------------------------------- block classes
+# Each mirrors the app's class in explorer/blocks (same submodule names, same forward).
+
+BLOCK_HANDLERS: dict[str, Callable[[_Writer, nn.Module], str]] = {}
+_BLOCKS = BLOCK_HANDLERS
+
+
+def _handles(class_name: str) -> Callable:
+    def register(fn: Callable[[_Writer, nn.Module], str]) -> Callable:
+        _BLOCKS[class_name] = fn
+        return fn
+
+    return register
+
+
+@_handles("InceptionA")
+def _inception_a(w: _Writer, m: nn.Module) -> str:
+    name = w.template("InceptionA", "InceptionA", lambda n: f'''class {n}(nn.Module):
+    """The course's Inception-A block: four branches concatenated on the channels.
+
+    1x1 c1 | 1x1 c2a -> 5x5 c2b | 1x1 c3a -> 3x3 c3b -> 3x3 c3b | 3x3 avg-pool -> 1x1 c4.
+    Height and width are kept; no activation inside, as in the course.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        c1: int = 16,
+        c2a: int = 16,
+        c2b: int = 24,
+        c3a: int = 16,
+        c3b: int = 24,
+        c4: int = 24,
+    ) -> None:
+        super().__init__()
+        self.branch1x1 = nn.Conv2d(in_channels, c1, kernel_size=1)
+        self.branch5x5 = nn.Sequential(OrderedDict(
+            conv1=nn.Conv2d(in_channels, c2a, kernel_size=1),
+            conv2=nn.Conv2d(c2a, c2b, kernel_size=5, padding=2),
+        ))
+        self.branch3x3dbl = nn.Sequential(OrderedDict(
+            conv1=nn.Conv2d(in_channels, c3a, kernel_size=1),
+            conv2=nn.Conv2d(c3a, c3b, kernel_size=3, padding=1),
+            conv3=nn.Conv2d(c3b, c3b, kernel_size=3, padding=1),
+        ))
+        self.branch_pool = nn.Sequential(OrderedDict(
+            pool=nn.AvgPool2d(kernel_size=3, stride=1, padding=1),
+            conv=nn.Conv2d(in_channels, c4, kernel_size=1),
+        ))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = [self.branch1x1(x), self.branch5x5(x), self.branch3x3dbl(x),
+                    self.branch_pool(x)]
+        return torch.cat(branches, dim=1)''', needs=["from collections import OrderedDict"])
+    values = {
+        "c1": m.branch1x1.out_channels,
+        "c2a": m.branch5x5.conv1.out_channels,
+        "c2b": m.branch5x5.conv2.out_channels,
+        "c3a": m.branch3x3dbl.conv1.out_channels,
+        "c3b": m.branch3x3dbl.conv2.out_channels,
+        "c4": m.branch_pool.conv.out_channels,
+    }
+    defaults = {"c1": 16, "c2a": 16, "c2b": 24, "c3a": 16, "c3b": 24, "c4": 24}
+    changed = {k: str(v) for k, v in values.items() if v != defaults[k]}
+    return _call(name, [str(m.branch1x1.in_channels)], **changed)
+
+
+@_handles("Inception")
+def _inception(w: _Writer, m: nn.Module) -> str:
+    name = w.template("Inception", "Inception", lambda n: f'''class {n}(nn.Module):
+    """GoogLeNet's Inception block (c1, (c2a, c2b), (c3a, c3b), c4), as in d2l.
+
+    1x1 c1 | 1x1 c2a -> 3x3 c2b | 1x1 c3a -> 5x5 c3b | 3x3 max-pool -> 1x1 c4, each
+    convolution followed by a ReLU, concatenated: c1 + c2b + c3b + c4 channels.
+    """
+
+    def __init__(
+        self, in_channels: int, c1: int, c2a: int, c2b: int, c3a: int, c3b: int, c4: int
+    ) -> None:
+        super().__init__()
+        self.branch1x1 = nn.Sequential(OrderedDict(
+            conv=nn.Conv2d(in_channels, c1, kernel_size=1),
+            relu=nn.ReLU(),
+        ))
+        self.branch3x3 = nn.Sequential(OrderedDict(
+            conv1=nn.Conv2d(in_channels, c2a, kernel_size=1),
+            relu1=nn.ReLU(),
+            conv2=nn.Conv2d(c2a, c2b, kernel_size=3, padding=1),
+            relu2=nn.ReLU(),
+        ))
+        self.branch5x5 = nn.Sequential(OrderedDict(
+            conv1=nn.Conv2d(in_channels, c3a, kernel_size=1),
+            relu1=nn.ReLU(),
+            conv2=nn.Conv2d(c3a, c3b, kernel_size=5, padding=2),
+            relu2=nn.ReLU(),
+        ))
+        self.branch_pool = nn.Sequential(OrderedDict(
+            pool=nn.MaxPool2d(kernel_size=3, stride=1, padding=1),
+            conv=nn.Conv2d(in_channels, c4, kernel_size=1),
+            relu=nn.ReLU(),
+        ))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = [self.branch1x1(x), self.branch3x3(x), self.branch5x5(x),
+                    self.branch_pool(x)]
+        return torch.cat(branches, dim=1)''', needs=["from collections import OrderedDict"])
+    args = [m.branch1x1.conv.in_channels, m.branch1x1.conv.out_channels,
+            m.branch3x3.conv1.out_channels, m.branch3x3.conv2.out_channels,
+            m.branch5x5.conv1.out_channels, m.branch5x5.conv2.out_channels,
+            m.branch_pool.conv.out_channels]
+    return _call(name, [str(a) for a in args])
+
+
+@_handles("SimpleResidual")
+def _simple_residual(w: _Writer, m: nn.Module) -> str:
+    name = w.template("SimpleResidual", "SimpleResidual", lambda n: f'''class {n}(nn.Module):
+    """The course's residual block: y = relu(conv1(x)); y = conv2(y); out = relu(x + y)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.shortcut = nn.Identity()
+        self.relu_out = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv2(self.relu1(self.conv1(x)))
+        return self.relu_out(y + self.shortcut(x))''')
+    return f"{name}({m.conv1.in_channels})"
+
+
+@_handles("PadShortcut")
+def _pad_shortcut(w: _Writer, m: nn.Module) -> str:
+    name = w.template("PadShortcut", "PadShortcut", lambda n: f'''class {n}(nn.Module):
+    """Identity shortcut that subsamples and zero-pads channels (He et al. 2015, option A)."""
+
+    def __init__(self, stride: int, extra_channels: int) -> None:
+        super().__init__()
+        self.stride = stride
+        self.extra_channels = extra_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride > 1:
+            x = x[:, :, :: self.stride, :: self.stride]
+        before = self.extra_channels // 2
+        return F.pad(x, (0, 0, 0, 0, before, self.extra_channels - before))''',
+                      needs=["import torch.nn.functional as F"])
+    return f"{name}(stride={m.stride}, extra_channels={m.extra_channels})"
+
+
+_SHORTCUT_DOC = "shortcut carries x to the addition (None: a plain block without addition)"
+
+
+@_handles("BasicBlock")
+def _basic_block(w: _Writer, m: nn.Module) -> str:
+    name = w.template("BasicBlock", "BasicBlock", lambda n: f'''class {n}(nn.Module):
+    """ResNet's basic block: conv3x3 -> BN -> ReLU -> conv3x3 -> BN, add the shortcut, ReLU.
+
+    The {_SHORTCUT_DOC}.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        *,
+        shortcut: nn.Module | None,
+    ) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride,
+                               padding=1)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.shortcut = shortcut
+        self.relu_out = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
+        if self.shortcut is not None:
+            out = out + self.shortcut(x)
+        return self.relu_out(out)''')
+    return _call(name, [str(m.conv1.in_channels), str(m.conv1.out_channels)],
+                 stride=_stride(m.conv1), shortcut=w.expr(m.shortcut))
+
+
+@_handles("Bottleneck")
+def _bottleneck(w: _Writer, m: nn.Module) -> str:
+    name = w.template("Bottleneck", "Bottleneck", lambda n: f'''class {n}(nn.Module):
+    """ResNet's bottleneck: 1x1 -> BN -> ReLU -> 3x3 -> BN -> ReLU -> 1x1 -> BN, add, ReLU.
+
+    The {_SHORTCUT_DOC}.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        mid_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        *,
+        shortcut: nn.Module | None,
+    ) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, mid_channels, kernel_size=1)
+        self.bn1 = nn.BatchNorm2d(mid_channels)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(mid_channels, mid_channels, kernel_size=3, stride=stride,
+                               padding=1)
+        self.bn2 = nn.BatchNorm2d(mid_channels)
+        self.relu2 = nn.ReLU()
+        self.conv3 = nn.Conv2d(mid_channels, out_channels, kernel_size=1)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.shortcut = shortcut
+        self.relu_out = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu1(self.bn1(self.conv1(x)))
+        out = self.relu2(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.shortcut is not None:
+            out = out + self.shortcut(x)
+        return self.relu_out(out)''')
+    return _call(name, [str(m.conv1.in_channels), str(m.conv1.out_channels),
+                        str(m.conv3.out_channels)],
+                 stride=_stride(m.conv2), shortcut=w.expr(m.shortcut))
+
+
+@_handles("NiNBlock")
+def _nin_block(w: _Writer, m: nn.Module) -> str:
+    name = w.template("NiNBlock", "NiNBlock", lambda n: f'''class {n}(nn.Sequential):
+    """Network-in-Network block: conv kxk -> ReLU -> 1x1 conv -> ReLU -> 1x1 conv -> ReLU."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int
+    ) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=1)
+        self.relu2 = nn.ReLU()
+        self.conv3 = nn.Conv2d(out_channels, out_channels, kernel_size=1)
+        self.relu3 = nn.ReLU()''')
+    c = m.conv1
+    return _call(name, [str(c.in_channels), str(c.out_channels)],
+                 kernel_size=_single(c.kernel_size), stride=_single(c.stride),
+                 padding=_single(c.padding))
+
+
+@_handles("VGGBlock")
+def _vgg_block(w: _Writer, m: nn.Module) -> str:
+    name = w.template("VGGBlock", "VGGBlock", lambda n: f'''class {n}(nn.Sequential):
+    """VGG block: num_convs x (conv 3x3 padding 1 -> ReLU), then 2x2 max pooling, stride 2."""
+
+    def __init__(self, in_channels: int, num_convs: int, out_channels: int) -> None:
+        super().__init__()
+        for i in range(1, num_convs + 1):
+            conv = nn.Conv2d(in_channels if i == 1 else out_channels, out_channels,
+                             kernel_size=3, padding=1)
+            self.add_module(f"conv{{i}}", conv)
+            self.add_module(f"relu{{i}}", nn.ReLU())
+        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)''')
+    convs = [c for c in m.children() if isinstance(c, nn.Conv2d)]
+    return _call(name, [str(convs[0].in_channels), str(len(convs)), str(convs[0].out_channels)])
+
+
+def _dense_layer_class(w: _Writer) -> str:
+    return w.template("DenseLayer", "DenseLayer", lambda n: f'''class {n}(nn.Sequential):
+    """BN -> ReLU -> conv 3x3 with growth_rate output channels (d2l's conv_block)."""
+
+    def __init__(self, in_channels: int, growth_rate: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(in_channels)
+        self.relu = nn.ReLU()
+        self.conv = nn.Conv2d(in_channels, growth_rate, kernel_size=3, padding=1)''')
+
+
+@_handles("DenseBlock")
+def _dense_block(w: _Writer, m: nn.Module) -> str:
+    layer = _dense_layer_class(w)
+    name = w.template("DenseBlock", "DenseBlock", lambda n: f'''class {n}(nn.Module):
+    """DenseNet's dense block: each layer's output is concatenated to its input."""
+
+    def __init__(self, in_channels: int, num_layers: int, growth_rate: int) -> None:
+        super().__init__()
+        for i in range(num_layers):
+            self.add_module(f"layer{{i + 1}}", {layer}(in_channels + i * growth_rate,
+                                                       growth_rate))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.children():
+            x = torch.cat([x, layer(x)], dim=1)
+        return x''')
+    layers = list(m.children())
+    return _call(name, [str(layers[0].bn.num_features), str(len(layers)),
+                        str(layers[0].conv.out_channels)])
+
+
+@_handles("Transition")
+def _transition(w: _Writer, m: nn.Module) -> str:
+    name = w.template("Transition", "Transition", lambda n: f'''class {n}(nn.Sequential):
+    """DenseNet's transition layer: BN -> ReLU -> 1x1 conv -> 2x2 average pool, stride 2."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(in_channels)
+        self.relu = nn.ReLU()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+        self.pool = nn.AvgPool2d(kernel_size=2, stride=2)''')
+    return _call(name, [str(m.bn.num_features), str(m.conv.out_channels)])
+
+
+# He et al. 2016: where BN and ReLU sit in F(x), as (layer name, kind, channels) — mirrors
+# explorer.blocks.residual.variant_body; "in"/"out" are the block's in/out channels.
+_ORIGINAL_BODY = (("conv1", "conv1", ""), ("bn1", "bn", "out"), ("relu1", "relu", ""),
+                  ("conv2", "conv2", ""), ("bn2", "bn", "out"))
+_VARIANT_BODIES = {
+    "full_preact": (("bn1", "bn", "in"), ("relu1", "relu", ""), ("conv1", "conv1", ""),
+                    ("bn2", "bn", "out"), ("relu2", "relu", ""), ("conv2", "conv2", "")),
+    "relu_only_preact": (("relu1", "relu", ""), ("conv1", "conv1", ""), ("bn1", "bn", "out"),
+                         ("relu2", "relu", ""), ("conv2", "conv2", ""), ("bn2", "bn", "out")),
+    "relu_before_add": (*_ORIGINAL_BODY, ("relu2", "relu", "")),
+}
+_VARIANT_SUMS = {
+    "constant_scaling": "out = self.scale * (sx + fx)",
+    "exclusive_gating": "g = self.gate(x)\nout = (1 - g) * sx + g * fx",
+    "shortcut_only_gating": "out = fx + (1 - self.gate(x)) * sx",
+}
+_VARIANT_DOCS = {
+    "original": "conv-BN-ReLU-conv-BN, add the shortcut, ReLU (Fig. 2a)",
+    "constant_scaling": "relu(scale * x + scale * F(x))",
+    "conv_shortcut": "a 1x1 convolution on the shortcut, add, ReLU",
+    "dropout_shortcut": "dropout on the shortcut, add, ReLU",
+    "exclusive_gating": "relu((1 - g) * x + g * F(x)), g = sigmoid(1x1 conv(x))",
+    "shortcut_only_gating": "relu(F(x) + (1 - g) * x), g = sigmoid(1x1 conv(x))",
+    "relu_before_add": "conv-BN-ReLU-conv-BN-ReLU, add, no ReLU after (Fig. 4c)",
+    "relu_only_preact": "ReLU-conv-BN-ReLU-conv-BN, add, no ReLU after (Fig. 4d)",
+    "full_preact": "full pre-activation: BN-ReLU-conv-BN-ReLU-conv, add (Fig. 4e)",
+}
+_POST_RELU = ("original", "constant_scaling", "conv_shortcut", "dropout_shortcut",
+              "exclusive_gating", "shortcut_only_gating")
+
+
+def _variant_source(variant: str) -> Callable[[str], str]:
+    layers = _VARIANT_BODIES.get(variant, _ORIGINAL_BODY)
+    kinds = {
+        "conv1": "nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)",
+        "conv2": "nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)",
+        "relu": "nn.ReLU()",
+    }
+    body = []
+    for name, kind, channels in layers:
+        made = (f"nn.BatchNorm2d({channels}_channels)" if kind == "bn" else kinds[kind])
+        body.append(f"{name}={made},")
+    gated = variant in ("exclusive_gating", "shortcut_only_gating")
+    scaled = variant == "constant_scaling"
+    signature = ("self, in_channels: int, out_channels: int, stride: int = 1, *, "
+                 "shortcut: nn.Module" + (", scale: float" if scaled else ""))
+    init = ["super().__init__()"]
+    if scaled:
+        init.append("self.scale = scale")
+    init.append("self.body = nn.Sequential(OrderedDict(\n" + _indent("\n".join(body)) + "\n))")
+    init.append("self.shortcut = shortcut")
+    if gated:
+        init.append(
+            "self.gate = nn.Sequential(OrderedDict(\n"
+            "    conv=nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride),\n"
+            "    sigmoid=nn.Sigmoid(),\n"
+            "))"
+        )
+    if variant in _POST_RELU:
+        init.append("self.relu_out = nn.ReLU()")
+    forward = ["fx, sx = self.body(x), self.shortcut(x)",
+               _VARIANT_SUMS.get(variant, "out = fx + sx")]
+    forward.append("return self.relu_out(out)" if variant in _POST_RELU else "return out")
+    doc = _VARIANT_DOCS[variant]
+
+    def source(n: str) -> str:
+        head = (f"def __init__({signature}) -> None:" if len(signature) < 70
+                else "def __init__(\n" + _indent(",\n".join(signature.split(", ")) + ",")
+                + "\n) -> None:")
+        text = (
+            f'"""He et al. 2016 residual variant {variant!r}.\n\n{doc}.\n"""\n\n'
+            + head + "\n" + _indent("\n".join(init))
+            + "\n\ndef forward(self, x: torch.Tensor) -> torch.Tensor:\n"
+            + _indent("\n".join(forward))
+        )
+        return f"class {n}(nn.Module):\n" + _indent(text)
+
+    return source
+
+
+@_handles("ResidualVariant")
+def _residual_variant(w: _Writer, m: nn.Module) -> str:
+    variant = m.variant
+    if variant not in _VARIANT_DOCS:
+        raise ExportError(f"the residual variant {variant!r} has no code export yet")
+    name = w.template(f"ResidualVariant:{variant}", _camel(variant) + "Residual",
+                      _variant_source(variant), needs=["from collections import OrderedDict"])
+    conv1 = m.body.conv1
+    keywords = {"shortcut": w.expr(m.shortcut)}
+    if variant == "constant_scaling":
+        keywords["scale"] = repr(m.scale)
+    return _call(name, [str(conv1.in_channels), str(conv1.out_channels)],
+                 stride=_stride(conv1), **keywords)
+
+
+# --------------------------------------------------------------------------- containers
+
+
+@_handles("Residual")
+def _residual(w: _Writer, m: nn.Module) -> str:
+    init = ["super().__init__()", f"self.body = {w.expr(m.body)}"]
+    if m.shortcut is not None:
+        init.append(f"self.shortcut = {w.expr(m.shortcut)}")
+    if m.act is not None:
+        init.append(f"self.act = {w.expr(m.act)}")
+    forward = ["out = self.body(x)"]
+    if m.shortcut is not None:
+        forward.append("out = out + self.shortcut(x)")
+    if m.scale != 1.0:
+        forward.append(f"out = out * {m.scale!r}")
+    forward.append("return self.act(out)" if m.act is not None else "return out")
+    parts = ["body(x)"] + (["shortcut(x)"] if m.shortcut is not None else [])
+    total = " + ".join(parts)
+    total = f"{m.scale!r} * ({total})" if m.scale != 1.0 else total
+    doc = f"A residual block: out = {'act(' + total + ')' if m.act is not None else total}."
+    return w.container("Residual", _init_forward(init, forward), doc)
+
+
+@_handles("Parallel")
+def _parallel(w: _Writer, m: nn.Module) -> str:
+    branches = list(m.named_children())
+    init = ["super().__init__()"]
+    for name, branch in branches:
+        init.append(f"self.{name} = {w.expr(branch)}")
+    outs = [f"self.{name}(x)" for name, _ in branches]
+    if m.merge == "concat":
+        forward = ["return torch.cat([" + ", ".join(outs) + "], dim=1)"]
+        doc = "Branches side by side on the same input, concatenated on the channels."
+    else:
+        forward = ["return " + " + ".join(outs)]
+        doc = "Branches side by side on the same input, added element-wise."
+    if len(forward[0]) > 88:
+        forward = ["outs = [\n" + _indent("\n".join(o + "," for o in outs)) + "\n]",
+                   "return torch.cat(outs, dim=1)" if m.merge == "concat"
+                   else "return torch.stack(outs).sum(dim=0)"]
+    return w.container("Parallel", _init_forward(init, forward), doc)
+
+
+def _group(w: _Writer, m: nn.Module, name: str) -> str:
+    """A group becomes an ``nn.Sequential`` class named after it (``stage2`` → ``Stage2``)."""
+    body = w._sequential_init(list(m.named_children()))
+    doc = f"The group {name!r}: its blocks, run in order." if name else "A group of blocks."
+    return w.container(_camel(re.sub(r"_\d+$", "", name)) or "Group", body, doc,
+                       bases="nn.Sequential")
+
+
+_BLOCKS["Group"] = _group
+
+
+def _init_forward(init: list[str], forward: list[str]) -> str:
+    return (
+        "def __init__(self) -> None:\n" + _indent("\n".join(init))
+        + "\n\ndef forward(self, x: torch.Tensor) -> torch.Tensor:\n"
+        + _indent("\n".join(forward))
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+MAX_LINE = 99
+
+
+def wrap_long_lines(text: str) -> str:
+    """Break every line longer than :data:`MAX_LINE` after its outermost opening bracket
+    (and, if still too long, after each top-level comma), the way black would."""
+    return "\n".join(_wrap(line) for line in text.splitlines())
+
+
+def _wrap(line: str) -> str:
+    lead = len(line) - len(line.lstrip())
+    start = line.find("(")
+    if len(line) <= MAX_LINE or start < 0 or not line.endswith(")") or "#" in line:
+        return line
+    inner = line[start + 1:-1]
+    pad = " " * (lead + 4)
+    if len(pad) + len(inner) <= MAX_LINE:
+        body = pad + inner
+    else:
+        body = "\n".join(_wrap(pad + part + ",") for part in _split_top_level(inner))
+    return f"{line[:start + 1]}\n{body}\n{' ' * lead})"
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char in "([{"
+        depth -= char in ")]}"
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return [*parts, current.strip()] if current.strip() else parts
+
+
+def _indent(text: str, by: int = 4) -> str:
+    pad = " " * by
+    return "\n".join(pad + line if line else line for line in text.splitlines())
+
+
+def _camel(name: str) -> str:
+    """``course-inception`` → ``CourseInception``; ``stage2`` → ``Stage2``."""
+    words = re.split(r"[^0-9A-Za-z]+", name)
+    text = "".join(w[:1].upper() + w[1:] for w in words if w)
+    return text if text and not text[0].isdigit() else ("Net" + text if text else "")
+
+
+_MODULE_ATTRIBUTES = set(dir(nn.Module))
+
+
+def _attribute_name(name: str) -> bool:
+    """Can ``self.<name> = …`` register this submodule (an identifier nn.Module does not use)?"""
+    return _kwarg_name(name) and name not in _MODULE_ATTRIBUTES and not name.startswith("_")
+
+
+def _kwarg_name(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+def _repeated_run(items: list[tuple[str, str]], start: int):
+    """A run of ≥ 3 repeated units at ``start``: same constructors, names counting up.
+
+    Returns ``(period, count, units)`` where ``units`` is ``[(base, first number, expr)]``
+    for the first unit, or ``None``.
+    """
+    best = None
+    for period in range(1, 7):
+        unit = items[start:start + period]
+        if len(unit) < period:
+            break
+        parsed = [(_NUMBERED.match(n), e) for n, e in unit]
+        if not all(p for p, _ in parsed) or "\n" in "".join(e for _, e in unit):
+            continue
+        heads = [(p.group(1), int(p.group(2)), e) for p, e in parsed]
+        if not all(_attribute_name(b + "0") for b, _, _ in heads):
+            continue
+        count = 1
+        while True:
+            nxt = items[start + count * period:start + (count + 1) * period]
+            if len(nxt) < period or any(
+                n != f"{b}{k + count}" or e2 != e
+                for (n, e2), (b, k, e) in zip(nxt, heads)
+            ):
+                break
+            count += 1
+        if count >= 3 and (best is None or period * count > best[0] * best[1]):
+            best = (period, count, heads)
+    return best
+
+
+def _loop(units: list[tuple[str, int, str]], count: int) -> str:
+    first = units[0][1]
+    lines = [f"for i in range({first}, {first + count}):"]
+    for base, number, expr in units:
+        index = "i" if number == first else f"i + {number - first}"
+        lines.append(f'    self.add_module(f"{base}{{{index}}}", {expr})')
+    return "\n".join(lines)

@@ -1,0 +1,134 @@
+"""The PyTorch code export: same network as the app's, for every preset and block type."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from export_helpers import every_block_spec, load_code, randomise
+
+from explorer.core.builder import build_model
+from explorer.core.presets import preset_spec
+from explorer.core.registry import list_blocks, list_presets
+from explorer.core.spec import BlockSpec
+from explorer.export.pytorch import export_pytorch
+
+PRESETS = [p.name for p in list_presets()]
+
+# Inputs small enough for a quick CPU forward pass (the layers are the preset's own; only the
+# first linear layer after flatten changes size).
+SMALL_INPUTS = {
+    "alexnet": (1, 67, 67), "vgg11": (1, 32, 32), "vgg11-narrow": (1, 32, 32),
+    "nin": (1, 67, 67), "googlenet": (1, 32, 32), "resnet18": (1, 32, 32),
+    "densenet": (1, 32, 32),
+}
+
+
+def _meta_counts(model: torch.nn.Module) -> tuple[int, dict[str, tuple]]:
+    state = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    return sum(p.numel() for p in model.parameters()), state
+
+
+def _check_same_network(spec, seed: int = 0) -> None:
+    torch.manual_seed(seed)
+    app = build_model(spec, device="cpu")
+    randomise(app, seed)
+    exported = load_code(export_pytorch(spec)).build_model()
+    exported.load_state_dict(app.state_dict(), strict=True)
+    assert {n for n, _ in exported.named_modules()} == {n for n, _ in app.named_modules()}
+    app.eval()
+    exported.eval()
+    x = torch.randn(2, *spec.input_shape, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x), app(x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_parameter_count_and_names(name):
+    spec = preset_spec(name)
+    module = load_code(export_pytorch(spec), name)
+    with torch.device("meta"):
+        exported = module.build_model()
+    assert _meta_counts(exported) == _meta_counts(build_model(spec, device="meta"))
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_same_outputs_with_same_weights(name):
+    spec = preset_spec(name)
+    if name in SMALL_INPUTS:
+        spec = dataclasses.replace(spec, input_shape=SMALL_INPUTS[name])
+    _check_same_network(spec)
+
+
+def test_every_block_type_exports_to_the_same_network():
+    spec = every_block_spec()
+    used = {b.type for b in _walk(spec.blocks)}
+    assert used == {b.name for b in list_blocks()}, "the test network misses a block type"
+    _check_same_network(spec)
+
+
+def _walk(blocks):
+    for block in blocks:
+        block = BlockSpec.from_dict(block)
+        yield block
+        for value in block.params.values():
+            items = value if isinstance(value, (list, tuple)) else [value]
+            for item in items:
+                nested = item if isinstance(item, (list, tuple)) else [item]
+                yield from _walk([b for b in nested if isinstance(b, (BlockSpec, dict))])
+
+
+def test_code_is_course_style():
+    code = export_pytorch(preset_spec("course-inception"))
+    assert code.count("class InceptionA(nn.Module):") == 1
+    assert "self.inception1 = InceptionA(10)" in code
+    assert "self.inception2 = InceptionA(20)" in code
+    assert "self.fc1 = nn.Linear(1408, 10)" in code  # inferred features written out
+    assert "import explorer" not in code and "from explorer" not in code
+    resnet = export_pytorch(preset_spec("resnet56"))
+    assert "class Stage1(nn.Sequential):" in resnet
+    assert 'for i in range(2, 10):' in resnet  # repeated blocks become a loop
+
+
+def test_checkpoint_of_the_app_loads_with_build_model(tmp_path):
+    from safetensors.torch import save_file
+
+    spec = preset_spec("course-resnet")
+    app = build_model(spec, device="cpu")
+    randomise(app, 3)
+    weights = tmp_path / "best.safetensors"
+    save_file(app.state_dict(), weights)
+    exported = load_code(export_pytorch(spec)).build_model(weights)
+    x = torch.randn(1, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(exported.eval()(x), app.eval()(x))
+
+
+def test_exported_module_runs_standalone(tmp_path):
+    path = tmp_path / "model.py"
+    path.write_text(export_pytorch(preset_spec("lenet")), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "output (1, 10), 61,706 parameters" in done.stdout
+
+
+def _ruff() -> str | None:
+    beside = Path(sys.executable).with_name("ruff")
+    return str(beside) if beside.exists() else shutil.which("ruff")
+
+
+@pytest.mark.skipif(_ruff() is None, reason="ruff is not installed")
+def test_generated_code_is_ruff_clean(tmp_path):
+    for name in ("course-inception", "resnet56", "densenet", "googlenet"):
+        (tmp_path / f"{name.replace('-', '_')}.py").write_text(export_pytorch(preset_spec(name)))
+    (tmp_path / "every_block.py").write_text(export_pytorch(every_block_spec()))
+    done = subprocess.run([_ruff(), "check", "--no-cache", "--isolated", "--line-length", "100",
+                           "--select", "E,F,W,I", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
