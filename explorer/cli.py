@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", metavar="NAME|FILE.json",
                    help="the architecture of a .pt or sidecar-less .safetensors file")
     p.add_argument("--json", action="store_true", help="print JSON for machines")
+    _add_export_parser(sub)
+    _add_desktop_parser(sub)
     return parser
 
 
@@ -379,6 +381,71 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
+# --------------------------------------------------------------------------- export, desktop
+
+
+def _add_export_parser(sub) -> None:
+    from explorer.export import FORMATS
+
+    p = sub.add_parser("export", help="PyTorch code, a training script or an ONNX model")
+    p.add_argument("network", help="a preset name or an architecture .json")
+    p.add_argument("--format", required=True, choices=FORMATS,
+                   help="pytorch: a module of nn.Module classes; script: a training script "
+                        "(torchrun-ready); onnx: a model file with the weights inside")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="where to write it (pytorch and script: standard output if omitted)")
+    p.add_argument("--weights", metavar="CHECKPOINT",
+                   help="trained weights to export (a checkpoint .json/.safetensors, or .pt); "
+                        "pytorch and script write them beside the code as FILE.pt")
+    _add_shape_options(p)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from explorer.core import ShapeError, SpecError
+    from explorer.export import ExportError, export_text, write_export
+
+    spec = resolve_spec(args.network, args.input, args.classes)
+    try:
+        if args.output is None:
+            if args.format == "onnx" or args.weights:
+                raise UsageError(f"--format {args.format}"
+                                 + (" with --weights" if args.weights else "")
+                                 + " writes files: give -o FILE")
+            sys.stdout.write(export_text(spec, args.format))
+            return 0
+        written = write_export(spec, args.format, args.output, weights=args.weights)
+    except (SpecError, ShapeError, ExportError) as exc:
+        raise UsageError(f"cannot export {spec.name}: {exc}") from None
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.filename} is a file, not a "
+                         "folder") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}"
+                         + (f" ({exc.filename})" if exc.filename else "")) from None
+    print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    return 0
+
+
+def _add_desktop_parser(sub) -> None:
+    p = sub.add_parser("desktop", help="add or remove the launcher entry and icon (this user)")
+    p.add_argument("action", choices=("install", "uninstall"))
+
+
+def cmd_desktop(args: argparse.Namespace) -> int:
+    from explorer.desktop import DesktopError, install, uninstall
+
+    try:
+        paths = install() if args.action == "install" else uninstall()
+    except (DesktopError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    verb = "installed" if args.action == "install" else "removed"
+    for path in paths:
+        print(f"{verb} {path}")
+    if not paths:
+        print("nothing to remove: the launcher entry is not installed")
+    return 0
+
+
 COMMANDS = {
     "presets": cmd_presets,
     "blocks": cmd_blocks,
@@ -386,6 +453,8 @@ COMMANDS = {
     "summary": cmd_summary,
     "train": cmd_train,
     "predict": cmd_predict,
+    "export": cmd_export,
+    "desktop": cmd_desktop,
 }
 
 

@@ -125,12 +125,12 @@ class NetworkCode:
             + ";\nthe app's checkpoints load into it: "
             "``build_model(\"runs/NAME/best.safetensors\")``.\n\"\"\"",
             self.import_lines(extra),
-            self.constants() + _weights_constants(weights),
+            self.constants() + weights_constants(weights),
         ]
         parts = [
             "\n\n".join(head),
             self.definitions(),
-            _LOAD_WEIGHTS,
+            LOAD_WEIGHTS,
             self.build_function(weights),
             _MAIN_CHECK,
         ]
@@ -153,7 +153,7 @@ class NetworkCode:
         )
 
 
-_LOAD_WEIGHTS = '''def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+LOAD_WEIGHTS = '''def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """A state dict from a .safetensors file (needs the safetensors package) or a .pt file."""
     if os.fspath(path).endswith(".safetensors"):
         from safetensors.torch import load_file
@@ -168,13 +168,14 @@ _MAIN_CHECK = '''if __name__ == "__main__":
     print(f"output {tuple(scores.shape)}, {sum(p.numel() for p in net.parameters()):,} parameters")'''
 
 
-def _weights_constants(weights: WeightsInfo | None) -> str:
+def weights_constants(weights: WeightsInfo | None) -> str:
+    """``WEIGHTS``, ``MEAN``, ``STD`` and ``CLASSES`` lines for exported weights, or ``""``."""
     if weights is None:
         return ""
     lines = [
         "",
         f"WEIGHTS = Path(__file__).with_name({weights.filename!r})",
-        '"""The trained weights exported with this module (a .pt state dict)."""',
+        '"""The trained weights exported with this file (a .pt state dict)."""',
     ]
     if weights.mean is not None:
         lines.append(f"MEAN = {tuple(weights.mean)!r}")
@@ -226,7 +227,8 @@ def generate(spec: ArchitectureSpec) -> NetworkCode:
 class _Names:
     """Unique class names: ``Residual``, ``Residual2`` …; never a name the module uses."""
 
-    RESERVED = {"OrderedDict", "Path", "F", "nn", "torch", "os", "build_model", "load_weights"}
+    RESERVED = frozenset({"OrderedDict", "Path", "F", "nn", "torch", "os", "build_model",
+                          "load_weights"})
 
     def __init__(self) -> None:
         self.used = set(self.RESERVED)

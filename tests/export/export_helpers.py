@@ -77,7 +77,7 @@ def load_code(code: str, name: str = "exported") -> types.ModuleType:
     """Run generated source as a module."""
     module = types.ModuleType(name)
     module.__file__ = f"<{name}>"
-    exec(compile(code, f"<{name}>", "exec"), module.__dict__)
+    exec(compile(code, f"<{name}>", "exec"), module.__dict__)  # noqa: S102 (our own output)
     return module
 
 
