@@ -64,6 +64,7 @@ class Document(QObject):
 
     changed = Signal()
     modifiedChanged = Signal(bool)
+    _stack_clean = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -71,8 +72,11 @@ class Document(QObject):
         self._unsaved_base = False
         self.generation = 0
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda _clean: self.modifiedChanged.emit(
-            self.modified))
+        self._was_modified = False
+        # relayed through a signal of ours (a C++ connection), so that nothing Python runs
+        # when the stack signals while it is being deleted with us
+        self.undo_stack.cleanChanged.connect(self._stack_clean)
+        self._stack_clean.connect(self._check_modified)
 
     @property
     def spec(self):
@@ -133,14 +137,20 @@ class Document(QObject):
         self._state = _State(self.spec, Path(path), self.torchvision)
         self._set_unsaved(False)
         self.undo_stack.setClean()
-        self.modifiedChanged.emit(self.modified)
+        self._check_modified()
+
+    def _check_modified(self, *_args) -> None:
+        if self.modified != self._was_modified:
+            self._was_modified = self.modified
+            self.modifiedChanged.emit(self._was_modified)
 
     def _set_unsaved(self, value: bool) -> None:
         if value != self._unsaved_base:
             self._unsaved_base = value
-            self.modifiedChanged.emit(self.modified)
+        self._check_modified()
 
     def _apply(self, state: _State) -> None:
         self._state = state
         self.generation += 1
         self.changed.emit()
+        self._check_modified()
