@@ -436,8 +436,11 @@ def cmd_desktop(args: argparse.Namespace) -> int:
 
     try:
         paths = install() if args.action == "install" else uninstall()
-    except (DesktopError, OSError) as exc:
+    except DesktopError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename or 'the data folder'}: "
+                         f"{exc.strerror or exc} (is $XDG_DATA_HOME a folder?)") from None
     verb = "installed" if args.action == "install" else "removed"
     for path in paths:
         print(f"{verb} {path}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -72,18 +73,24 @@ def export_onnx(spec: ArchitectureSpec, path: str | os.PathLike,
 
 
 def _export(model: nn.Module, example: torch.Tensor, path: Path) -> None:
-    batch = torch.export.Dim("batch")
+    """``torch.export``-based export; the TorchScript exporter when that fails (it does for
+    a submodule named like a Python keyword, e.g. a group called ``class``)."""
     chatter = io.StringIO()  # the exporter prints its progress on stdout
+    names = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME], "opset_version": OPSET}
     try:
         with contextlib.redirect_stdout(chatter), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model, (example,), str(path), dynamo=True, opset_version=OPSET,
-                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                dynamic_shapes=({0: batch},), external_data=False, verbose=False,
-            )
-    except Exception as exc:  # the exporter raises many kinds; report them as one
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            try:
+                torch.onnx.export(model, (example,), str(path), dynamo=True,
+                                  dynamic_shapes=({0: torch.export.Dim("batch")},),
+                                  external_data=False, verbose=False, **names)
+            except Exception:  # noqa: BLE001 (any failure: try the other exporter)
+                torch.onnx.export(model, (example,), str(path), dynamo=False,
+                                  dynamic_axes={INPUT_NAME: {0: "batch"},
+                                                OUTPUT_NAME: {0: "batch"}}, **names)
+    except Exception as exc:  # the exporters raise many kinds; report them as one
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
         raise ExportError(f"PyTorch could not export the network to ONNX: {first}") from exc
 
 

@@ -1,0 +1,48 @@
+"""The ONNX export: a valid model file (onnx.checker), and ONNX Runtime gives the app's outputs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from export_helpers import every_block_spec, randomise
+
+from explorer.core.builder import build_model
+from explorer.core.presets import preset_spec
+from explorer.export import write_export
+from explorer.export.onnx_export import OPSET
+from explorer.training.checkpoint import save_checkpoint
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxscript")
+ort = pytest.importorskip("onnxruntime")
+
+
+def _run_onnx(path, x):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return torch.from_numpy(session.run(None, {"images": x.numpy()})[0])
+
+
+@pytest.mark.parametrize("name", ["course-inception", "resnet20"])
+def test_onnx_with_trained_weights_matches_the_app(name, tmp_path):
+    spec = preset_spec(name)
+    app = build_model(spec, device="cpu")
+    randomise(app, 1)
+    checkpoint = save_checkpoint(tmp_path / "best", app, spec, mean=[0.5], std=[0.5],
+                                 classes=[str(i) for i in range(10)], epoch=1, metrics={})
+    path = tmp_path / f"{name}.onnx"
+    assert write_export(spec, "onnx", path, weights=checkpoint) == [path]
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model, full_check=True)
+    assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [OPSET]
+    assert not list(tmp_path.glob("*.data")), "the weights must be inside the file"
+    x = torch.randn(3, *spec.input_shape)  # another batch size than the exporter's example
+    with torch.no_grad():
+        torch.testing.assert_close(_run_onnx(path, x), app.eval()(x), rtol=1e-4, atol=1e-4)
+
+
+def test_every_block_type_exports_to_onnx(tmp_path):
+    spec = every_block_spec()
+    path = tmp_path / "every.onnx"
+    write_export(spec, "onnx", path)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    assert _run_onnx(path, torch.randn(1, *spec.input_shape)).shape == (1, spec.num_classes)
