@@ -49,6 +49,14 @@ def _overlaps(layout):
             x, y = e.label_pos
             rects.append((f"label{i}:{e.label}", x, y - 6, estimate_width(e.label), 12))
     bad = []
+    labels = [r for r in rects if r[0].startswith("label")]
+    for i, e in enumerate(layout.edges):  # no line runs through a shape label
+        for (x0, y0), (x1, y1) in zip(e.points, e.points[1:]):
+            if abs(x0 - x1) > 0.5:
+                continue
+            for key, x, y, w, h in labels:
+                if x < x0 < x + w and min(y0, y1) < y + h and y < max(y0, y1):
+                    bad.append((f"edge{i}", key))
     for (ka, xa, ya, wa, ha), (kb, xb, yb, wb, hb) in itertools.combinations(rects, 2):
         if xa < xb + wb - 0.5 and xb < xa + wa - 0.5 and ya < yb + hb - 0.5 and yb < ya + ha - 0.5:
             if ka.endswith("#title") and kb.startswith(ka[: -len("#title")]):
