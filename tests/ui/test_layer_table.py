@@ -56,7 +56,7 @@ def _find(view, text):
 
 
 def test_rows_of_an_inspected_preset(table, course):
-    spec, summary = course
+    _, summary = course
     table.set_summary(summary)
     assert _top(table) == [f"{i}: {n}" for i, n in enumerate(
         ["conv1", "pool1", "relu1", "inception1", "conv2", "pool2", "relu2", "inception2",
@@ -133,7 +133,7 @@ def test_warnings_are_shown(table, course):
 
 
 def test_select_block_and_clicks_round_trip(table, qtbot, course):
-    spec, summary = course
+    _, summary = course
     table.set_summary(summary)
     table.select_block((7,))
     assert table.tree.currentIndex().data() == "7: inception2"
