@@ -39,9 +39,6 @@ TEXT_PAD = 14.0  # left + right inside a box
 LABEL_DX = 6.0  # edge label, right of its edge
 TOGGLE_W = 16.0  # room for the ± toggle on expandable boxes
 
-CONTAINER_SLOTS = {"group": ("blocks",), "residual": ("body",), "parallel": ("branches",)}
-"""Spec containers and the fields that hold their nested blocks."""
-
 POST_NAMES = ("relu_out", "act")
 SHORTCUT_NAMES = ("shortcut",)
 GATE_NAMES = ("gate",)
@@ -348,11 +345,14 @@ def _params(block: Any) -> Mapping[str, Any]:
 
 
 def _children_of(block: Any, name: str) -> list:
-    """Nested blocks in field ``name`` (``BlockSpec``s, or dicts in an unparsed spec)."""
-    from explorer.core.spec import BlockSpec
+    """Nested blocks in field ``name`` (a tuple of ``BlockSpec``)."""
+    return list(_params(block).get(name) or ())
 
-    value = _params(block).get(name) or ()
-    return [BlockSpec.from_dict(b) for b in value]
+
+def _slots(block: Any) -> list[tuple[str, str]]:
+    from explorer.core.edit import slots
+
+    return slots(block)
 
 
 def _defaults(block_type: str) -> dict[str, Any]:
@@ -530,7 +530,7 @@ class _Builder:
         out_shape = tuple(row.output_shape) if row is not None else None
         kids = self.kids.get(row.name, []) if row is not None else []
         tip = f"{block.type}  {desc}".strip()
-        if block.type in CONTAINER_SLOTS:
+        if _slots(block):
             expanded = self.expanded.get(key, True)
             head = self.box(key, path, "frame" if expanded else "block", title, detail,
                             expandable=True, expanded=expanded, pending=pending, tooltip=tip)
@@ -566,15 +566,18 @@ class _Builder:
             specs = _children_of(block, "blocks")
             if not specs:
                 return _Seq([], self.measure, out_shape)
-            if row is not None and kids:
-                nodes = [self.block(path + ("blocks", k % len(specs)), specs[k % len(specs)], r,
-                                    pending) for k, r in enumerate(kids)]
+            if row is not None and kids:  # a repeated group: every copy is the same spec block
+                nodes = [self.block(_path_of(r, path + ("blocks", k % len(specs))),
+                                    specs[k % len(specs)], r, pending)
+                         for k, r in enumerate(kids)]
             else:
                 nodes = [self.block(path + ("blocks", k), b, None, pending)
                          for k, b in enumerate(specs)]
             return _Seq(nodes, self.measure)
-        if block.type == "parallel":
-            branches = [_children_of_branch(b) for b in _params(block).get("branches") or ()]
+        if block.type == "parallel" or block.type not in ("group", "residual"):
+            if block.type != "parallel":  # a container of another kind: its lists in order
+                return self.other_container(path, block, row, kids, pending)
+            branches = [list(b) for b in _params(block).get("branches") or ()]
             by_name = {r.name.rsplit(".", 1)[-1]: r for r in kids}
             nodes = []
             for i, specs in enumerate(branches):
@@ -598,7 +601,9 @@ class _Builder:
             shortcut = _Leaf(self.box(key + "#shortcut", path, "layer", kind, pending=pending),
                              None, pending)
         has_arc = kind != "none"
-        merge = self.merge(key + "#add", path, "+", pending, "addition")
+        scale = _params(block).get("scale", 1.0)
+        merge = self.merge(key + "#add", path, "+", pending,
+                           "addition" + (f", then × {scale:g}" if scale != 1.0 else ""))
         add_out = tuple(row.output_shape) if row is not None else None
         node: _Node = _Residual(body, merge, add_out, self.measure, shortcut=shortcut,
                                 arc=has_arc)
@@ -616,10 +621,26 @@ class _Builder:
         kids = self.kids.get(row.name, []) if row is not None else []
         nodes = []
         for i, b in enumerate(specs):
-            nodes.append(self.block(path + (i,), b, kids[i] if i < len(kids) else None, pending))
+            kid = kids[i] if i < len(kids) else None
+            nodes.append(self.block(_path_of(kid, path + (i,)), b, kid, pending))
         out_shape = tuple(row.output_shape) if row is not None else None
         if not nodes:
             return _Seq([], self.measure, out_shape)
+        return _Seq(nodes, self.measure)
+
+    def other_container(self, path: BlockPath, block: Any, row: Any, kids: list,
+                        pending: bool) -> _Node:
+        """A container without a drawing of its own: its nested lists one after the other."""
+        nodes: list[_Node] = []
+        by_path = {_path_of(k, ()): k for k in kids}
+        for name, kind in _slots(block):
+            lists = _params(block).get(name) or ()
+            lists = list(lists) if kind == "branches" else [lists]
+            for j, blocks in enumerate(lists):
+                prefix = path + ((name, j) if kind == "branches" else (name,))
+                for i, b in enumerate(blocks):
+                    child = prefix + (i,)
+                    nodes.append(self.block(child, b, by_path.get(child), pending))
         return _Seq(nodes, self.measure)
 
     # -- inside composite blocks, from the rows
@@ -708,10 +729,10 @@ class _Builder:
                      tuple(row.output_shape))
 
 
-def _children_of_branch(branch: Any) -> list:
-    from explorer.core.spec import BlockSpec
-
-    return [BlockSpec.from_dict(b) for b in (branch or ())]
+def _path_of(row: Any, default: BlockPath) -> BlockPath:
+    """A row's own block path when the inspector gives one, else the one walked to."""
+    path = getattr(row, "block_path", None) if row is not None else None
+    return tuple(path) if path is not None else default
 
 
 def _is_identity(row: Any) -> bool:

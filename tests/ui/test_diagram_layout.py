@@ -221,3 +221,37 @@ def test_hit_finds_the_innermost_box(googlenet):
     frame = layout.box("stage3.inception1")
     assert layout.hit(frame.x + 20, frame.y + HEAD_H / 2) is frame
     assert layout.hit(-5, -5) is None
+
+
+def test_views_import_without_torch():
+    """The window imports its views before torch has loaded (torch comes with the first summary)."""
+    code = (
+        "import sys\n"
+        "import explorer.ui.diagram_layout, explorer.ui.widgets.layer_table\n"
+        "import explorer.ui.widgets.diagram\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+NESTED_ERROR = {
+    "name": "nested", "input_shape": [1, 28, 28], "num_classes": 10, "blocks": [
+        {"type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+        {"type": "group", "name": "g", "blocks": [
+            {"type": "relu"},
+            {"type": "residual", "shortcut": "identity", "body": [
+                {"type": "conv2d", "out_channels": 16, "kernel_size": 3, "padding": 1}]}]},
+        {"type": "flatten"}, {"type": "linear", "out_features": "classes"}]}
+
+
+def test_an_error_inside_a_container_marks_the_inner_block():
+    spec = ArchitectureSpec.from_dict(NESTED_ERROR)
+    summary = inspect_spec(spec, depth=8)
+    assert summary.error.block_path == (1, "blocks", 1)
+    layout = layout_network(spec, summary)
+    inner = layout.boxes_for((1, "blocks", 1))[0]
+    assert inner.error and inner.kind == "frame"
+    assert layout.boxes_for((1,))[0].error  # the group that holds it
+    assert not layout.boxes_for((1, "blocks", 0))[0].error
+    assert not layout.boxes_for((1, "blocks", 1, "body", 0))[0].error
+    assert not layout.boxes_for((0,))[0].error

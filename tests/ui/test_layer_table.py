@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from explorer.core.inspector import format_count, inspect_spec
 from explorer.core.presets import preset_spec
-from explorer.core.spec import BlockSpec
+from explorer.core.spec import ArchitectureSpec, BlockSpec
 from explorer.ui.widgets.layer_table import (
     LAYER,
     OUTPUT,
@@ -188,3 +188,48 @@ def test_size_formula_uses_the_layers_numbers():
     assert size_formula(96, 7, 2, 3) == "⌊(96 + 2·3 − 7) / 2⌋ + 1 = 48"
     assert size_formula(12, 3) == "⌊(12 − 3) / 1⌋ + 1 = 10"
     assert size_formula(28, 3, 1, 0, 2) == "⌊(28 − 2·(3 − 1) − 1) / 1⌋ + 1 = 24"
+
+
+def test_conv_and_pool_tooltips_explain_the_output_size(table, course):
+    _, summary = course
+    table.set_summary(summary)
+    tip = _find(table, "0: conv1").data(Qt.ItemDataRole.ToolTipRole)
+    assert "⌊(28 − 5) / 1⌋ + 1 = 24" in tip and "kernel 5×5" in tip
+    pool = _find(table, "1: pool1").data(Qt.ItemDataRole.ToolTipRole)
+    assert "⌊(24 − 2) / 2⌋ + 1 = 12" in pool
+    inner = table.model.index(1, 0, _find(table, "3: inception1"))  # branch5x5
+    conv = inner.model().index(1, 0, inner)
+    assert conv.data() == "conv2"
+    assert "⌊(12 + 2·2 − 5) / 1⌋ + 1 = 12" in conv.data(Qt.ItemDataRole.ToolTipRole)
+    assert "⌊" not in _find(table, "2: relu1").data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_nested_block_paths(table, qtbot):
+    spec = preset_spec("googlenet")
+    table.set_summary(inspect_spec(spec, depth=8))
+    table.select_block((3, "blocks", 2))
+    index = table.tree.currentIndex()
+    assert index.data() == "inception3" and index.parent().data() == "3: stage4"
+    assert [i.data() for i in table.tree.selectionModel().selectedRows()] == ["inception3"]
+    with qtbot.waitSignal(table.blockActivated, timeout=1000) as signal:
+        qtbot.mouseClick(table.tree.viewport(), Qt.MouseButton.LeftButton,
+                         pos=table.tree.visualRect(index).center())
+    assert signal.args == [(3, "blocks", 2)]
+
+
+def test_error_inside_a_container(table, qtbot):
+    spec = ArchitectureSpec.from_dict({
+        "name": "nested", "input_shape": [1, 28, 28], "num_classes": 10, "blocks": [
+            {"type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+            {"type": "group", "blocks": [
+                {"type": "relu"},
+                {"type": "residual", "body": [
+                    {"type": "conv2d", "out_channels": 16, "kernel_size": 3, "padding": 1}]}]},
+            {"type": "flatten"}, {"type": "linear", "out_features": "classes"}]})
+    table.set_summary(inspect_spec(spec, depth=8))
+    assert _top(table) == ["0: conv1", "✗ block 1 (group) › blocks[1] (residual)"]
+    table.select_block((1, "blocks", 1))
+    assert table.tree.currentIndex().row() == 1
+    with qtbot.waitSignal(table.blockActivated, timeout=1000) as signal:
+        qtbot.mouseClick(table.banner, Qt.MouseButton.LeftButton)
+    assert signal.args == [(1, "blocks", 1)]

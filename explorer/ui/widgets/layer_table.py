@@ -31,8 +31,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.inspector import format_bytes, format_count
-
 ERROR_RED = QColor(214, 57, 57)
 
 COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Mult-adds", "Receptive field")
@@ -275,6 +273,8 @@ class LayerTableModel(QAbstractItemModel):
                 text += f"  ({row.params - item.old_params:+,})"
             return text
         if col == MACS:
+            from explorer.core.inspector import format_count
+
             return format_count(row.mult_adds) if row.mult_adds else "–"
         if col == RF:
             if row.receptive_field is None:
@@ -535,6 +535,8 @@ class LayerTableView(QWidget):
             self.warnings.hide()
 
     def _show_totals(self, summary) -> None:
+        from explorer.core.inspector import format_bytes, format_count  # torch: already loaded
+
         error = summary.error
         parts = [
             ("Parameters", f"{summary.total_params:,}"),
