@@ -40,6 +40,7 @@ LABEL_DX = 6.0  # edge label, right of its edge
 TOGGLE_W = 16.0  # room for the ± toggle on expandable boxes
 
 POST_NAMES = ("relu_out", "act")
+ACTIVATIONS = ("ReLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU", "SiLU", "ELU", "Softmax")
 SHORTCUT_NAMES = ("shortcut",)
 GATE_NAMES = ("gate",)
 
@@ -660,7 +661,7 @@ class _Builder:
             else:
                 body_rows = [k for n, k in zip(names, kids)
                              if n not in SHORTCUT_NAMES + GATE_NAMES + POST_NAMES]
-                body = _Seq([self.row_node(k, path) for k in body_rows], self.measure)
+                body = _Seq(self.row_nodes(body_rows, path), self.measure)
             sc = by["shortcut"]
             shortcut = None if _is_identity(sc) else self.layer_node(sc, path)
             gate = self.layer_node(by["gate"], path) if "gate" in by else None
@@ -685,7 +686,7 @@ class _Builder:
                                    "concatenation: the layer's output joins its input")
                 nodes.append(_Residual(layer, merge, shape, self.measure))
             return _Seq(nodes, self.measure)
-        return _Seq([self.row_node(k, path) for k in kids], self.measure)
+        return _Seq(self.row_nodes(kids, path), self.measure)
 
     def _in_shape_of(self, row: Any, first: Any) -> tuple | None:
         shape = getattr(first, "input_shape", None)
@@ -707,7 +708,28 @@ class _Builder:
             if _is_identity(row):
                 return _Seq([], self.measure, tuple(row.output_shape))
             return _Seq([self.layer_node(row, path)], self.measure)
-        return _Seq([self.row_node(k, path) for k in kids], self.measure)
+        return _Seq(self.row_nodes(kids, path), self.measure)
+
+    def row_nodes(self, rows: list, path: BlockPath | None) -> list[_Node]:
+        """Nodes of consecutive submodules; an activation joins the layer before it.
+
+        Inside a built block the activations are not editable and add no shape change, so
+        ``conv → ReLU`` is one box (``1×1, 64 ch → ReLU``), as Netron and the course draw them.
+        """
+        nodes: list[_Node] = []
+        for row in rows:
+            last = nodes[-1] if nodes else None
+            if (row.type in ACTIVATIONS and not self.kids.get(row.name)
+                    and isinstance(last, _Leaf) and last.box.kind == "layer"):
+                box = last.box
+                box.detail = f"{box.detail} → {row.type}"
+                box.tooltip = f"{box.tooltip}\n{row.name} ({row.type})"
+                box.w = max(box.w, self.measure(box.detail, False) + 2 * TEXT_PAD)
+                last.left = last.right = box.w / 2
+                last.out = tuple(row.output_shape)
+                continue
+            nodes.append(self.row_node(row, path))
+        return nodes
 
     def row_node(self, row: Any, path: BlockPath | None, top: bool = False) -> _Node:
         kids = self.kids.get(row.name, [])

@@ -93,6 +93,7 @@ def test_every_top_level_block_has_a_box_and_nothing_overlaps(googlenet):
 def test_inception_branches_side_by_side(googlenet):
     spec, summary = googlenet
     layout = layout_network(spec, summary, {"stage3.inception1": True})
+    assert layout.box("stage3.inception1.branch1x1.conv").detail == "1×1, 64 ch → ReLU"
     firsts = [layout.box(f"stage3.inception1.{name}") for name in (
         "branch1x1.conv", "branch3x3.conv1", "branch5x5.conv1", "branch_pool.pool")]
     assert all(firsts), [b.key for b in layout.boxes if b.key.startswith("stage3.inception1")]
@@ -129,8 +130,10 @@ def test_residual_shortcut_is_an_arc_around_its_body(resnet56):
 def test_expanded_residual_shows_its_body_and_shortcut_module(resnet56):
     spec, summary = resnet56
     layout = layout_network(spec, summary, {"stage2.residual1": True})
-    body = [layout.box(f"stage2.residual1.{n}") for n in ("conv1", "bn1", "relu1", "conv2", "bn2")]
+    body = [layout.box(f"stage2.residual1.{n}") for n in ("conv1", "bn1", "conv2", "bn2")]
     assert all(body)
+    assert layout.box("stage2.residual1.relu1") is None  # drawn in the box before it
+    assert body[1].detail == "BatchNorm2d → ReLU"
     assert len({b.center[0] for b in body}) == 1 and [b.y for b in body] == sorted(
         b.y for b in body)
     shortcut = layout.box("stage2.residual1.shortcut")  # the zero-padding shortcut, on the arc

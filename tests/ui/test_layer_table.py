@@ -85,6 +85,9 @@ def test_rows_that_changed_show_their_deltas(table, course):
     added = 32 * 88 * 25 + 32 - (20 * 88 * 25 + 20)
     assert conv.siblingAtColumn(PARAMS).data() == f"{32 * 88 * 25 + 32:,}  (+{added:,})"
     assert f"+{added:,} params" in conv.data(Qt.ItemDataRole.ToolTipRole)
+    total = after.total_params - before.total_params  # conv2 and inception2 after it
+    assert total == added + 864
+    assert f"<b>{after.total_params:,} (+{total:,})</b>" in table.totals.text()
     assert conv.data(Qt.ItemDataRole.BackgroundRole) is not None
     flatten = _find(table, "8: flatten1")  # 88×4×4 either way
     assert flatten.siblingAtColumn(OUTPUT).data() == "1408"

@@ -380,7 +380,7 @@ class LayerTableView(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.tree.header().setStretchLastSection(False)
+        self.tree.header().setStretchLastSection(True)
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.totals = QLabel(self)
         self.totals.setWordWrap(True)
@@ -417,13 +417,18 @@ class LayerTableView(QWidget):
             for col in range(len(COLUMNS)):
                 self.tree.resizeColumnToContents(col)
             self.tree.setColumnWidth(LAYER, max(self.tree.columnWidth(LAYER), 180))
+        elif previous is not None:  # deltas make cells wider; never narrow what the user set
+            for col in (LAYER, OUTPUT, PARAMS):
+                width = self.tree.columnWidth(col)
+                self.tree.resizeColumnToContents(col)
+                self.tree.setColumnWidth(col, max(width, self.tree.columnWidth(col)))
         self._shown_name = summary.name
         if selected:
             self._select_paths(selected, scroll_to=False)
         if same:
             self.tree.verticalScrollBar().setValue(scroll)
         self._show_banner(summary)
-        self._show_totals(summary)
+        self._show_totals(summary, previous)
 
     def select_block(self, path) -> None:
         """Select the rows of the block at ``path`` and scroll to them (``None`` clears)."""
@@ -534,12 +539,15 @@ class LayerTableView(QWidget):
         else:
             self.warnings.hide()
 
-    def _show_totals(self, summary) -> None:
+    def _show_totals(self, summary, previous=None) -> None:
         from explorer.core.inspector import format_bytes, format_count  # torch: already loaded
 
         error = summary.error
+        change = ""
+        if previous is not None and previous.total_params != summary.total_params:
+            change = f" ({summary.total_params - previous.total_params:+,})"
         parts = [
-            ("Parameters", f"{summary.total_params:,}"),
+            ("Parameters", f"{summary.total_params:,}{change}"),
             ("trainable", f"{summary.trainable_params:,}"),
             ("Mult-adds", format_count(summary.mult_adds)),
             ("Activations", format_bytes(summary.activation_bytes)),
