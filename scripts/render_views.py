@@ -85,12 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         table.set_summary(summary, previous)
         if select is not None:
             table.select_block(select)
+            table.tree.expand(table.tree.currentIndex())
         table.show()
         app.processEvents()
         table.grab().save(str(out / f"{name}-table{suffix}.png"))
 
         diagram = DiagramView()
-        diagram.resize(560, 900)
+        diagram.resize(640, 900)
         diagram.set_network(spec, summary)
         for key in expand:
             diagram.set_expanded(key, True)

@@ -233,8 +233,10 @@ class LayerTableModel(QAbstractItemModel):
             return self._tooltip(item)
         if role == Qt.ItemDataRole.TextAlignmentRole and col >= PARAMS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        base = self.palette.color(QPalette.ColorRole.Base)
         if role == Qt.ItemDataRole.BackgroundRole:
+            if not item.status:
+                return None
+            base = self.palette.color(QPalette.ColorRole.Base)
             if item.status == "error":
                 return _blend(base, ERROR_RED, 0.18)
             if item.status in ("new", "changed"):
@@ -380,7 +382,7 @@ class LayerTableView(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.tree.header().setStretchLastSection(True)
+        self.tree.header().setStretchLastSection(False)
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.totals = QLabel(self)
         self.totals.setWordWrap(True)
@@ -417,7 +419,8 @@ class LayerTableView(QWidget):
             for col in range(len(COLUMNS)):
                 self.tree.resizeColumnToContents(col)
             self.tree.setColumnWidth(LAYER, max(self.tree.columnWidth(LAYER), 180))
-        elif previous is not None:  # deltas make cells wider; never narrow what the user set
+        elif any(item.status for item in self.model.iter_items()):
+            # deltas make cells wider; never narrow what the user set
             for col in (LAYER, OUTPUT, PARAMS):
                 width = self.tree.columnWidth(col)
                 self.tree.resizeColumnToContents(col)
