@@ -86,13 +86,41 @@ def test_click_a_box_emits_its_path_and_selects_it(view, qtbot, googlenet):
 def test_select_block_highlights_and_centres_it(view, googlenet):
     spec, summary = googlenet
     view.set_network(spec, summary)
-    view.select_block((3, "blocks", 4))
+    view.verticalScrollBar().setValue(0)
+    view.select_block((3, "blocks", 4))  # far below the top: scrolled to the centre
     box = view.diagram_layout().box("stage4.inception5")
     assert view.selected_keys() == {"stage4.inception5"}
     centre = view.mapFromScene(QPointF(*box.center))
     assert abs(centre.y() - view.viewport().height() / 2) < 30
+    scroll = view.verticalScrollBar().value()
+    view.select_block((3, "blocks", 3))  # in view already: nothing moves
+    assert view.selected_keys() == {"stage4.inception4"}
+    assert view.verticalScrollBar().value() == scroll
     view.select_block(None)
     assert view.selected_keys() == set()
+
+
+def test_ctrl_wheel_zooms_and_plain_wheel_scrolls(view, googlenet):
+    from PySide6.QtCore import QPointF as P
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    spec, summary = googlenet
+    view.set_network(spec, summary)
+
+    def wheel(modifiers) -> None:
+        centre = P(view.viewport().rect().center())
+        event = QWheelEvent(centre, P(view.viewport().mapToGlobal(centre.toPoint())), QPoint(),
+                            QPoint(0, -120), Qt.MouseButton.NoButton, modifiers,
+                            Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(view.viewport(), event)
+
+    zoom, scroll = view.zoom(), view.verticalScrollBar().value()
+    wheel(Qt.KeyboardModifier.ControlModifier)
+    assert view.zoom() < zoom
+    zoom = view.zoom()
+    wheel(Qt.KeyboardModifier.NoModifier)
+    assert view.zoom() == zoom and view.verticalScrollBar().value() > scroll
 
 
 def test_failing_block_is_painted_red(view, course):

@@ -298,11 +298,18 @@ class DiagramView(QGraphicsView):
         return self._layout
 
     def select_block(self, path) -> None:
-        """Highlight the block at ``path`` (``None`` clears) and scroll it into the centre."""
+        """Highlight the block at ``path`` (``None`` clears); centre it unless it is in view.
+
+        A box already fully visible (e.g. the one the user just clicked) does not move.
+        """
         self._selected_path = tuple(path) if path is not None else None
         boxes = self._mark_selection()
         if boxes:
             b = boxes[0]
+            visible = self.mapToScene(self.viewport().rect()).boundingRect()
+            head = QRectF(b.x, b.y, b.w, HEAD_H if b.kind == "frame" else b.h)
+            if visible.contains(head):
+                return
             if b.kind == "frame":
                 self.centerOn(b.x + b.w / 2, b.y + min(b.h, self.viewport().height()
                                                          / max(self.zoom(), 1e-3)) / 2)

@@ -519,7 +519,7 @@ class LayerTableView(QWidget):
                 self.tree.setExpanded(parent, True)
                 parent = parent.parent()
             if scroll_to:
-                self.tree.scrollTo(first, QAbstractItemView.ScrollHint.PositionAtCenter)
+                self.tree.scrollTo(first, QAbstractItemView.ScrollHint.EnsureVisible)
 
     def _show_banner(self, summary) -> None:
         error = summary.error
