@@ -4,7 +4,7 @@
 
 Writes, for the course Inception net, GoogLeNet (one Inception block expanded), ResNet-56 and
 a network with a shape error: ``<name>-table.png`` and ``<name>-diagram.png`` (default
-``docs/screenshots``).
+``docs/screenshots/views``).
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ def _cases():
     from explorer.core.presets import preset_spec
     from explorer.core.spec import BlockSpec
 
-    def case(name, spec, previous=None, expand=(), select=None):
+    def case(name, spec, previous=None, expand=(), select=None, width=600):
         summary = inspect_spec(spec, depth=8)
         prev = inspect_spec(previous, depth=8) if previous is not None else None
-        return name, spec, summary, prev, expand, select
+        return name, spec, summary, prev, expand, select, width
 
     inception = preset_spec("course-inception")
     yield case("course-inception", inception)
     yield case("googlenet", preset_spec("googlenet"), expand=("stage3.inception1",),
-               select=(2, "blocks", 0))
+               select=(2, "blocks", 0), width=760)
     yield case("resnet56", preset_spec("resnet56"), expand=("stage2.residual1",))
     blocks = list(inception.blocks)
     blocks[4] = BlockSpec("conv2d", {"out_channels": 20, "kernel_size": 13})
@@ -51,7 +51,7 @@ def _blocks(blocks: list):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", nargs="?", default="docs/screenshots")
+    parser.add_argument("out", nargs="?", default="docs/screenshots/views")
     parser.add_argument("--dark", action="store_true", help="use a dark palette")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             pal.setColor(role, QColor(colour))
         app.setPalette(pal)
     suffix = "-dark" if args.dark else ""
-    for name, spec, summary, previous, expand, select in _cases():
+    for name, spec, summary, previous, expand, select, width in _cases():
         table = LayerTableView()
         table.resize(900, 640)
         table.set_summary(summary, previous)
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         table.grab().save(str(out / f"{name}-table{suffix}.png"))
 
         diagram = DiagramView()
-        diagram.resize(640, 900)
+        diagram.resize(width, 900)
         diagram.set_network(spec, summary)
         for key in expand:
             diagram.set_expanded(key, True)
@@ -99,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
         if select is not None:
             diagram.select_block(select)
-        else:
-            diagram.fit() if name == "course-inception" else None
+        if expand:  # show the opened block
+            diagram.centerOn(*diagram.diagram_layout().box(expand[0]).center)
+        elif name == "course-inception":
+            diagram.fit()
         app.processEvents()
         diagram.grab().save(str(out / f"{name}-diagram{suffix}.png"))
         table.close()

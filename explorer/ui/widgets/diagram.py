@@ -148,7 +148,7 @@ class _Drawing(QGraphicsObject):
             right = TOGGLE_W if b.expandable else 0
             inner = rect.adjusted(8, 3, -8 - right, -3)
             painter.setFont(fonts["title"])
-            painter.setPen(ERROR_RED if b.error else ink)
+            painter.setPen(ink)
             if b.detail:
                 painter.drawText(QRectF(inner.x(), inner.y(), inner.width(), inner.height() / 2 + 1),
                                  Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
