@@ -8,9 +8,9 @@ from explorer.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from explorer.training.config import ConfigError, TrainConfig, resolve_device
+from explorer.training.config import SETTINGS, ConfigError, TrainConfig, resolve_device
 from explorer.training.control import TrainControl
-from explorer.training.engine import TrainError, train
+from explorer.training.engine import TrainError, make_optimizer, make_scheduler, train
 from explorer.training.events import (
     BatchEnd,
     CheckpointSaved,
@@ -25,8 +25,8 @@ from explorer.training.events import (
 )
 
 __all__ = [
-    "BatchEnd", "CheckpointError", "CheckpointSaved", "ConfigError", "EpochEnd", "Event",
-    "Finished", "LoadedCheckpoint", "Paused", "Resumed", "Started", "TrainConfig",
+    "SETTINGS", "BatchEnd", "CheckpointError", "CheckpointSaved", "ConfigError", "EpochEnd",
+    "Event", "Finished", "LoadedCheckpoint", "Paused", "Resumed", "Started", "TrainConfig",
     "TrainControl", "TrainError", "event_name", "event_to_dict", "load_checkpoint",
-    "resolve_device", "save_checkpoint", "train",
+    "make_optimizer", "make_scheduler", "resolve_device", "save_checkpoint", "train",
 ]
