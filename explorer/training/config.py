@@ -4,6 +4,7 @@
 (:class:`explorer.core.registry.Param`: kind, default, bounds, choices, help and
 ``applies_when``). :class:`TrainConfig` takes its fields' defaults from it, validation reads
 it, the CLI's ``train`` options are generated from it, and a settings form can be too.
+Importing this module does not import torch.
 """
 
 from __future__ import annotations
