@@ -7,8 +7,8 @@ requests.
 
 A run leaves the process as it found it: its random numbers come from a private state
 (seeded from ``config.seed``) that is swapped in around the run's own random work, so the
-global torch RNG is the same before and after; it trains its own copy of the architecture;
-any error ends the run with a ``failed`` :class:`Finished` instead of escaping ``next()``.
+global torch RNG is the same before and after; it keeps the (immutable) spec and config it
+was started with; any error ends the run with a ``failed`` :class:`Finished` instead of escaping ``next()``.
 
 A run folder, when given, receives::
 
@@ -96,8 +96,9 @@ def train(
     Parameters
     ----------
     spec
-        The architecture; the run keeps its own copy. The model is built from it on the
-        device, seeded by ``config.seed``, unless ``model`` is given.
+        The architecture, an immutable value: the run keeps this object, whatever the caller
+        goes on to edit (edits make new specs). The model is built from it on the device,
+        seeded by ``config.seed``, unless ``model`` is given.
     config
         The training settings (frozen).
     dataset
@@ -120,7 +121,6 @@ def train(
     """
     config.validate()
     device = resolve_device(config.device)
-    spec = ArchitectureSpec.from_dict(spec.to_dict())  # the run's own copy
     _check_output(spec, model)
     if dataset is not None:
         _check_dataset(spec, dataset)
