@@ -8,7 +8,8 @@ requests.
 A run leaves the process as it found it: its random numbers come from a private state
 (seeded from ``config.seed``) that is swapped in around the run's own random work, so the
 global torch RNG is the same before and after; it keeps the (immutable) spec and config it
-was started with; any error ends the run with a ``failed`` :class:`Finished` instead of escaping ``next()``.
+was started with; any error ends the run with a ``failed`` :class:`Finished` instead of
+escaping ``next()``.
 
 A run folder, when given, receives::
 
