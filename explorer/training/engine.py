@@ -162,7 +162,8 @@ class PrivateRNG:
     Weight initialisation, dropout and any other use of torch's default generators inside
     the ``with`` block draw from this state (CPU, and the CUDA device when there is one);
     outside it the process's global state is untouched, even by other threads' draws in
-    between. Do not yield inside the block.
+    between. Do not yield inside the block. (On Apple MPS, dropout on the device still
+    draws from that device's own generator.) A swap costs about 9 µs on CPU.
     """
 
     def __init__(self, seed: int, device: torch.device) -> None:
