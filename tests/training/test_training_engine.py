@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gc
 import json
 import threading
 
@@ -85,16 +86,18 @@ def test_same_seed_same_run_other_seed_other_run(dataset, config):
     assert losses(4) != first
 
 
-def test_a_run_leaves_the_global_rng_alone(dataset, config):
+def test_a_run_leaves_the_global_rng_and_the_collector_alone(dataset, config):
     spec = dropout_spec()
     torch.manual_seed(1234)
     before = torch.get_rng_state()
+    frozen = gc.get_freeze_count()
     events = train(spec, config, dataset=dataset)
     first = [next(events) for _ in range(3)]
     assert torch.equal(torch.get_rng_state(), before)  # also between events
     rest = list(events)
     assert rest[-1].status == "finished"
     assert torch.equal(torch.get_rng_state(), before)
+    assert gc.get_freeze_count() == frozen and gc.isenabled()
     plain = [e.loss for e in first + rest if isinstance(e, BatchEnd)]
 
     # the caller drawing random numbers between events changes nothing in the run
