@@ -502,8 +502,9 @@ class _Run:
         if log_path is None:
             _log.error("training run failed:\n%s", details)
         kept = f"; the best checkpoint (epoch {self.best_epoch}) is kept" if self.best_path else ""
+        first_line = next(iter(str(exc).splitlines()), "")
         reason = (
-            f"unexpected error while {self.phase}: {type(exc).__name__}: {exc} "
+            f"unexpected error while {self.phase}: {type(exc).__name__}: {first_line} "
             f"(the traceback is in {where}){kept}"
         )
         return self._finished("failed", reason, log_path)
