@@ -530,7 +530,7 @@ class _Builder:
             detail = desc
         out_shape = tuple(row.output_shape) if row is not None else None
         kids = self.kids.get(row.name, []) if row is not None else []
-        tip = f"{block.type}  {desc}".strip()
+        tip = _row_tip(row, f"{block.type}  {desc}".strip())
         if _slots(block):
             expanded = self.expanded.get(key, True)
             head = self.box(key, path, "frame" if expanded else "block", title, detail,
@@ -747,8 +747,19 @@ class _Builder:
     def layer_node(self, row: Any, path: BlockPath | None, kind: str = "layer") -> _Node:
         title = row.name.rsplit(".", 1)[-1]
         detail = _row_detail(row)
-        return _Leaf(self.box(row.name, path, kind, title, detail, tooltip=row.name),
+        return _Leaf(self.box(row.name, path, kind, title, detail,
+                              tooltip=_row_tip(row, f"{row.name} ({row.type})")),
                      tuple(row.output_shape))
+
+
+def _row_tip(row: Any, head: str) -> str:
+    """A box's tooltip: what it is, and from its row what comes out and what it costs."""
+    if row is None:
+        return head
+    tip = f"{head}\noutput {shape_text(row.output_shape)}"
+    if row.params:
+        tip += f" · {row.params:,} parameters"
+    return tip
 
 
 def _path_of(row: Any, default: BlockPath) -> BlockPath:

@@ -236,3 +236,18 @@ def test_error_inside_a_container(table, qtbot):
     with qtbot.waitSignal(table.blockActivated, timeout=1000) as signal:
         qtbot.mouseClick(table.banner, Qt.MouseButton.LeftButton)
     assert signal.args == [(1, "blocks", 1)]
+
+
+def test_expand_to_depth_from_the_context_menu(table):
+    spec = preset_spec("googlenet")
+    table.set_summary(inspect_spec(spec, depth=8))
+    stage3 = _find(table, "2: stage3")
+    inception = stage3.model().index(0, 0, stage3)
+    actions = {a.text(): a for a in table.tree.actions()}
+    actions["Blocks only"].trigger()
+    assert not table.tree.isExpanded(stage3)
+    actions["Blocks and their layers"].trigger()
+    assert table.tree.isExpanded(stage3) and not table.tree.isExpanded(inception)
+    actions["Every row"].trigger()
+    branch = inception.model().index(0, 0, inception)
+    assert table.tree.isExpanded(inception) and table.tree.isExpanded(branch)

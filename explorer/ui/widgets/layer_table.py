@@ -20,7 +20,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QAction, QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -396,6 +396,12 @@ class LayerTableView(QWidget):
         layout.addWidget(self.warnings)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.totals)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        for text, depth in (("Blocks only", 1), ("Blocks and their layers", 2),
+                            ("Three levels", 3), ("Every row", None)):
+            action = QAction(text, self.tree)
+            action.triggered.connect(lambda _=False, d=depth: self.expand_to_depth(d))
+            self.tree.addAction(action)
         self.tree.clicked.connect(self._on_clicked)
         self.tree.activated.connect(self._on_clicked)
         self.banner.clicked.connect(self._on_banner)
@@ -439,6 +445,15 @@ class LayerTableView(QWidget):
             self.tree.clearSelection()
             return
         self._select_paths([tuple(path)], scroll_to=True)
+
+    def expand_to_depth(self, depth: int | None) -> None:
+        """Show the rows down to ``depth`` (1: one row per block; ``None``: every row)."""
+        if depth is None:
+            self.tree.expandAll()
+        else:
+            self.tree.collapseAll()
+            if depth > 1:
+                self.tree.expandToDepth(depth - 2)
 
     def selected_path(self) -> tuple | None:
         """The block path of the current row, if any."""
