@@ -108,6 +108,8 @@ def test_inception_branches_side_by_side(googlenet):
     assert _overlaps(layout) == []
     collapsed = layout_network(spec, summary)
     assert collapsed.box("stage3.inception1").kind == "block"
+    tip = collapsed.box("stage3.inception1").tooltip
+    assert "output 256×12×12" in tip and "163,696 parameters" in tip
     assert collapsed.box("stage3.inception1.branch1x1.conv") is None
 
 
