@@ -156,6 +156,9 @@ class MainWindow(QMainWindow):
         self._build_views()
         self._build_menus()
         self._build_status()
+        from explorer.ui.widgets.code_view import install as install_code_view
+
+        self.code_view = install_code_view(self)  # the Code dock and File ▸ Export entries
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setSingleShot(True)
         self._autosave_timer.setInterval(int(AUTOSAVE_SECONDS * 1000))
