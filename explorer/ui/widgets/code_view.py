@@ -73,7 +73,7 @@ class PythonHighlighter(QSyntaxHighlighter):
             fmt.setFontWeight(QFont.Weight.DemiBold)
         return fmt
 
-    def highlightBlock(self, text: str) -> None:  # noqa: N802 (Qt's name)
+    def highlightBlock(self, text: str) -> None:
         for pattern, kind in self.rules:
             matches = pattern.globalMatch(text)
             while matches.hasNext():
@@ -212,7 +212,7 @@ class CodeView(QWidget):
             self._thread.wait()
 
     # ----------------------------------------------------------------- internals
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._requested != self.generation:
             self._request()
@@ -302,7 +302,7 @@ def install(window) -> CodeView:
 
     def shutdown() -> None:
         view.shutdown()
-        for task in list(exports):
+        for task in exports:
             task.wait()
         previous()
 
