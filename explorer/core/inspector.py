@@ -18,9 +18,9 @@ from torch import nn
 
 from explorer.core.builder import (
     ShapeError,
-    answer_shapes_directly,
     build_partial,
     check_output,
+    fast_meta_shapes,
     fmt_shape,
 )
 from explorer.core.spec import ArchitectureSpec, SpecError
@@ -151,10 +151,12 @@ def inspect_module(
 ) -> Summary:
     """Summarise any ``nn.Module`` (e.g. a torchvision model built on the meta device).
 
-    A module with real weights is copied first: the summary runs on the meta device.
+    Unless all its weights are on the meta device already, the summary runs on a copy moved
+    there: ``module`` itself is never changed.
     """
-    if any(not t.is_meta for t in itertools.chain(module.parameters(), module.buffers())):
-        module = copy.deepcopy(module)
+    tensors = list(itertools.chain(module.parameters(), module.buffers()))
+    if not tensors or any(not t.is_meta for t in tensors):
+        module = copy.deepcopy(module).to("meta")
     names = {n: i for i, (n, _) in enumerate(module.named_children())}
     return _summarise(module, name or type(module).__name__, tuple(input_shape), None, depth,
                       names)
@@ -177,14 +179,15 @@ def _summarise(
 
     import torchinfo  # heavy; imported when first needed
 
-    stats = torchinfo.summary(
-        answer_shapes_directly(module),
-        input_size=(1, *input_shape),
-        device="meta",
-        depth=max(1, depth),
-        verbose=0,
-        mode="eval",
-    )
+    with fast_meta_shapes(module):
+        stats = torchinfo.summary(
+            module,
+            input_size=(1, *input_shape),
+            device="meta",
+            depth=max(1, depth),
+            verbose=0,
+            mode="eval",
+        )
     infos = [info for info in stats.summary_list if info.depth >= 1 and info.executed]
     leaf_macs: dict[int, int] = {}
     activation = 0

@@ -23,6 +23,7 @@ from explorer.core import (
     list_presets,
     validate,
 )
+from explorer.core.inspector import inspect_module
 from explorer.core.presets import (
     preset_spec,
     torchvision_input_shape,
@@ -414,6 +415,41 @@ def test_forward_on_cpu(name):
         out = model(torch.randn(2, *spec.input_shape))
     assert out.shape == (2, 10)
     assert torch.isfinite(out).all()
+
+
+SMALL_INPUT = {"alexnet": 67, "vgg11": 32, "vgg11-narrow": 32, "nin": 67, "googlenet": 32,
+               "resnet18": 32, "densenet": 32, "plain20": 8, "resnet20": 8, "plain56": 8,
+               "resnet56": 8}
+"""A smaller height and width for the big presets, so a real forward pass takes well under 1 s
+(the others run on their own input)."""
+
+
+def small_spec(name: str) -> ArchitectureSpec:
+    channels = get_preset(name).input_shape[0]
+    size = SMALL_INPUT.get(name)
+    return preset_spec(name, input_shape=(channels, size, size) if size else None)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_meta_build_materialised_computes_what_a_cpu_build_computes(name):
+    """A network built (and inspected) on meta, given real weights, equals a CPU-built one."""
+    spec = small_spec(name)
+    torch.manual_seed(0)
+    on_cpu = build_model(spec).eval()
+    on_meta = build_model(spec, device="meta")
+    inspect_module(on_meta, spec.input_shape)  # the inspector's fast path must not stick either
+    assert not [n for n, m in on_meta.named_modules() if "forward" in vars(m)]
+    on_meta.to_empty(device="cpu")
+    on_meta.load_state_dict(on_cpu.state_dict())
+    on_meta.eval()
+    x = torch.randn(2, *spec.input_shape)
+    with torch.no_grad():
+        assert torch.equal(on_meta(x), on_cpu(x))
+
+    torch.manual_seed(0)
+    again = build_model(spec).eval()
+    with torch.no_grad():
+        assert torch.equal(again(x), on_cpu(x))
 
 
 # --------------------------------------------------------------------------- faithfulness
