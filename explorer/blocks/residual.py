@@ -80,10 +80,6 @@ class SimpleResidual(nn.Module):
         self.shortcut = nn.Identity()
         self.relu_out = nn.ReLU()
 
-    def paths(self) -> list[list[nn.Module]]:
-        """Residual path and shortcut, for receptive-field analysis."""
-        return [[self.conv1, self.relu1, self.conv2], [self.shortcut]]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv2(self.relu1(self.conv1(x)))
         return self.relu_out(y + self.shortcut(x))
@@ -117,11 +113,6 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.shortcut = shortcut
         self.relu_out = nn.ReLU()
-
-    def paths(self) -> list[list[nn.Module]]:
-        """Residual path and shortcut (if any), for receptive-field analysis."""
-        body = [self.conv1, self.bn1, self.relu1, self.conv2, self.bn2]
-        return [body] + ([[self.shortcut]] if self.shortcut is not None else [])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
@@ -176,12 +167,6 @@ class Bottleneck(nn.Module):
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.shortcut = shortcut
         self.relu_out = nn.ReLU()
-
-    def paths(self) -> list[list[nn.Module]]:
-        """Residual path and shortcut (if any), for receptive-field analysis."""
-        body = [self.conv1, self.bn1, self.relu1, self.conv2, self.bn2, self.relu2,
-                self.conv3, self.bn3]
-        return [body] + ([[self.shortcut]] if self.shortcut is not None else [])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu1(self.bn1(self.conv1(x)))
@@ -260,10 +245,6 @@ class ResidualVariant(nn.Module):
         self.shortcut = shortcut
         self.gate = gate
         self.relu_out = nn.ReLU() if variant in POST_ACTIVATION_VARIANTS else None
-
-    def paths(self) -> list[list[nn.Module]]:
-        """Residual path, shortcut and gate (if any), for receptive-field analysis."""
-        return [[self.body], [self.shortcut]] + ([[self.gate]] if self.gate is not None else [])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         fx, sx = self.body(x), self.shortcut(x)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import itertools
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from torch import nn
 
@@ -23,10 +22,8 @@ from explorer.core.builder import (
     fast_meta_shapes,
     fmt_shape,
 )
+from explorer.core.receptive import receptive_fields
 from explorer.core.spec import ArchitectureSpec, SpecError
-
-SPATIAL = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
-GLOBAL = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten, nn.Linear)
 
 
 @dataclass
@@ -206,7 +203,7 @@ def _summarise(
         path = qualified.get(id(sub), info.var_name)
         top = path.split(".")[0]
         sub_params = list(sub.parameters())
-        rf = fields.get(id(sub))
+        rf = fields.get(sub)
         rows.append(
             LayerRow(
                 name=path,
@@ -217,8 +214,8 @@ def _summarise(
                 params=sum(p.numel() for p in sub_params),
                 trainable=all(p.requires_grad for p in sub_params),
                 mult_adds=sum(leaf_macs.get(id(m), 0) for m in sub.modules()),
-                receptive_field=rf[0] if rf else None,
-                effective_stride=rf[1] if rf else None,
+                receptive_field=rf.size if rf else None,
+                effective_stride=rf.stride if rf else None,
             )
         )
     output_shape = next(
@@ -236,70 +233,8 @@ def _summarise(
         mult_adds=sum(leaf_macs.values()),
         activation_bytes=activation,
         param_bytes=param_bytes,
+        warnings=[f"receptive field {fields.reason}"] if fields.reason else [],
     )
-
-
-# --------------------------------------------------------------------------- receptive field
-
-
-def receptive_fields(
-    module: nn.Module, input_shape: tuple[int, ...]
-) -> dict[int, tuple[int, int]]:
-    """Receptive field and effective stride (along the height) after every submodule.
-
-    The receptive field of a block is that of its widest path (a parallel block exposes its
-    paths through a ``paths()`` method); after global pooling, flatten or a linear layer every
-    output sees the whole input, so the field is the input's height (or more). Only modules
-    whose data flow is known are analysed: layers, ``nn.Sequential``, blocks built from a spec
-    and modules with ``paths()``; from any other module on (a torchvision block, say) the field
-    is unknown and left out. Keys are ``id(submodule)``.
-    """
-    out: dict[int, tuple[int, int]] = {}
-    full = int(input_shape[1]) if len(input_shape) == 3 else 1
-
-    def walk(mod: nn.Module, rf: int, jump: int) -> tuple[int, int] | None:
-        if isinstance(mod, SPATIAL):
-            k, s, d = _first(mod.kernel_size), _first(mod.stride), _first(
-                getattr(mod, "dilation", 1))
-            rf, jump = rf + d * (k - 1) * jump, jump * s
-        elif isinstance(mod, GLOBAL):
-            rf = max(rf, full)
-        elif hasattr(mod, "paths"):
-            ends = [seq(path, rf, jump) for path in mod.paths()]
-            if any(e is None for e in ends):
-                return None
-            rf, jump = max(e[0] for e in ends), max(e[1] for e in ends)
-            # what follows the merge (e.g. the activation after an addition)
-            end = seq([c for c in mod.children() if id(c) not in out], rf, jump)
-            if end is None:
-                return None
-            rf, jump = end
-        elif isinstance(mod, nn.Sequential) or hasattr(mod, "block_type"):
-            end = seq(list(mod.children()), rf, jump)
-            if end is None:
-                return None
-            rf, jump = end
-        elif any(True for _ in mod.children()):
-            return None  # a composite whose forward we cannot see
-        out[id(mod)] = (rf, jump)
-        return rf, jump
-
-    def seq(mods: list[nn.Module], rf: int, jump: int) -> tuple[int, int] | None:
-        for m in mods:
-            end = walk(m, rf, jump)
-            if end is None:
-                return None
-            rf, jump = end
-        return rf, jump
-
-    walk(module, 1, 1)
-    return out
-
-
-def _first(value: Any) -> int:
-    if isinstance(value, (tuple, list)):
-        return int(value[0])
-    return int(value)
 
 
 def format_count(n: int) -> str:
