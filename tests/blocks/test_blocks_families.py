@@ -161,12 +161,12 @@ def test_pad_shortcut_cannot_drop_channels():
 
 def test_resnet_basic_none_is_a_plain_block():
     block = build([{"type": "resnet_basic", "out_channels": 8, "shortcut": "none"}],
-                  (8, 8, 8))[0]
+                  (8, 8, 8))[0].eval()
     assert block.shortcut is None
     x = torch.randn(2, 8, 8, 8)
     with torch.no_grad():
         body = block.bn2(block.conv2(block.relu1(block.bn1(block.conv1(x)))))
-        torch.testing.assert_close(block.eval()(x), body.relu())
+        torch.testing.assert_close(block(x), body.relu())
 
 
 def test_simple_residual_keeps_the_shape_and_matches_the_course():
