@@ -21,7 +21,6 @@ from typing import Any
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
-from torch.utils._device import _device_constructors  # what torch.device(...) redirects
 
 from explorer.core.registry import get_preset, list_presets, register_preset
 from explorer.core.spec import ArchitectureSpec
@@ -437,16 +436,26 @@ def torchvision_input_shape(name: str) -> tuple[int, int, int]:
 _WITHOUT_AUX = {"googlenet": {"aux_logits": False}, "inception_v3": {"aux_logits": False}}
 
 
+_FACTORIES = frozenset({
+    torch.empty, torch.empty_strided, torch.zeros, torch.ones, torch.full, torch.eye,
+    torch.rand, torch.randn, torch.randint, torch.randperm, torch.arange, torch.linspace,
+    torch.logspace, torch.tensor, torch.as_tensor, torch.asarray, torch.scalar_tensor,
+    torch.tril_indices, torch.triu_indices,
+})
+"""The public tensor factories that take a ``device`` (those ``torch.device(...)`` redirects)."""
+
+
 class _MetaWeights(TorchFunctionMode):
     """Like ``torch.device("meta")``, but integer tensors are made on the CPU.
 
     Some builders compute their layer sizes with tensors (RegNet's block widths) and read
-    them back, which a meta tensor cannot do; weights are floating-point and stay on meta.
+    them back, which a meta tensor cannot do (``torch.device("meta")`` fails there with
+    "Cannot copy out of meta tensor"); weights are floating-point and stay on meta.
     """
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func in _device_constructors() and kwargs.get("device") is None:
+        if func in _FACTORIES and kwargs.get("device") is None:
             out = func(*args, **{**kwargs, "device": "meta"})
             if out.is_floating_point() or out.is_complex():
                 return out
