@@ -139,10 +139,13 @@ def course_resnet() -> list[dict]:
 # --------------------------------------------------------------------------- modern CNNs
 
 
-@_preset("lenet", input_shape=(1, 28, 28),
+@_preset("lenet", input_shape=(1, 28, 28), init="xavier",
          source=f"{D2L} §7.6; LeCun et al. 1998", tags=("classic", "d2l", "mnist"))
 def lenet() -> list[dict]:
     """LeNet-5: sigmoid activations and average pooling, as in d2l (61,706 parameters).
+
+    Xavier-initialised, as d2l trains it: with PyTorch's default initialisation and d2l's
+    settings (SGD, lr 0.9) the sigmoid network stays at chance for epochs.
 
     conv 5×5 6 p2 → sigmoid → avg-pool → conv 5×5 16 → sigmoid → avg-pool → flatten →
     linear 120 → sigmoid → linear 84 → sigmoid → linear.
@@ -392,6 +395,7 @@ def preset_spec(
         "input_shape": list(input_shape if input_shape is not None else preset.input_shape),
         "num_classes": num_classes if num_classes is not None else preset.num_classes,
         "blocks": preset.blocks(),
+        "init": preset.init,
     })
 
 
