@@ -30,7 +30,9 @@ class LayerRow:
 
     ``block_path`` is the innermost spec block the row belongs to (``None`` for modules not
     built from a spec); ``input_shape`` what reached the layer; ``geometry`` the kernel,
-    stride, padding and dilation (``(h, w)`` pairs) of convolution and pooling rows.
+    stride, padding and dilation (``(h, w)`` pairs) of convolution and pooling rows;
+    ``detail`` the settings a block shows next to its type (a residual variant:
+    ``constant_scaling, scale 0.5``), else empty.
     """
 
     name: str
@@ -46,6 +48,7 @@ class LayerRow:
     block_path: BlockPath | None = None
     input_shape: tuple[int, ...] | None = None
     geometry: dict[str, tuple[int, int]] | None = None
+    detail: str = ""
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -207,9 +210,16 @@ def _rows(
                 block_path=_block_path(path, by_name),
                 input_shape=_input_shape(info),
                 geometry=_geometry(sub),
+                detail=_detail(sub),
             )
         )
     return rows
+
+
+def _detail(layer: nn.Module) -> str:
+    """What a block says about its settings through a ``detail`` text, if it has one."""
+    detail = getattr(layer, "detail", "")
+    return detail if isinstance(detail, str) else ""
 
 
 def _block_path(name: str, by_name: dict[str, nn.Module]) -> BlockPath | None:
@@ -322,7 +332,7 @@ def format_table(summary: Summary) -> str:
             label = f"{row.block}: {label}"
         lines.append((
             indent + label,
-            row.type,
+            f"{row.type} ({row.detail})" if row.detail else row.type,
             fmt_shape(row.output_shape),
             f"{row.params:,}" if row.params else "--",
             format_count(row.mult_adds) if row.mult_adds else "--",
