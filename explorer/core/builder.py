@@ -176,13 +176,13 @@ def build_model(spec: ArchitectureSpec, device: str | torch.device | None = None
 
 
 def initialise(network: nn.Module, init: str) -> nn.Module:
-    """Initialise the weights of every convolution and linear layer, as d2l's courses do.
+    """Initialise the weights of every convolution and linear layer, as d2l does.
 
-    ``"xavier"``: Glorot's uniform initialisation (``nn.init.xavier_uniform_``), as d2l
-    trains LeNet; ``"kaiming"``: He et al.'s normal initialisation for ReLU networks
-    (``nn.init.kaiming_normal_``, std √(2 / fan_in)); both set the biases to zero.
-    ``"default"`` keeps PyTorch's own initialisation. Batch norm and other layers keep
-    theirs. On the meta device nothing is computed.
+    ``"xavier"``: Glorot's uniform initialisation (``nn.init.xavier_uniform_``), d2l's
+    ``init_cnn`` for LeNet; ``"kaiming"``: He et al.'s normal initialisation for ReLU
+    networks (``nn.init.kaiming_normal_``, std √(2 / fan_in)). Like d2l's ``init_cnn`` they
+    set the weights only: biases, batch norm and other layers keep PyTorch's initialisation,
+    which is all ``"default"`` keeps. On the meta device nothing is computed.
     """
     if init == "default":
         return network
@@ -192,8 +192,6 @@ def initialise(network: nn.Module, init: str) -> nn.Module:
         for layer in network.modules():
             if isinstance(layer, (nn.Conv2d, nn.Linear)):
                 fill(layer.weight)
-                if layer.bias is not None:
-                    nn.init.zeros_(layer.bias)
     return network
 
 
