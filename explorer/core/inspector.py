@@ -10,14 +10,13 @@ raises for a user's mistake.
 from __future__ import annotations
 
 import copy
-import itertools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from torch import nn
 
 from explorer.core.builder import build_partial, check_output, fast_meta_shapes
-from explorer.core.receptive import ReceptiveFields, receptive_fields
+from explorer.core.receptive import FieldTracker, ReceptiveFields
 from explorer.core.shapes import ShapeError, fmt_shape, pair
 from explorer.core.spec import ArchitectureSpec, BlockPath, SpecError
 
@@ -165,12 +164,10 @@ def inspect_module(
 ) -> Summary:
     """Summarise any ``nn.Module`` (e.g. a torchvision model built on the meta device).
 
-    Unless all its weights are on the meta device already, the summary runs on a copy moved
-    there: ``module`` itself is never changed.
+    The summary runs on a copy moved to the meta device: ``module`` itself is never changed,
+    and may be used on another thread meanwhile.
     """
-    tensors = list(itertools.chain(module.parameters(), module.buffers()))
-    if not tensors or any(not t.is_meta for t in tensors):
-        module = copy.deepcopy(module).to("meta")
+    module = copy.deepcopy(module).to("meta")
     names = {n: i for i, (n, _) in enumerate(module.named_children())}
     return _summarise(module, name or type(module).__name__, tuple(input_shape), None, depth,
                       names)
@@ -269,7 +266,7 @@ def _summarise(
 
     import torchinfo  # heavy; imported when first needed
 
-    with fast_meta_shapes(module):
+    with fast_meta_shapes(module), FieldTracker(module, input_shape) as tracker:
         stats = torchinfo.summary(
             module,
             input_size=(1, *input_shape),
@@ -285,7 +282,7 @@ def _summarise(
         if info.is_leaf_layer:
             leaf_macs[id(info.module)] = leaf_macs.get(id(info.module), 0) + int(info.macs)
             activation += int(info.output_bytes)
-    fields = receptive_fields(module, input_shape)
+    fields = tracker.fields
     rows = _rows(module, infos, depth, block_index, leaf_macs, fields)
     output_shape = next(
         (tuple(int(s) for s in i.output_size[1:]) for i in reversed(infos) if i.depth == 1),
