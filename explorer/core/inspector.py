@@ -16,7 +16,7 @@ from typing import Any
 from torch import nn
 
 from explorer.core.builder import build_partial, check_output, fast_meta_shapes
-from explorer.core.receptive import FieldTracker, ReceptiveFields
+from explorer.core.receptive import ReceptiveFields, receptive_fields
 from explorer.core.shapes import ShapeError, fmt_shape, pair
 from explorer.core.spec import ArchitectureSpec, BlockPath, SpecError
 
@@ -266,7 +266,7 @@ def _summarise(
 
     import torchinfo  # heavy; imported when first needed
 
-    with fast_meta_shapes(module), FieldTracker(module, input_shape) as tracker:
+    with fast_meta_shapes(module):
         stats = torchinfo.summary(
             module,
             input_size=(1, *input_shape),
@@ -282,7 +282,7 @@ def _summarise(
         if info.is_leaf_layer:
             leaf_macs[id(info.module)] = leaf_macs.get(id(info.module), 0) + int(info.macs)
             activation += int(info.output_bytes)
-    fields = tracker.fields
+    fields = receptive_fields(module, input_shape)
     rows = _rows(module, infos, depth, block_index, leaf_macs, fields)
     output_shape = next(
         (tuple(int(s) for s in i.output_size[1:]) for i in reversed(infos) if i.depth == 1),

@@ -1,12 +1,12 @@
 """Receptive field and effective stride of every layer, followed along the real data flow.
 
-During one forward pass on the meta device (the one the shape summary makes anyway) every
-torch operation is watched (a :class:`~torch.overrides.TorchFunctionMode`, which is
-thread-local) and each tensor it makes gets a field from the fields of the tensors it was
-made from: a convolution or pooling window widens it by ``dilation · (kernel − 1)`` input
-steps and multiplies the step by its stride; an element-wise operation keeps it; where
-paths merge (an addition, a concatenation, a gate) the widest path wins, and what follows a
-merge continues from there. A module's field is that of the tensor it returns. After global
+During one forward pass on the meta device (shapes only, no arithmetic) every torch
+operation is watched (a :class:`~torch.overrides.TorchFunctionMode`, which is thread-local)
+and each tensor it makes gets a field from the fields of the tensors it was made from: a
+convolution or pooling window widens it by ``dilation · (kernel − 1)`` input steps and
+multiplies the step by its stride; an element-wise operation keeps it; where paths merge
+(an addition, a concatenation, a gate) the widest path wins, and what follows a merge
+continues from there. A module's field is that of the tensor it returns. After global
 pooling, flatten or a linear layer every output sees the whole input: the field is then at
 least the input's height.
 
@@ -21,6 +21,7 @@ process while it runs, which would break a network training on another thread.
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -125,15 +126,17 @@ class FieldTracker(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
+        if not isinstance(out, (torch.Tensor, list, tuple)) or isinstance(out, torch.Size):
+            return out  # sizes, dims, flags: most calls (the summary's own bookkeeping)
+        inputs = [f for t in _tensors((args, kwargs)) for f in [self._field(t)] if f is not False]
+        if not inputs:
+            return out  # made from weights and constants only
         outputs = list(_tensors(out))
         name = getattr(func, "__name__", str(func))
         if name == "__get__":  # a property, such as x.data or x.T
             name = getattr(getattr(func, "__self__", None), "__name__", name)
-        if not outputs or name in NOT_FROM_VALUES:
-            return out  # sizes, dims and other metadata; zeros_like(x)
-        inputs = [f for t in _tensors((args, kwargs)) for f in [self._field(t)] if f is not False]
-        if not inputs:
-            return out  # made from weights and constants only
+        if name in NOT_FROM_VALUES:
+            return out  # zeros_like(x) takes only x's size
         value = None
         if all(isinstance(f, Field) for f in inputs):
             value = self._step(name, args, kwargs, inputs)
@@ -170,15 +173,24 @@ def receptive_fields(module: nn.Module, input_shape: tuple[int, ...]) -> Recepti
 
     Parameters
     ----------
-    module : the network; run once on a meta copy (``module`` itself is not touched).
+    module : the network. Watched during one forward pass of a meta tensor: a network on the
+        meta device is run as it is (its layers briefly answer shapes directly, see
+        :func:`~explorer.core.builder.fast_meta_shapes`, and it carries hooks for the pass:
+        the inspector's own networks); any other is copied to the meta device first.
     input_shape : its input (C, H, W), without the batch.
     """
-    network = copy.deepcopy(module).to("meta").eval()
-    originals = dict(zip(map(id, network.modules()), module.modules()))
-    with torch.no_grad(), FieldTracker(network, input_shape) as tracker:
-        network(torch.empty(1, *input_shape, device="meta"))
+    from explorer.core.builder import fast_meta_shapes
+
+    network = module
+    if any(not t.is_meta for t in itertools.chain(module.parameters(), module.buffers())):
+        network = copy.deepcopy(module).to("meta")
+    x = torch.empty(1, *input_shape, device="meta")
+    with torch.no_grad(), fast_meta_shapes(network), FieldTracker(network, input_shape) as tracker:
+        network(x)
     fields = tracker.fields
-    fields.by_module = {id(originals[k]): v for k, v in fields.by_module.items()}
+    if network is not module:
+        originals = dict(zip(map(id, network.modules()), module.modules()))
+        fields.by_module = {id(originals[k]): v for k, v in fields.by_module.items()}
     return fields
 
 
