@@ -92,7 +92,7 @@ def test_nested_rows_have_their_own_fields():
     assert rows["residual1.relu_out"] == 5 and rows["residual1"] == 5
 
 
-def test_torchvision_resnet18_traces_to_the_same_435():
+def test_torchvision_resnet18_gets_the_same_435():
     rows = {r.name: r.receptive_field for r in inspect_torchvision("torchvision:resnet18",
                                                                    depth=1).layers}
     assert rows["layer4"] == 435 and rows["maxpool"] == 11
