@@ -541,10 +541,10 @@ class LayerTableView(QWidget):
         if error is None:
             self.banner.hide()
         else:
-            what = "does not fit" if error.kind == "shape" else "is not valid"
+            what = " does not fit" if error.kind == "shape" else ""  # a spec error says why
             where = error.path or (f"block {error.block}" if error.block is not None else
                                    "the network")
-            text = (f"<b>✗ {_esc(where)} {what}:</b> {_esc(error.message)}")
+            text = f"<b>✗ {_esc(where)}{what}:</b> {_esc(error.message)}"
             if error.in_shape and error.kind == "shape":
                 text += f" <span>(input {shape_text(error.in_shape)})</span>"
             if error.hint:
@@ -575,7 +575,7 @@ class LayerTableView(QWidget):
         text = " · ".join(f"{name} <b>{value}</b>" for name, value in parts)
         if error is not None and error.block is not None:
             if error.block == 0:
-                text = "Nothing is built before block 0, which does not fit: " + text
+                text = "Nothing is built (block 0 has the error): " + text
             else:
                 text = f"Up to block {error.block - 1} (the rows that fit): " + text
         self.totals.setText(text)
