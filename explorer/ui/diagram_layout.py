@@ -252,8 +252,7 @@ class _Parallel(_Node):
         for branch, width, label in zip(self.branches, self.widths, self.labels):
             bx = x + branch.left
             pending = branch.pending or branch.out is None
-            out.edges.append(_edge([(ax, top), (ax, fork), (bx, fork), (bx, top + FAN)],
-                                   pending=self.pending))
+            fork_pts = [(ax, top), (ax, fork), (bx, fork), (bx, top + FAN)]
             branch.place(bx, top + FAN, out)
             end = top + FAN + branch.height
             level = bottom + GAP / 2
@@ -262,6 +261,10 @@ class _Parallel(_Node):
                 pts.append((ax + (MERGE_D / 2 if bx > ax else -MERGE_D / 2) * 0.7, merge_y - 7))
             else:
                 pts.append((ax, merge_top))
+            if branch.height:
+                out.edges.append(_edge(fork_pts, pending=self.pending))
+            else:  # an empty branch (the identity): one line from the fork to the merge
+                pts = fork_pts[:-1] + pts
             e = _edge(pts, label, pending=pending)
             e.label_pos = (bx + LABEL_DX, end + min(GAP / 2, (level - end) / 2))
             out.edges.append(e)
@@ -747,6 +750,9 @@ class _Builder:
     def layer_node(self, row: Any, path: BlockPath | None, kind: str = "layer") -> _Node:
         title = row.name.rsplit(".", 1)[-1]
         detail = _row_detail(row)
+        inner = self.kids.get(row.name, [])
+        if inner:  # a small module drawn as one box (a gate, a shortcut): what it runs
+            detail = " → ".join(k.type for k in inner)
         return _Leaf(self.box(row.name, path, kind, title, detail,
                               tooltip=_row_tip(row, f"{row.name} ({row.type})")),
                      tuple(row.output_shape))
