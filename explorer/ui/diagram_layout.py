@@ -136,14 +136,12 @@ class Layout:
         return []
 
     def hit(self, x: float, y: float) -> Box | None:
-        """The innermost box under a point: a box, else the frame whose title bar is hit."""
+        """The innermost box under a point: a box, else the innermost frame around it."""
         for b in reversed(self.boxes):
-            if b.kind == "frame":
-                continue
-            if b.contains(x, y):
+            if b.kind != "frame" and b.contains(x, y):
                 return b
         for b in reversed(self.boxes):  # inner frames were added after outer ones
-            if b.kind == "frame" and b.x <= x <= b.x + b.w and b.y <= y <= b.y + HEAD_H:
+            if b.kind == "frame" and b.contains(x, y):
                 return b
         return None
 

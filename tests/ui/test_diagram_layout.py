@@ -225,6 +225,9 @@ def test_hit_finds_the_innermost_box(googlenet):
     assert layout.hit(*conv.center) is conv
     frame = layout.box("stage3.inception1")
     assert layout.hit(frame.x + 20, frame.y + HEAD_H / 2) is frame
+    assert layout.hit(frame.x + 3, frame.y + frame.h - 3) is frame  # its background
+    stage3 = layout.box("stage3")
+    assert layout.hit(stage3.x + 3, stage3.y + stage3.h - 3) is stage3
     assert layout.hit(-5, -5) is None
 
 

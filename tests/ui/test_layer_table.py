@@ -266,3 +266,12 @@ def test_invalid_block_and_error_at_the_first_block(table, course):
     assert _top(table) == ["✗ block 0 (conv2d)"]
     assert "Nothing is built" in table.totals.text() and "Parameters <b>0</b>" in \
         table.totals.text()
+
+
+def test_tooltips_show_what_the_user_typed_literally(table, course):
+    spec, _ = course
+    named = _with_block(spec, 1, BlockSpec("group", {"name": "<img src=x>", "blocks": ()}))
+    table.set_summary(inspect_spec(named, depth=8))
+    tip = table.model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;img src=x&gt;" in tip and "<img" not in tip
+    assert "&lt;img src=x&gt;" in table.banner.label.text()

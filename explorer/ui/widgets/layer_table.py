@@ -85,6 +85,16 @@ def geometry_tooltip(row: Any) -> str:
     return "\n".join(lines)
 
 
+def plain_tooltip(text: str) -> str:
+    """``text`` as a tooltip shown literally: Qt would render a ``<`` … ``>`` as rich text.
+
+    Messages quote what the user typed (a block name, a value), so they are escaped.
+    """
+    if not text:
+        return text
+    return "<p style='white-space:pre'>" + _esc(text).replace("\n", "<br>") + "</p>"
+
+
 def _pair(value: tuple) -> str:
     return str(value[0]) if len(set(value)) == 1 else "×".join(str(v) for v in value)
 
@@ -230,7 +240,7 @@ class LayerTableModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._error_text(col) if item.status == "error" else self._text(item, col)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(item)
+            return plain_tooltip(self._tooltip(item))
         if role == Qt.ItemDataRole.TextAlignmentRole and col >= PARAMS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.BackgroundRole:
