@@ -38,6 +38,7 @@ MIN_W = 92.0
 TEXT_PAD = 14.0  # left + right inside a box
 LABEL_DX = 6.0  # edge label, right of its edge
 TOGGLE_W = 16.0  # room for the ± toggle on expandable boxes
+NOTE_CHARS = 60  # the failing block's message on its edge, shortened (the tooltip has it all)
 
 POST_NAMES = ("relu_out", "act")
 ACTIVATIONS = ("ReLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU", "SiLU", "ELU", "Softmax")
@@ -104,6 +105,7 @@ class Edge:
     label_pos: tuple[float, float] | None = None  # left end, vertical centre of the label
     kind: str = "flow"
     pending: bool = False
+    error: bool = False  # its label is the failing block's message
 
 
 @dataclass
@@ -157,6 +159,7 @@ class _Node:
     height: float
     out: tuple | None  # the shape that leaves it (None: unknown)
     pending: bool = False
+    note: str = ""  # replaces the shape on the edge below it (the failing block's message)
 
     def place(self, ax: float, top: float, out: Layout) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -180,7 +183,7 @@ class _Seq(_Node):
 
     def __init__(self, children: list[_Node], measure: Measure, out_shape: Any = "last") -> None:
         self.children = children
-        self.labels = [shape_text(c.out) for c in children[:-1]]
+        self.labels = [c.note or shape_text(c.out) for c in children[:-1]]
         self.out = children[-1].out if (out_shape == "last" and children) else (
             None if out_shape == "last" else out_shape)
         self.pending = bool(children) and children[-1].pending
@@ -194,8 +197,10 @@ class _Seq(_Node):
         for i, child in enumerate(self.children):
             if i:
                 above = self.children[i - 1]
-                out.edges.append(_edge([(ax, y - GAP), (ax, y)], self.labels[i - 1],
-                                       pending=above.pending or above.out is None))
+                e = _edge([(ax, y - GAP), (ax, y)], self.labels[i - 1],
+                          pending=above.pending or above.out is None)
+                e.error = bool(above.note)
+                out.edges.append(e)
             child.place(ax, y, out)
             y += child.height + GAP
 
@@ -472,6 +477,10 @@ class _Builder:
         if path is None and self.error_block is not None:
             path = (self.error_block,)
         self.error_path = tuple(path) if path is not None else None
+        message = error.message if error is not None else ""
+        if len(message) > NOTE_CHARS:
+            message = message[: NOTE_CHARS - 1].rstrip() + "…"
+        self.error_note = f"✗ {message}" if message else ""
 
     # -- boxes
     def box(self, key: str, path: BlockPath | None, kind: str, title: str, detail: str = "",
@@ -521,6 +530,12 @@ class _Builder:
 
     def block(self, path: BlockPath, block: Any, row: Any, pending: bool) -> _Node:
         """The node of spec block ``block`` at ``path`` (``row``: its summary row, if any)."""
+        node = self._block(path, block, row, pending)
+        if self.error_note and tuple(path) == self.error_path:
+            node.note = self.error_note
+        return node
+
+    def _block(self, path: BlockPath, block: Any, row: Any, pending: bool) -> _Node:
         key = row.name if row is not None else "spec:" + "/".join(str(p) for p in path)
         title = row.name.rsplit(".", 1)[-1] if row is not None else block.type
         detail = block.type if row is not None else ""

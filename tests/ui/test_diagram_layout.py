@@ -175,7 +175,10 @@ def test_error_marks_the_failing_block_and_unknown_shapes(course):
         assert not layout.boxes_for((i,))[0].pending
     labels = [e.label for e in layout.edges if e.label]
     assert labels[:5] == ["1×28×28", "10×24×24", "10×12×12", "10×12×12", "88×12×12"]
-    assert set(labels[5:]) == {"?"}
+    assert labels[5] == "✗ kernel 13×13 is larger than the 12×12 input"  # below the failing box
+    assert [e.error for e in layout.edges if e.label].index(True) == 5
+    assert set(labels[6:]) == {"?"}
+    assert _overlaps(layout) == []
 
 
 def test_containers_from_the_spec_with_and_without_rows():

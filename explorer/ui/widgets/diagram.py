@@ -102,7 +102,8 @@ class _Drawing(QGraphicsObject):
             _arrow(painter, e.points, colour)
             if e.label and e.label_pos is not None:
                 painter.setFont(fonts["label"])
-                painter.setPen(faint if not e.pending else blend(base, faint, 0.5))
+                painter.setPen(ERROR_RED if e.error else faint if not e.pending else
+                               blend(base, faint, 0.5))
                 x, y = e.label_pos
                 painter.drawText(QRectF(x, y - 8, 400, 16),
                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -145,7 +146,7 @@ class _Drawing(QGraphicsObject):
             painter.setPen(pen)
             painter.setBrush(fill)
             painter.drawRoundedRect(rect, 5, 5)
-            ink = text if not b.pending else blend(base, text, 0.6)
+            ink = text if (b.error or not b.pending) else blend(base, text, 0.6)
             right = TOGGLE_W if b.expandable else 0
             inner = rect.adjusted(8, 3, -8 - right, -3)
             painter.setFont(fonts["title"])
