@@ -281,8 +281,9 @@ class _Residual(_Node):
 
     def __init__(self, body: _Node, merge: Box, out_shape: tuple | None, measure: Measure,
                  shortcut: _Node | None = None, gate: _Node | None = None,
-                 arc: bool = True) -> None:
+                 arc: bool = True, arc_label: str = "") -> None:
         self.body = body
+        self.arc_label = arc_label
         self.merge = merge
         self.shortcut = shortcut
         self.gate = gate
@@ -294,7 +295,8 @@ class _Residual(_Node):
         sc_half = shortcut.left if shortcut is not None else 0.0
         self.lane = max(body.right, label_w) + LANE + sc_half
         sc_right = shortcut.right if shortcut is not None else 0.0
-        self.right = self.lane + sc_right + 4
+        arc_w = LABEL_DX + measure(arc_label, False) if arc_label else 0.0
+        self.right = self.lane + max(sc_right, arc_w) + 4
         gate_half = gate.right if gate is not None else 0.0
         self.gate_lane = body.left + LANE + gate_half
         self.left = max(body.left, MERGE_D / 2) if gate is None else \
@@ -323,8 +325,12 @@ class _Residual(_Node):
         start = (ax, top + SPLIT / 2)
         end = (ax + side * MERGE_D / 2, merge_y)
         if node is None:
-            out.edges.append(_edge([start, (lx, top + SPLIT / 2), (lx, merge_y), end],
-                                   kind="shortcut", pending=self.pending))
+            e = _edge([start, (lx, top + SPLIT / 2), (lx, merge_y), end], kind="shortcut",
+                      pending=self.pending)
+            if side > 0 and self.arc_label:  # what the collapsed block's shortcut does
+                e.label = self.arc_label
+                e.label_pos = (lx + LABEL_DX, (top + merge_y) / 2)
+            out.edges.append(e)
             return
         mid = (body_top + merge_y) / 2
         node_top = max(body_top, mid - node.height / 2)
@@ -553,10 +559,11 @@ class _Builder:
                             expandable=True, expanded=expanded, pending=pending, tooltip=tip)
             if not expanded:
                 leaf = _Leaf(head, out_shape, pending)
-                if block.type == "residual" and _params(block).get("shortcut", "identity") \
-                        != "none":
+                kind = _params(block).get("shortcut", "identity")
+                if block.type == "residual" and kind != "none":
                     merge = self.merge(key + "#add", path, "+", pending, "addition")
-                    return _Residual(leaf, merge, out_shape, self.measure)
+                    return _Residual(leaf, merge, out_shape, self.measure,
+                                     arc_label=_SHORTCUT_TEXT.get(kind, ""))
                 return leaf
             content = self.container(path, block, row, kids, pending, key)
             return _Frame(head, content, self.measure)
@@ -573,7 +580,12 @@ class _Builder:
                                                                   "bottleneck",
                                                                   "residual_variant")):
             merge = self.merge(key + "#add", path, "+", pending, "addition")
-            return _Residual(leaf, merge, out_shape, self.measure)
+            sc = names.get("shortcut")
+            keeps = sc is not None and getattr(sc, "input_shape", None) is not None and \
+                tuple(sc.input_shape) == tuple(sc.output_shape) and not sc.params
+            label = "" if sc is None or _is_identity(sc) or keeps else _SHORTCUT_TEXT.get(
+                sc.type, sc.type)
+            return _Residual(leaf, merge, out_shape, self.measure, arc_label=label)
         return leaf
 
     def container(self, path: BlockPath, block: Any, row: Any, kids: list, pending: bool,
@@ -779,6 +791,11 @@ def _row_tip(row: Any, head: str) -> str:
     if row.params:
         tip += f" · {row.params:,} parameters"
     return tip
+
+
+_SHORTCUT_TEXT = {"Conv2d": "1×1 conv", "conv1x1": "1×1 conv", "PadShortcut": "pad",
+                  "pad": "pad", "Dropout": "dropout", "Sequential": "1×1 conv, dropout"}
+"""How a collapsed residual block's arc says what its shortcut does (none: the identity)."""
 
 
 def _path_of(row: Any, default: BlockPath) -> BlockPath:

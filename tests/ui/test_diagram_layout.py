@@ -126,6 +126,8 @@ def test_residual_shortcut_is_an_arc_around_its_body(resnet56):
         assert add.y > block.y + block.h
     for arc in arcs:  # runs to the right of its body, from above it to the addition below
         assert max(x for x, _ in arc.points) > min(x for x, _ in arc.points) + 40
+    # the two blocks whose shortcut zero-pads the new channels say so on their arc
+    assert [a.label for a in arcs if a.label] == ["pad", "pad"]
     assert _overlaps(layout) == []
 
 
@@ -266,3 +268,12 @@ def test_an_error_inside_a_container_marks_the_inner_block():
     assert not layout.boxes_for((1, "blocks", 0))[0].error
     assert not layout.boxes_for((1, "blocks", 1, "body", 0))[0].error
     assert not layout.boxes_for((0,))[0].error
+
+
+def test_a_projection_shortcut_is_named_on_its_arc():
+    spec = preset_spec("resnet18")
+    layout = layout_network(spec, inspect_spec(spec, depth=8))
+    arcs = [e for e in layout.edges if e.kind == "shortcut"]
+    assert len(arcs) == 8
+    assert [a.label for a in arcs if a.label] == ["1×1 conv"] * 3  # stages 2–4 start
+    assert _overlaps(layout) == []

@@ -102,8 +102,8 @@ class _Drawing(QGraphicsObject):
             _arrow(painter, e.points, colour)
             if e.label and e.label_pos is not None:
                 painter.setFont(fonts["label"])
-                painter.setPen(ERROR_RED if e.error else faint if not e.pending else
-                               blend(base, faint, 0.5))
+                painter.setPen(ERROR_RED if e.error else link if e.kind == "shortcut" else
+                               faint if not e.pending else blend(base, faint, 0.5))
                 x, y = e.label_pos
                 painter.drawText(QRectF(x, y - 8, 400, 16),
                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
