@@ -38,6 +38,7 @@ MIN_W = 92.0
 TEXT_PAD = 14.0  # left + right inside a box
 LABEL_DX = 6.0  # edge label, right of its edge
 TOGGLE_W = 16.0  # room for the ± toggle on expandable boxes
+NOTE_CHARS = 60  # the failing block's message on its edge, shortened (the tooltip has it all)
 
 POST_NAMES = ("relu_out", "act")
 ACTIVATIONS = ("ReLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU", "SiLU", "ELU", "Softmax")
@@ -104,6 +105,7 @@ class Edge:
     label_pos: tuple[float, float] | None = None  # left end, vertical centre of the label
     kind: str = "flow"
     pending: bool = False
+    error: bool = False  # its label is the failing block's message
 
 
 @dataclass
@@ -136,14 +138,12 @@ class Layout:
         return []
 
     def hit(self, x: float, y: float) -> Box | None:
-        """The innermost box under a point: a box, else the frame whose title bar is hit."""
+        """The innermost box under a point: a box, else the innermost frame around it."""
         for b in reversed(self.boxes):
-            if b.kind == "frame":
-                continue
-            if b.contains(x, y):
+            if b.kind != "frame" and b.contains(x, y):
                 return b
         for b in reversed(self.boxes):  # inner frames were added after outer ones
-            if b.kind == "frame" and b.x <= x <= b.x + b.w and b.y <= y <= b.y + HEAD_H:
+            if b.kind == "frame" and b.contains(x, y):
                 return b
         return None
 
@@ -159,6 +159,7 @@ class _Node:
     height: float
     out: tuple | None  # the shape that leaves it (None: unknown)
     pending: bool = False
+    note: str = ""  # replaces the shape on the edge below it (the failing block's message)
 
     def place(self, ax: float, top: float, out: Layout) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -182,7 +183,7 @@ class _Seq(_Node):
 
     def __init__(self, children: list[_Node], measure: Measure, out_shape: Any = "last") -> None:
         self.children = children
-        self.labels = [shape_text(c.out) for c in children[:-1]]
+        self.labels = [c.note or shape_text(c.out) for c in children[:-1]]
         self.out = children[-1].out if (out_shape == "last" and children) else (
             None if out_shape == "last" else out_shape)
         self.pending = bool(children) and children[-1].pending
@@ -196,8 +197,10 @@ class _Seq(_Node):
         for i, child in enumerate(self.children):
             if i:
                 above = self.children[i - 1]
-                out.edges.append(_edge([(ax, y - GAP), (ax, y)], self.labels[i - 1],
-                                       pending=above.pending or above.out is None))
+                e = _edge([(ax, y - GAP), (ax, y)], self.labels[i - 1],
+                          pending=above.pending or above.out is None)
+                e.error = bool(above.note)
+                out.edges.append(e)
             child.place(ax, y, out)
             y += child.height + GAP
 
@@ -252,8 +255,7 @@ class _Parallel(_Node):
         for branch, width, label in zip(self.branches, self.widths, self.labels):
             bx = x + branch.left
             pending = branch.pending or branch.out is None
-            out.edges.append(_edge([(ax, top), (ax, fork), (bx, fork), (bx, top + FAN)],
-                                   pending=self.pending))
+            fork_pts = [(ax, top), (ax, fork), (bx, fork), (bx, top + FAN)]
             branch.place(bx, top + FAN, out)
             end = top + FAN + branch.height
             level = bottom + GAP / 2
@@ -262,6 +264,10 @@ class _Parallel(_Node):
                 pts.append((ax + (MERGE_D / 2 if bx > ax else -MERGE_D / 2) * 0.7, merge_y - 7))
             else:
                 pts.append((ax, merge_top))
+            if branch.height:
+                out.edges.append(_edge(fork_pts, pending=self.pending))
+            else:  # an empty branch (the identity): one line from the fork to the merge
+                pts = fork_pts[:-1] + pts
             e = _edge(pts, label, pending=pending)
             e.label_pos = (bx + LABEL_DX, end + min(GAP / 2, (level - end) / 2))
             out.edges.append(e)
@@ -275,8 +281,9 @@ class _Residual(_Node):
 
     def __init__(self, body: _Node, merge: Box, out_shape: tuple | None, measure: Measure,
                  shortcut: _Node | None = None, gate: _Node | None = None,
-                 arc: bool = True) -> None:
+                 arc: bool = True, arc_label: str = "") -> None:
         self.body = body
+        self.arc_label = arc_label
         self.merge = merge
         self.shortcut = shortcut
         self.gate = gate
@@ -288,7 +295,8 @@ class _Residual(_Node):
         sc_half = shortcut.left if shortcut is not None else 0.0
         self.lane = max(body.right, label_w) + LANE + sc_half
         sc_right = shortcut.right if shortcut is not None else 0.0
-        self.right = self.lane + sc_right + 4
+        arc_w = LABEL_DX + measure(arc_label, False) if arc_label else 0.0
+        self.right = self.lane + max(sc_right, arc_w) + 4
         gate_half = gate.right if gate is not None else 0.0
         self.gate_lane = body.left + LANE + gate_half
         self.left = max(body.left, MERGE_D / 2) if gate is None else \
@@ -317,8 +325,12 @@ class _Residual(_Node):
         start = (ax, top + SPLIT / 2)
         end = (ax + side * MERGE_D / 2, merge_y)
         if node is None:
-            out.edges.append(_edge([start, (lx, top + SPLIT / 2), (lx, merge_y), end],
-                                   kind="shortcut", pending=self.pending))
+            e = _edge([start, (lx, top + SPLIT / 2), (lx, merge_y), end], kind="shortcut",
+                      pending=self.pending)
+            if side > 0 and self.arc_label:  # what the collapsed block's shortcut does
+                e.label = self.arc_label
+                e.label_pos = (lx + LABEL_DX, (top + merge_y) / 2)
+            out.edges.append(e)
             return
         mid = (body_top + merge_y) / 2
         node_top = max(body_top, mid - node.height / 2)
@@ -471,6 +483,10 @@ class _Builder:
         if path is None and self.error_block is not None:
             path = (self.error_block,)
         self.error_path = tuple(path) if path is not None else None
+        message = error.message if error is not None else ""
+        if len(message) > NOTE_CHARS:
+            message = message[: NOTE_CHARS - 1].rstrip() + "…"
+        self.error_note = f"✗ {message}" if message else ""
 
     # -- boxes
     def box(self, key: str, path: BlockPath | None, kind: str, title: str, detail: str = "",
@@ -520,6 +536,12 @@ class _Builder:
 
     def block(self, path: BlockPath, block: Any, row: Any, pending: bool) -> _Node:
         """The node of spec block ``block`` at ``path`` (``row``: its summary row, if any)."""
+        node = self._block(path, block, row, pending)
+        if self.error_note and tuple(path) == self.error_path:
+            node.note = self.error_note
+        return node
+
+    def _block(self, path: BlockPath, block: Any, row: Any, pending: bool) -> _Node:
         key = row.name if row is not None else "spec:" + "/".join(str(p) for p in path)
         title = row.name.rsplit(".", 1)[-1] if row is not None else block.type
         detail = block.type if row is not None else ""
@@ -537,10 +559,11 @@ class _Builder:
                             expandable=True, expanded=expanded, pending=pending, tooltip=tip)
             if not expanded:
                 leaf = _Leaf(head, out_shape, pending)
-                if block.type == "residual" and _params(block).get("shortcut", "identity") \
-                        != "none":
+                kind = _params(block).get("shortcut", "identity")
+                if block.type == "residual" and kind != "none":
                     merge = self.merge(key + "#add", path, "+", pending, "addition")
-                    return _Residual(leaf, merge, out_shape, self.measure)
+                    return _Residual(leaf, merge, out_shape, self.measure,
+                                     arc_label=_SHORTCUT_TEXT.get(kind, ""))
                 return leaf
             content = self.container(path, block, row, kids, pending, key)
             return _Frame(head, content, self.measure)
@@ -557,7 +580,12 @@ class _Builder:
                                                                   "bottleneck",
                                                                   "residual_variant")):
             merge = self.merge(key + "#add", path, "+", pending, "addition")
-            return _Residual(leaf, merge, out_shape, self.measure)
+            sc = names.get("shortcut")
+            keeps = sc is not None and getattr(sc, "input_shape", None) is not None and \
+                tuple(sc.input_shape) == tuple(sc.output_shape) and not sc.params
+            label = "" if sc is None or _is_identity(sc) or keeps else _SHORTCUT_TEXT.get(
+                sc.type, sc.type)
+            return _Residual(leaf, merge, out_shape, self.measure, arc_label=label)
         return leaf
 
     def container(self, path: BlockPath, block: Any, row: Any, kids: list, pending: bool,
@@ -747,6 +775,9 @@ class _Builder:
     def layer_node(self, row: Any, path: BlockPath | None, kind: str = "layer") -> _Node:
         title = row.name.rsplit(".", 1)[-1]
         detail = _row_detail(row)
+        inner = self.kids.get(row.name, [])
+        if inner:  # a small module drawn as one box (a gate, a shortcut): what it runs
+            detail = " → ".join(k.type for k in inner)
         return _Leaf(self.box(row.name, path, kind, title, detail,
                               tooltip=_row_tip(row, f"{row.name} ({row.type})")),
                      tuple(row.output_shape))
@@ -760,6 +791,11 @@ def _row_tip(row: Any, head: str) -> str:
     if row.params:
         tip += f" · {row.params:,} parameters"
     return tip
+
+
+_SHORTCUT_TEXT = {"Conv2d": "1×1 conv", "conv1x1": "1×1 conv", "PadShortcut": "pad",
+                  "pad": "pad", "Dropout": "dropout", "Sequential": "1×1 conv, dropout"}
+"""How a collapsed residual block's arc says what its shortcut does (none: the identity)."""
 
 
 def _path_of(row: Any, default: BlockPath) -> BlockPath:

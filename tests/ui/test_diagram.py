@@ -166,3 +166,18 @@ def test_expansion_kept_across_updates_of_the_same_network(view, googlenet):
     view.set_network(other, None)
     assert all(b.pending is False for b in view.diagram_layout().boxes)
     assert {e.label for e in view.diagram_layout().edges if e.label} == {"1×28×28", "?"}
+
+
+def test_box_tooltip_with_the_error_shown_literally(view, course):
+    spec, _ = course
+    blocks = list(spec.blocks)
+    blocks[1] = BlockSpec("group", {"name": "<img src=x>", "blocks": ()})
+    named = dataclasses.replace(spec, blocks=tuple(blocks))
+    view.set_network(named, inspect_spec(named, depth=8))
+    box = view.diagram_layout().boxes_for((1,))[0]
+    tip = view.tooltip_at(_pos(view, box))
+    assert "is not valid" in tip  # the error, with the block
+    assert "&lt;img src=x&gt;" in tip and "<img" not in tip
+    ok = view.diagram_layout().boxes_for((0,))[0]
+    assert "output 10×24×24" in view.tooltip_at(_pos(view, ok))
+    assert view.tooltip_at(QPoint(1, 1)) == ""

@@ -126,6 +126,8 @@ def test_residual_shortcut_is_an_arc_around_its_body(resnet56):
         assert add.y > block.y + block.h
     for arc in arcs:  # runs to the right of its body, from above it to the addition below
         assert max(x for x, _ in arc.points) > min(x for x, _ in arc.points) + 40
+    # the two blocks whose shortcut zero-pads the new channels say so on their arc
+    assert [a.label for a in arcs if a.label] == ["pad", "pad"]
     assert _overlaps(layout) == []
 
 
@@ -175,7 +177,10 @@ def test_error_marks_the_failing_block_and_unknown_shapes(course):
         assert not layout.boxes_for((i,))[0].pending
     labels = [e.label for e in layout.edges if e.label]
     assert labels[:5] == ["1×28×28", "10×24×24", "10×12×12", "10×12×12", "88×12×12"]
-    assert set(labels[5:]) == {"?"}
+    assert labels[5] == "✗ kernel 13×13 is larger than the 12×12 input"  # below the failing box
+    assert [e.error for e in layout.edges if e.label].index(True) == 5
+    assert set(labels[6:]) == {"?"}
+    assert _overlaps(layout) == []
 
 
 def test_containers_from_the_spec_with_and_without_rows():
@@ -225,6 +230,9 @@ def test_hit_finds_the_innermost_box(googlenet):
     assert layout.hit(*conv.center) is conv
     frame = layout.box("stage3.inception1")
     assert layout.hit(frame.x + 20, frame.y + HEAD_H / 2) is frame
+    assert layout.hit(frame.x + 3, frame.y + frame.h - 3) is frame  # its background
+    stage3 = layout.box("stage3")
+    assert layout.hit(stage3.x + 3, stage3.y + stage3.h - 3) is stage3
     assert layout.hit(-5, -5) is None
 
 
@@ -260,3 +268,12 @@ def test_an_error_inside_a_container_marks_the_inner_block():
     assert not layout.boxes_for((1, "blocks", 0))[0].error
     assert not layout.boxes_for((1, "blocks", 1, "body", 0))[0].error
     assert not layout.boxes_for((0,))[0].error
+
+
+def test_a_projection_shortcut_is_named_on_its_arc():
+    spec = preset_spec("resnet18")
+    layout = layout_network(spec, inspect_spec(spec, depth=8))
+    arcs = [e for e in layout.edges if e.kind == "shortcut"]
+    assert len(arcs) == 8
+    assert [a.label for a in arcs if a.label] == ["1×1 conv"] * 3  # stages 2–4 start
+    assert _overlaps(layout) == []

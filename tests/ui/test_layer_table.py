@@ -251,3 +251,27 @@ def test_expand_to_depth_from_the_context_menu(table):
     actions["Every row"].trigger()
     branch = inception.model().index(0, 0, inception)
     assert table.tree.isExpanded(inception) and table.tree.isExpanded(branch)
+
+
+def test_invalid_block_and_error_at_the_first_block(table, course):
+    spec, _ = course
+    invalid = _with_block(spec, 1, BlockSpec("max_pool2d", {"kernel_size": 0}))
+    table.set_summary(inspect_spec(invalid, depth=8))
+    assert _top(table) == ["0: conv1", "✗ block 1 (max_pool2d)"]
+    assert table.model.index(1, 1).data() == "invalid"
+    assert "kernel_size = 0 is not valid" in table.banner.label.text()
+    assert "Up to block 0" in table.totals.text()
+    first = _with_block(spec, 0, BlockSpec("conv2d", {"out_channels": 10, "kernel_size": 50}))
+    table.set_summary(inspect_spec(first, depth=8))
+    assert _top(table) == ["✗ block 0 (conv2d)"]
+    assert "Nothing is built" in table.totals.text() and "Parameters <b>0</b>" in \
+        table.totals.text()
+
+
+def test_tooltips_show_what_the_user_typed_literally(table, course):
+    spec, _ = course
+    named = _with_block(spec, 1, BlockSpec("group", {"name": "<img src=x>", "blocks": ()}))
+    table.set_summary(inspect_spec(named, depth=8))
+    tip = table.model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;img src=x&gt;" in tip and "<img" not in tip
+    assert "&lt;img src=x&gt;" in table.banner.label.text()

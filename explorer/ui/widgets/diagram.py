@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.ui.diagram_layout import HEAD_H, TOGGLE_W, Box, Layout, layout_network
+from explorer.ui.widgets.layer_table import plain_tooltip
 
 ERROR_RED = QColor(214, 57, 57)
 """The one accent colour: the failing block."""
@@ -101,7 +102,8 @@ class _Drawing(QGraphicsObject):
             _arrow(painter, e.points, colour)
             if e.label and e.label_pos is not None:
                 painter.setFont(fonts["label"])
-                painter.setPen(faint if not e.pending else blend(base, faint, 0.5))
+                painter.setPen(ERROR_RED if e.error else link if e.kind == "shortcut" else
+                               faint if not e.pending else blend(base, faint, 0.5))
                 x, y = e.label_pos
                 painter.drawText(QRectF(x, y - 8, 400, 16),
                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -144,7 +146,7 @@ class _Drawing(QGraphicsObject):
             painter.setPen(pen)
             painter.setBrush(fill)
             painter.drawRoundedRect(rect, 5, 5)
-            ink = text if not b.pending else blend(base, text, 0.6)
+            ink = text if (b.error or not b.pending) else blend(base, text, 0.6)
             right = TOGGLE_W if b.expandable else 0
             inner = rect.adjusted(8, 3, -8 - right, -3)
             painter.setFont(fonts["title"])
@@ -434,15 +436,22 @@ class DiagramView(QGraphicsView):
             return
         super().wheelEvent(event)
 
+    def tooltip_at(self, pos) -> str:
+        """The tooltip for a viewport position (escaped: it quotes what the user typed)."""
+        box = self._box_at(pos)
+        if box is None:
+            return ""
+        tip = box.tooltip or box.title
+        if box.error and self._summary is not None and self._summary.error is not None:
+            tip += "\n\n" + self._summary.error.text()
+            if self._summary.error.hint:
+                tip += "\nHint: " + self._summary.error.hint
+        return plain_tooltip(tip)
+
     def viewportEvent(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip:
-            box = self._box_at(event.pos())
-            if box is not None and (box.tooltip or box.kind != "merge"):
-                tip = box.tooltip or box.title
-                if box.error and self._summary is not None and self._summary.error is not None:
-                    tip += "\n\n" + self._summary.error.text()
-                    if self._summary.error.hint:
-                        tip += "\nHint: " + self._summary.error.hint
+            tip = self.tooltip_at(event.pos())
+            if tip:
                 QToolTip.showText(event.globalPos(), tip, self.viewport())
             else:
                 QToolTip.hideText()

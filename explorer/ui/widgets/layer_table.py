@@ -85,6 +85,16 @@ def geometry_tooltip(row: Any) -> str:
     return "\n".join(lines)
 
 
+def plain_tooltip(text: str) -> str:
+    """``text`` as a tooltip shown literally: Qt would render a ``<`` … ``>`` as rich text.
+
+    Messages quote what the user typed (a block name, a value), so they are escaped.
+    """
+    if not text:
+        return text
+    return "<p style='white-space:pre'>" + _esc(text).replace("\n", "<br>") + "</p>"
+
+
 def _pair(value: tuple) -> str:
     return str(value[0]) if len(set(value)) == 1 else "×".join(str(v) for v in value)
 
@@ -230,7 +240,7 @@ class LayerTableModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._error_text(col) if item.status == "error" else self._text(item, col)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(item)
+            return plain_tooltip(self._tooltip(item))
         if role == Qt.ItemDataRole.TextAlignmentRole and col >= PARAMS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.BackgroundRole:
@@ -541,10 +551,10 @@ class LayerTableView(QWidget):
         if error is None:
             self.banner.hide()
         else:
-            what = "does not fit" if error.kind == "shape" else "is not valid"
+            what = " does not fit" if error.kind == "shape" else ""  # a spec error says why
             where = error.path or (f"block {error.block}" if error.block is not None else
                                    "the network")
-            text = (f"<b>✗ {_esc(where)} {what}:</b> {_esc(error.message)}")
+            text = f"<b>✗ {_esc(where)}{what}:</b> {_esc(error.message)}"
             if error.in_shape and error.kind == "shape":
                 text += f" <span>(input {shape_text(error.in_shape)})</span>"
             if error.hint:
@@ -575,7 +585,7 @@ class LayerTableView(QWidget):
         text = " · ".join(f"{name} <b>{value}</b>" for name, value in parts)
         if error is not None and error.block is not None:
             if error.block == 0:
-                text = "Nothing is built before block 0, which does not fit: " + text
+                text = "Nothing is built (block 0 has the error): " + text
             else:
                 text = f"Up to block {error.block - 1} (the rows that fit): " + text
         self.totals.setText(text)
