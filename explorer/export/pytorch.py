@@ -137,21 +137,45 @@ class NetworkCode:
         return "\n\n\n".join(parts) + "\n"
 
     def build_function(self, weights: WeightsInfo | None) -> str:
+        """``build_model()`` (after ``init_weights()`` when the spec asks for an init)."""
         default = "WEIGHTS" if weights else "None"
+        init = _INITS.get(self.spec.init)
+        made = f"init_weights({self.class_name}())" if init else f"{self.class_name}()"
         loaded = "the trained weights exported with it" if weights else "PyTorch's initialisation"
-        return (
+        text = (
             f"def build_model(weights: str | os.PathLike | None = {default}) -> "
             f"{self.class_name}:\n"
             f'    """The network, with {loaded}, or the weights of a file.\n\n'
             "    ``weights`` may be a .safetensors file (the app's checkpoints) or a .pt/.pth\n"
             "    state dict; ``None`` keeps the fresh initialisation.\n"
             '    """\n'
-            f"    model = {self.class_name}()\n"
+            f"    model = {made}\n"
             "    if weights is not None:\n"
             "        model.load_state_dict(load_weights(weights))\n"
             "    return model"
         )
+        if init is None:
+            return text
+        doc, call = init
+        return (
+            "def init_weights(model: nn.Module) -> nn.Module:\n"
+            f'    """{doc}"""\n'
+            "    for layer in model.modules():\n"
+            "        if isinstance(layer, (nn.Conv2d, nn.Linear)):\n"
+            f"            {call}\n"
+            "    return model\n\n\n" + text
+        )
 
+
+# mirrors explorer.core.builder.initialise: conv and linear weights only, biases as PyTorch's
+_INITS = {
+    "xavier": (("Xavier (Glorot) uniform weights for every convolution and linear layer, as "
+                "d2l's init_cnn;\n    biases and batch norm keep PyTorch's initialisation."),
+               "nn.init.xavier_uniform_(layer.weight)"),
+    "kaiming": (("Kaiming (He) normal weights for every convolution and linear layer (ReLU "
+                 "gain);\n    biases and batch norm keep PyTorch's initialisation."),
+                'nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")'),
+}
 
 LOAD_WEIGHTS = '''def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """A state dict from a .safetensors file (needs the safetensors package) or a .pt file."""
@@ -602,6 +626,20 @@ def _pad_shortcut(w: _Writer, m: nn.Module) -> str:
     return f"{name}(stride={m.stride}, extra_channels={m.extra_channels})"
 
 
+@_handles("ShortcutDropout")
+def _shortcut_dropout(w: _Writer, m: nn.Module) -> str:
+    name = w.template("ShortcutDropout", "ShortcutDropout", lambda n: f'''class {n}(nn.Dropout):
+    """Dropout that scales the shortcut by 1 - p in expectation, as He et al. 2016 describe.
+
+    Training keeps each element unscaled with probability 1 - p (PyTorch's Dropout would
+    rescale it back to 1); evaluation multiplies by 1 - p, the expectation.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(x, self.p, self.training) * (1 - self.p)''', needs=["import torch.nn.functional as F"])
+    return f"{name}(p={m.p!r})"
+
+
 _SHORTCUT_DOC = "shortcut carries x to the addition (None: a plain block without addition)"
 
 
@@ -776,25 +814,31 @@ _VARIANT_BODIES = {
     "relu_only_preact": (("relu1", "relu", ""), ("conv1", "conv1", ""), ("bn1", "bn", "out"),
                          ("relu2", "relu", ""), ("conv2", "conv2", ""), ("bn2", "bn", "out")),
     "relu_before_add": (*_ORIGINAL_BODY, ("relu2", "relu", "")),
+    "bn_after_addition": _ORIGINAL_BODY[:4],
 }
 _VARIANT_SUMS = {
     "constant_scaling": "out = self.scale * (sx + fx)",
+    "shortcut_scaling": "out = fx + self.scale * sx",
     "exclusive_gating": "g = self.gate(x)\nout = (1 - g) * sx + g * fx",
     "shortcut_only_gating": "out = fx + (1 - self.gate(x)) * sx",
 }
 _VARIANT_DOCS = {
     "original": "conv-BN-ReLU-conv-BN, add the shortcut, ReLU (Fig. 2a)",
     "constant_scaling": "relu(scale * x + scale * F(x))",
+    "shortcut_scaling": "relu(scale * x + F(x)), the shortcut alone scaled (Fig. 2b)",
     "conv_shortcut": "a 1x1 convolution on the shortcut, add, ReLU",
-    "dropout_shortcut": "dropout on the shortcut, add, ReLU",
+    "dropout_shortcut": "dropout on the shortcut (kept elements unscaled), add, ReLU",
     "exclusive_gating": "relu((1 - g) * x + g * F(x)), g = sigmoid(1x1 conv(x))",
     "shortcut_only_gating": "relu(F(x) + (1 - g) * x), g = sigmoid(1x1 conv(x))",
+    "bn_after_addition": "conv-BN-ReLU-conv, add, BN, ReLU (Fig. 4b)",
     "relu_before_add": "conv-BN-ReLU-conv-BN-ReLU, add, no ReLU after (Fig. 4c)",
     "relu_only_preact": "ReLU-conv-BN-ReLU-conv-BN, add, no ReLU after (Fig. 4d)",
     "full_preact": "full pre-activation: BN-ReLU-conv-BN-ReLU-conv, add (Fig. 4e)",
 }
-_POST_RELU = ("original", "constant_scaling", "conv_shortcut", "dropout_shortcut",
-              "exclusive_gating", "shortcut_only_gating")
+_POST_RELU = ("original", "constant_scaling", "shortcut_scaling", "conv_shortcut",
+              "dropout_shortcut", "exclusive_gating", "shortcut_only_gating",
+              "bn_after_addition")
+_SCALED = ("constant_scaling", "shortcut_scaling")
 
 
 def _variant_source(variant: str) -> Callable[[str], str]:
@@ -809,7 +853,7 @@ def _variant_source(variant: str) -> Callable[[str], str]:
         made = (f"nn.BatchNorm2d({channels}_channels)" if kind == "bn" else kinds[kind])
         body.append(f"{name}={made},")
     gated = variant in ("exclusive_gating", "shortcut_only_gating")
-    scaled = variant == "constant_scaling"
+    scaled = variant in _SCALED
     signature = ("self, in_channels: int, out_channels: int, stride: int = 1, *, "
                  "shortcut: nn.Module" + (", scale: float" if scaled else ""))
     init = ["super().__init__()"]
@@ -824,10 +868,14 @@ def _variant_source(variant: str) -> Callable[[str], str]:
             "    sigmoid=nn.Sigmoid(),\n"
             "))"
         )
+    if variant == "bn_after_addition":
+        init.append("self.bn_out = nn.BatchNorm2d(out_channels)")
     if variant in _POST_RELU:
         init.append("self.relu_out = nn.ReLU()")
     forward = ["fx, sx = self.body(x), self.shortcut(x)",
                _VARIANT_SUMS.get(variant, "out = fx + sx")]
+    if variant == "bn_after_addition":
+        forward.append("out = self.bn_out(out)")
     forward.append("return self.relu_out(out)" if variant in _POST_RELU else "return out")
     doc = _VARIANT_DOCS[variant]
 
@@ -855,7 +903,7 @@ def _residual_variant(w: _Writer, m: nn.Module) -> str:
                       _variant_source(variant), needs=["from collections import OrderedDict"])
     conv1 = m.body.conv1
     keywords = {"shortcut": w.expr(m.shortcut)}
-    if variant == "constant_scaling":
+    if variant in _SCALED:
         keywords["scale"] = repr(m.scale)
     return _call(name, [str(conv1.in_channels), str(conv1.out_channels)],
                  stride=_stride(conv1), **keywords)

@@ -11,6 +11,7 @@ from explorer.core.spec import ArchitectureSpec
 VARIANTS = (
     "original", "constant_scaling", "conv_shortcut", "dropout_shortcut", "exclusive_gating",
     "shortcut_only_gating", "relu_before_add", "relu_only_preact", "full_preact",
+    "shortcut_scaling", "bn_after_addition",
 )
 
 
@@ -25,6 +26,7 @@ def every_block_spec() -> ArchitectureSpec:
     variants[4]["out_channels"] = 24  # exclusive gating that changes the shape
     variants[3]["out_channels"] = 24  # dropout shortcut with a projection
     variants[1]["scale"] = 0.25
+    variants[9]["scale"] = 0.75
     blocks = [
         conv(8, 3, padding=1, bias=False),
         {"type": "batch_norm2d", "eps": 1e-3, "momentum": 0.2},

@@ -12,6 +12,7 @@ import pytest
 import torch
 from export_helpers import every_block_spec, load_code, randomise
 
+from explorer.blocks.residual import VARIANTS as RESIDUAL_VARIANTS
 from explorer.core.builder import build_model
 from explorer.core.presets import preset_spec
 from explorer.core.registry import list_blocks, list_presets
@@ -69,6 +70,8 @@ def test_every_block_type_exports_to_the_same_network():
     spec = every_block_spec()
     used = {b.type for b in _walk(spec.blocks)}
     assert used == {b.name for b in list_blocks()}, "the test network misses a block type"
+    variants = {b.params["variant"] for b in _walk(spec.blocks) if b.type == "residual_variant"}
+    assert variants == set(RESIDUAL_VARIANTS), "the test network misses a residual variant"
     _check_same_network(spec)
 
 
@@ -81,6 +84,17 @@ def _walk(blocks):
             for item in items:
                 nested = item if isinstance(item, (list, tuple)) else [item]
                 yield from _walk([b for b in nested if isinstance(b, (BlockSpec, dict))])
+
+
+@pytest.mark.parametrize("init", ["xavier", "kaiming"])
+def test_weight_initialisation_is_the_apps(init):
+    spec = dataclasses.replace(preset_spec("course-resnet"), init=init)
+    torch.manual_seed(7)
+    app = build_model(spec, device="cpu")
+    torch.manual_seed(7)
+    exported = load_code(export_pytorch(spec)).build_model()
+    for (name, a), (_, b) in zip(app.state_dict().items(), exported.state_dict().items()):
+        torch.testing.assert_close(a, b, msg=name)
 
 
 def test_code_is_course_style():
