@@ -1,7 +1,7 @@
 """The Code view: the current network as the PyTorch code ``explorer export`` writes.
 
 Each block is a class and the network is composed of them — the course's lesson, visible
-while editing. Generating the code builds the network on the meta device (about 5–60 ms for
+while editing. Generating the code builds the network on the meta device (15–95 ms for
 the presets, see ``benchmarks/export_speed.py``), so it runs on a worker thread: the latest
 spec is taken, older requests are skipped, and a result for an older generation is dropped.
 
