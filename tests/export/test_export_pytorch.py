@@ -45,8 +45,19 @@ def _check_same_network(spec, seed: int = 0) -> None:
     app.eval()
     exported.eval()
     x = torch.randn(2, *spec.input_shape, generator=torch.Generator().manual_seed(seed))
+    ours, theirs = _block_outputs(exported), _block_outputs(app)
     with torch.no_grad():
         torch.testing.assert_close(exported(x), app(x), rtol=1e-4, atol=1e-5)
+    assert list(ours) == list(theirs)
+    for name in theirs:  # every block, so that a later layer cannot hide a difference
+        torch.testing.assert_close(ours[name], theirs[name], rtol=1e-4, atol=1e-5, msg=name)
+
+
+def _block_outputs(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    outputs: dict[str, torch.Tensor] = {}
+    for name, child in model.named_children():
+        child.register_forward_hook(lambda m, a, out, n=name: outputs.__setitem__(n, out))
+    return outputs
 
 
 @pytest.mark.parametrize("name", PRESETS)
