@@ -57,7 +57,8 @@ def test_stale_results_are_dropped(qtbot, view):
     last = dataclasses.replace(preset_spec("lenet"), num_classes=3)
     with qtbot.waitSignal(view.updated, timeout=20000) as signal:
         view.set_spec(first)
-        view.set_spec(last)
+        qtbot.waitUntil(lambda: view._pending is None, timeout=5000)  # the worker has it
+        view.set_spec(last)  # while the first one is being generated
     assert signal.args == [view.generation]
     assert "nn.Linear(84, 3)" in view.code() and "Stage1" not in view.code()
 
