@@ -32,7 +32,7 @@ def main() -> None:
     from explorer.ui.app import create_app
     from explorer.ui.main_window import MainWindow
 
-    app = create_app([])
+    _app = create_app([])  # kept alive for the whole run
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, tmp)
     window = MainWindow(QSettings())
     window.resize(1500, 900)
