@@ -478,8 +478,8 @@ class MainWindow(QMainWindow):
         doc = self.document
         name = doc.torchvision or (doc.spec.name if doc.spec is not None else "")
         where = f" — {doc.path.name}" if doc.path else ""
-        self.setWindowTitle(f"Network Explorer — {name}{where}[*]" if name else
-                            "Network Explorer")
+        # Qt appends the application's display name ("— Network Explorer") itself
+        self.setWindowTitle(f"{name}{where}[*]" if name else "Network Explorer")
         self.setWindowModified(doc.modified)
         self.network_label.setText(name)
 
