@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -50,6 +51,12 @@ def format_size(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "×".join(str(v) for v in value)
     return str(value)
+
+
+def _shrinkable(widget: QWidget) -> None:
+    """Let a field be narrower than its size hint (a wide range makes spin boxes wide)."""
+    widget.setMinimumWidth(60)
+    widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
 
 class ParamField(QWidget):
@@ -102,6 +109,7 @@ class ParamField(QWidget):
                     "default" if param.default is None else "e.g. 3 or 3×5")
             self.editor.editingFinished.connect(self._commit)
         self.editor.setObjectName(f"param_{param.name}")
+        _shrinkable(self.editor)
         self.editor.setToolTip(f"{param.help}\nValid: {param.describe()}".strip())
         row.addWidget(self.editor, 1)
         if self.alt is not None:
@@ -193,6 +201,7 @@ class PropertiesPanel(QScrollArea):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
         self.setWidget(body)
         layout = QVBoxLayout(body)
@@ -211,6 +220,7 @@ class PropertiesPanel(QScrollArea):
             spin.setPrefix(f"{label} ")
             spin.setKeyboardTracking(False)
             spin.valueChanged.connect(self._shape_done)
+            _shrinkable(spin)
             shape_row.addWidget(spin)
             self.shape_spins.append(spin)
         form.addRow("Input shape", shape_row)
@@ -232,6 +242,7 @@ class PropertiesPanel(QScrollArea):
         layout.addStretch(1)
         self.fields: dict[str, ParamField] = {}
         self._path = None
+        self._block = None
         self.setEnabled(False)
 
     # ------------------------------------------------------------------ network
@@ -259,10 +270,27 @@ class PropertiesPanel(QScrollArea):
 
     # ------------------------------------------------------------------ block
     def set_block(self, path, block, definition) -> None:
-        """Show the form of ``block`` (at ``path``) from its ``definition``; ``None`` clears it."""
-        self._path = path
+        """Show the form of ``block`` (at ``path``) from its ``definition``; ``None`` clears it.
+
+        The same block type at the same path keeps its form (values refreshed in place), so a
+        field being typed in is not destroyed under the user's cursor.
+        """
+        same = (block is not None and definition is not None and path == self._path
+                and self._block is not None and self._block.type == block.type and self.fields
+                and block.type != "parallel")
+        self._path, self._block = path, block
+        if same:
+            for name, field in self.fields.items():
+                param = field.param
+                field.set_value(block.params.get(name, None if param.required
+                                                 else param.default))
+            return
         while self.block_form.rowCount() > 1:
-            self.block_form.removeRow(1)
+            row = self.block_form.takeRow(1)  # widgets deleted later: one may be signalling
+            for item in (row.labelItem, row.fieldItem):
+                if item is not None and item.widget() is not None:
+                    item.widget().hide()
+                    item.widget().deleteLater()
         self.fields = {}
         if block is None or definition is None:
             self.block_box.setTitle("Block")
@@ -286,8 +314,7 @@ class PropertiesPanel(QScrollArea):
         if definition.name == "parallel":
             count = len(block.params.get("branches", ()))
             self.block_form.addRow(QLabel(f"{count} branch{'es' if count != 1 else ''} "
-                                          "(add or remove them from the editor's menu)"))
-        self._block = block
+                                          "(add branches with Edit › Add branch)"))
 
     def _validator_for(self, name: str):
         def check(value: Any) -> str | None:
