@@ -15,7 +15,7 @@ import re
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRegularExpression, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRegularExpression, Qt, QThread, Signal, Slot
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -183,7 +183,9 @@ class CodeView(QWidget):
         self._worker.moveToThread(self._thread)
         self._wake.connect(self._worker.process)
         self._worker.done.connect(self._show)
-        self._thread.start()
+        app = QCoreApplication.instance()
+        if app is not None:  # never left running when the application quits
+            app.aboutToQuit.connect(self.shutdown)
 
     # ----------------------------------------------------------------- public
     def set_spec(self, spec) -> None:
@@ -225,6 +227,8 @@ class CodeView(QWidget):
             return
         with self._lock:
             self._pending = (self.generation, self._spec)
+        if not self._thread.isRunning():  # started on first use
+            self._thread.start()
         self._wake.emit()
 
     def _take(self) -> tuple[int, object] | None:
