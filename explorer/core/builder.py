@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -129,6 +130,11 @@ class BuildResult:
         return self.blocks[-1].out_shape if self.blocks else tuple(self.network.input_shape)
 
 
+_BUILD_LOCK = threading.RLock()
+"""One build at a time: two threads building under ``torch.device(...)`` at once (the
+inspector and the Code view) crashed the process (a segmentation fault in torch 2.14)."""
+
+
 def build_partial(spec: ArchitectureSpec, device: str | torch.device | None = None) -> BuildResult:
     """Build block after block and stop at the first one that is invalid or does not fit.
 
@@ -141,7 +147,7 @@ def build_partial(spec: ArchitectureSpec, device: str | torch.device | None = No
     names = _Namer()
     shape: Shape = tuple(spec.input_shape)
     error: SpecError | ShapeError | None = None
-    with torch.device(device) if device is not None else contextlib.nullcontext():
+    with _BUILD_LOCK, torch.device(device) if device is not None else contextlib.nullcontext():
         for index, block in enumerate(spec.blocks):
             ctx.path = (index,)
             try:
