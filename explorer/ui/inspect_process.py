@@ -44,6 +44,8 @@ def serve(jobs: BinaryIO, results: BinaryIO) -> None:
     from explorer.core.spec import ArchitectureSpec
 
     load_registries()
+    import torchinfo  # noqa: F401  (imported now, not during the first inspection)
+
     while True:
         try:
             kind, payload = read_frame(jobs)

@@ -34,7 +34,7 @@ from explorer.ui.document import Document
 from explorer.ui.widgets.editor_tree import EditorTree
 from explorer.ui.widgets.palette import BlockPalette
 from explorer.ui.widgets.properties import PropertiesPanel
-from explorer.ui.workers import InspectJob, Inspector, Task
+from explorer.ui.workers import InspectJob, Inspector, InspectResult, Task
 
 APP_NAME = "network-explorer"
 FIRST_NETWORK = "course-inception"
@@ -96,6 +96,11 @@ def load_startup(path: str | None, last_path: str | None, last_spec: str | None,
             spec = None
     out["spec"] = spec or preset_spec(FIRST_NETWORK)
     out["path"] = spec_path if spec is not None else None
+    from explorer.core.inspector import inspect_spec
+
+    start = time.perf_counter()  # the first table from here, while the inspector process loads
+    out["summary"] = inspect_spec(out["spec"])
+    out["summary_seconds"] = time.perf_counter() - start
     out["autosave"] = read_autosave() if crashed else None
     return out
 
@@ -397,6 +402,9 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"device: {data['device']}")
         self.device_name = data["device"]
         self.document.open_spec(data["spec"], data["path"], undoable=False)
+        self._inspected(InspectResult(self.document.generation, data["summary"],
+                                      data["summary_seconds"]))
+        self.inspector.warm_up()  # after the first table: not to compete with it for the CPU
         if data["path"]:
             self._add_recent(str(data["path"]))
         self.is_loaded = True

@@ -61,20 +61,26 @@ class _InspectWorker(QObject):
                 result = self._ask(job)
             except (OSError, EOFError):  # the child died: start a new one for the next job
                 self.close()
-                self.failed.emit(job.generation, "the inspector process ended unexpectedly")
+                if not self._owner._stopping:
+                    self.failed.emit(job.generation, "the inspector process ended unexpectedly")
                 continue
             if result[0] == "ok":
                 self.finished.emit(InspectResult(job.generation, result[1], result[2]))
             else:
                 self.failed.emit(job.generation, result[1])
 
-    def _ask(self, job: InspectJob):
-        from explorer.ui.inspect_process import read_frame, write_frame
-
+    @Slot()
+    def spawn(self) -> None:
+        """Start the child process (it imports torch meanwhile) if it is not running."""
         if self._child is None or self._child.poll() is not None:
             self._child = subprocess.Popen(
                 [sys.executable, "-m", "explorer.ui.inspect_process"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env())
+
+    def _ask(self, job: InspectJob):
+        from explorer.ui.inspect_process import read_frame, write_frame
+
+        self.spawn()
         request = ("torchvision", job.torchvision) if job.torchvision is not None else \
             ("spec", job.spec.to_json())
         write_frame(self._child.stdin, request)
@@ -116,16 +122,19 @@ class Inspector(QObject):
     finished = Signal(object)
     failed = Signal(int, str)
     _wake = Signal()
+    _spawn = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._lock = threading.Lock()
         self._pending: InspectJob | None = None
+        self._stopping = False
         self._thread = QThread()
         self._thread.setObjectName("inspector")
         self._worker = _InspectWorker(self)
         self._worker.moveToThread(self._thread)
         self._wake.connect(self._worker.process)
+        self._spawn.connect(self._worker.spawn)
         self._worker.finished.connect(self.finished)
         self._worker.failed.connect(self.failed)
         app = QCoreApplication.instance()
@@ -140,15 +149,26 @@ class Inspector(QObject):
             self._thread.start()
         self._wake.emit()
 
+    def warm_up(self) -> None:
+        """Start the child process now, so that it loads PyTorch while the window starts."""
+        if not self._thread.isRunning():
+            self._thread.start()
+        self._spawn.emit()
+
     def _take(self) -> InspectJob | None:
         with self._lock:
             job, self._pending = self._pending, None
         return job
 
     def stop(self) -> None:
-        """Drop pending work, let a running inspection end, end the child, join the thread."""
+        """Drop pending work, end the child process (abandoning a running inspection), join
+        the thread."""
         with self._lock:
             self._pending = None
+        self._stopping = True
+        child = self._worker._child
+        if child is not None and child.poll() is None:
+            child.kill()  # a running inspection is abandoned: the worker's read ends at once
         if self._thread.isRunning():
             self._thread.quit()
             self._thread.wait()
