@@ -1,8 +1,10 @@
 """The ``explorer`` command: headless work for scripts and for people who live in a terminal.
 
-Exit codes: 0 success; 1 the network has a shape error (the partial table is still printed);
-2 unusable input (missing file, not JSON, unknown block type, invalid value), reported as one
-line on stderr, never a traceback.
+Exit codes: 0 success; 1 the network has a shape error (the partial table is still printed),
+a training run failed, or the output could not be written; 2 unusable input (missing file,
+not JSON, unknown block type, invalid value, an unusable run folder), reported as one line on
+stderr, never a traceback; 70 an internal error (one line on stderr, the traceback in a crash
+log in the user's state folder); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -390,20 +393,57 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    Everything printed passes through :func:`explorer.textout.clean` (control characters
+    from names and files are escaped); an exception that is nobody's input error is written
+    to a crash log and reported in one line (exit code 70).
+    """
+    from explorer.textout import CleanStream
+
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = CleanStream(stdout), CleanStream(stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from explorer.textout import OutputError
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
             return 0
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a full disk under `> file` shows here, not at exit
+        return code
     except UsageError as exc:
         print(f"explorer: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _quiet_from_now_on()
         print("explorer: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `explorer summary vgg11 | head`: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OutputError as exc:  # e.g. `explorer spec lenet > /dev/full`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"explorer: error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the last line of defence: a bug, not the user's input
+        from explorer.crash import report_crash
+
+        command = " ".join(sys.argv[1:] if argv is None else argv)
+        return report_crash(exc, context=f"explorer {command}")
+
+
+def _quiet_from_now_on() -> None:
+    """After an interrupt the process is ending: a further Ctrl-C (say, while PyTorch's exit
+    handlers run) must not print a traceback."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

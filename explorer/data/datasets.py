@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explorer.paths import resource_path
+from explorer.paths import resource_path, user_data_dir
 
 Progress = Callable[[int, int], None]
 
@@ -123,14 +123,13 @@ def list_sources() -> list[str]:
 def default_data_dir() -> Path:
     """Folder for downloaded data sets.
 
-    ``$NETWORK_EXPLORER_DATA`` if set, else ``$XDG_DATA_HOME/network-explorer/data``, else
-    ``~/.local/share/network-explorer/data``.
+    ``$NETWORK_EXPLORER_DATA`` if set, else ``data`` in the user's data folder
+    (:func:`explorer.paths.user_data_dir`: ``~/.local/share/network-explorer/data`` on Linux,
+    honouring ``$XDG_DATA_HOME``; the platform's own place on macOS and Windows).
     """
     if os.environ.get("NETWORK_EXPLORER_DATA"):
         return Path(os.environ["NETWORK_EXPLORER_DATA"]).expanduser()
-    if os.environ.get("XDG_DATA_HOME"):
-        return Path(os.environ["XDG_DATA_HOME"]).expanduser() / "network-explorer" / "data"
-    return Path.home() / ".local" / "share" / "network-explorer" / "data"
+    return user_data_dir() / "data"
 
 
 def load_dataset(
