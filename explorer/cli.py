@@ -435,7 +435,7 @@ def _main(argv: Sequence[str] | None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         print(f"explorer: error: cannot write the output: {exc.strerror}", file=sys.stderr)
         return 1
-    except Exception as exc:  # the last line of defence: a bug, not the user's input
+    except Exception as exc:  # noqa: BLE001  (the last line of defence: a bug, not bad input)
         from explorer.crash import report_crash
 
         command = " ".join(sys.argv[1:] if argv is None else argv)

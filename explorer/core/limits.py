@@ -17,6 +17,8 @@ from typing import Any
 
 MAX_CHANNELS = 65_536
 """out_channels, growth_rate, Inception branch widths."""
+MAX_FLOWING_CHANNELS = 1_048_576
+"""Channels that may reach a layer (concatenation adds up branches)."""
 MAX_FEATURES = 1_048_576
 """out_features of a linear layer (2²⁰; ImageNet-21k has 21,841 classes)."""
 MAX_CLASSES = MAX_FEATURES
