@@ -18,7 +18,7 @@ from typing import Any
 
 from torch import nn
 
-from explorer.core.builder import answer_shapes_directly, build_partial, check_output, explain
+from explorer.core.builder import build_partial, check_output, explain, fast_meta_shapes
 from explorer.core.shapes import ShapeError, fmt_shape, pair
 from explorer.core.spec import ArchitectureSpec, BlockPath, SpecError
 
@@ -164,10 +164,12 @@ def inspect_module(
 ) -> Summary:
     """Summarise any ``nn.Module`` (e.g. a torchvision model built on the meta device).
 
-    A module with real weights is copied first: the summary runs on the meta device.
+    Unless all its weights are on the meta device already, the summary runs on a copy moved
+    there: ``module`` itself is never changed.
     """
-    if any(not t.is_meta for t in itertools.chain(module.parameters(), module.buffers())):
-        module = copy.deepcopy(module)
+    tensors = list(itertools.chain(module.parameters(), module.buffers()))
+    if not tensors or any(not t.is_meta for t in tensors):
+        module = copy.deepcopy(module).to("meta")
     names = {n: i for i, (n, _) in enumerate(module.named_children())}
     return _summarise(module, name or type(module).__name__, tuple(input_shape), None, depth,
                       names)
@@ -257,7 +259,8 @@ def _summarise(
         return Summary(name, input_shape, num_classes, [], input_shape, params, trainable, 0, 0,
                        param_bytes)
 
-    infos, failure = record_calls(answer_shapes_directly(module), input_shape)
+    with fast_meta_shapes(module):
+        infos, failure = record_calls(module, input_shape)
     infos = [info for info in infos if info.depth >= 1 and info.executed]
     leaf_macs: dict[int, int] = {}
     activation = 0
