@@ -10,6 +10,7 @@ log in the user's state folder); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -122,7 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("network", help="a preset name or an architecture .json")
     p.add_argument("--out", metavar="RUN_DIR",
                    help="run folder for config, metrics and checkpoints "
-                        "(default runs/NAME-DATE-TIME)")
+                        "(default runs/NAME-DATE-TIME); a folder that holds files is refused")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let --out name a folder holding an earlier run, whose files are "
+                        "replaced (a folder with other files is still refused)")
     p.add_argument("--json", action="store_true",
                    help="print one final JSON object on stdout (progress goes to stderr)")
 
@@ -192,16 +196,15 @@ def resolve_spec(network: str, input_shape=None, num_classes=None):
     from explorer.core import SpecError, load_spec
     from explorer.core.presets import preset_spec
 
-    path = Path(network)
-    if network.endswith(".json") or path.exists():
+    if _is_file(network):
         try:
-            spec = load_spec(path)
+            spec = load_spec(Path(network))
         except SpecError as exc:
             raise UsageError(str(exc)) from None
         if input_shape:
-            spec.input_shape = tuple(input_shape)
+            spec = dataclasses.replace(spec, input_shape=tuple(input_shape))
         if num_classes:
-            spec.num_classes = num_classes
+            spec = dataclasses.replace(spec, num_classes=num_classes)
         return spec
     try:
         return preset_spec(network, input_shape=input_shape, num_classes=num_classes)
@@ -316,16 +319,21 @@ def _prepare_training(args: argparse.Namespace, config):
     from explorer.core import ShapeError, SpecError
     from explorer.data import DataError, load_dataset
     from explorer.training import ConfigError, TrainControl, TrainError, train
+    from explorer.training.config import resolve_device
+    from explorer.training.memory import check_fits
+    from explorer.training.rundir import RunDirError, default_run_dir, prepare_run_dir
 
     try:
         dataset = load_dataset(config.dataset, progress=_download_progress())
         # a preset takes the data set's class count; a file must already match it
         spec = resolve_spec(args.network, None,
                             None if _is_file(args.network) else len(dataset.classes))
-        run_dir = Path(args.out) if args.out else _default_run_dir(spec.name)
+        check_fits(spec, config, resolve_device(config.device))
+        run_dir = prepare_run_dir(Path(args.out) if args.out else default_run_dir(spec.name),
+                                  overwrite=args.overwrite)
         control = TrainControl()
         events = train(spec, config, dataset=dataset, run_dir=run_dir, control=control)
-    except (ConfigError, DataError, TrainError, SpecError, ShapeError) as exc:
+    except (ConfigError, DataError, TrainError, SpecError, ShapeError, RunDirError) as exc:
         raise UsageError(str(exc)) from None
     return spec, dataset, run_dir, control, events
 
@@ -333,34 +341,49 @@ def _prepare_training(args: argparse.Namespace, config):
 def _drive_training(events, control, epochs: int, log):
     """Run the events with a progress bar and one line per epoch; return the Finished.
 
-    The first Ctrl-C stops between batches (checkpoints kept); a second one interrupts.
+    The first Ctrl-C or SIGTERM stops between batches (checkpoints kept); a second one
+    interrupts at once, quietly.
     """
+    from explorer.progress import TrainProgress
     from explorer.training import EpochEnd, Finished
 
-    bar = _ProgressBar(sys.stderr, epochs)
+    bar = TrainProgress(epochs, stream=getattr(sys.stderr, "raw", sys.stderr))
     finished = None
 
     def interrupt(signum, frame) -> None:
+        if control.stopped:  # the second request: stop now
+            raise KeyboardInterrupt
         control.stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    previous = signal.signal(signal.SIGINT, interrupt)
+    previous = _handle_stop_signals(interrupt)
     try:
         for event in events:
             bar.update(event)
             if isinstance(event, EpochEnd):
-                bar.clear()
-                print(
+                bar.line(
                     f"epoch {event.epoch:>3}/{event.epochs}  loss {event.train_loss:.4f}  "
                     f"train {event.train_accuracy:6.2%}  test loss {event.test_loss:.4f}  "
                     f"test {event.test_accuracy:6.2%}  {event.epoch_time:5.1f} s"
-                    + ("  best" if event.is_best else ""), file=log, flush=True)
+                    + ("  best" if event.is_best else ""), file=log)
             elif isinstance(event, Finished):
                 finished = event
     finally:
-        signal.signal(signal.SIGINT, previous)
-        bar.clear()
+        _handle_stop_signals(previous)
+        bar.close()
     return finished
+
+
+def _handle_stop_signals(handler):
+    """Install ``handler`` (a callable or a dict of them by signal) for SIGINT and SIGTERM;
+    return the previous ones (a dict). Only the main thread may: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        new = handler.get(sig) if isinstance(handler, dict) else handler
+        if new is not None:
+            previous[sig] = signal.signal(sig, new)
+    return previous
 
 
 def _report_training(finished, run_dir: Path, as_json: bool) -> int:
@@ -382,64 +405,38 @@ def _report_training(finished, run_dir: Path, as_json: bool) -> int:
         best = finished.best_test_accuracy
         print(f"{finished.status}: {finished.reason}" if finished.reason else finished.status)
         if best is not None:
-            print(f"best test accuracy {best:.2%}; checkpoint {finished.checkpoint}; "
+            saved = f"checkpoint {finished.checkpoint}" if finished.checkpoint else "not saved"
+            print(f"best test accuracy {best:.2%}; {saved}; "
                   f"{finished.samples_per_second:,.0f} images/s; {finished.elapsed:.1f} s")
+        elif finished.status != "failed":
+            last = run_dir / "last.json"
+            print("no best checkpoint yet: the run ended before its first epoch did; "
+                  + (f"the weights so far are in {last}" if last.is_file()
+                     else "no weights were saved (no batch was trained)"))
     return {"finished": 0, "stopped": 130}.get(finished.status, 1)
 
 
 def _is_file(network: str) -> bool:
-    return network.endswith(".json") or Path(network).exists()
+    """Whether ``network`` names a file rather than a preset: it ends in .json, holds a
+    folder separator, or exists and is no preset's name (a folder called ``lenet`` does not
+    hide the preset; write ``./lenet`` for the file)."""
+    from explorer.core.registry import PRESETS
 
-
-def _default_run_dir(name: str) -> Path:
-    from datetime import datetime
-
-    return Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+    if network.endswith(".json") or os.sep in network or (os.altsep or os.sep) in network:
+        return True
+    return Path(network).exists() and network not in PRESETS.names()
 
 
 def _download_progress():
     """Report a data set download on stderr (only downloads call it with sizes)."""
 
     def progress(done: int, total: int) -> None:
-        if total > 1 and sys.stderr.isatty():
+        stream = getattr(sys.stderr, "raw", sys.stderr)  # "\r" must reach the terminal
+        if total > 1 and stream.isatty():
             print(f"\rdownloading {done / 2**20:.1f} / {total / 2**20:.1f} MiB",
-                  end="", file=sys.stderr, flush=True)
+                  end="", file=stream, flush=True)
 
     return progress
-
-
-class _ProgressBar:
-    """One line on a terminal: epoch, bar, loss, speed and time left. Silent elsewhere."""
-
-    def __init__(self, stream, epochs: int, width: int = 24) -> None:
-        self.stream = stream
-        self.live = stream.isatty()
-        self.epochs = epochs
-        self.width = width
-        self.start: float | None = None
-
-    def update(self, event) -> None:
-        import time
-
-        from explorer.training import BatchEnd
-
-        if not self.live or not isinstance(event, BatchEnd):
-            return
-        now = time.perf_counter()
-        self.start = self.start or now
-        done = ((event.epoch - 1) * event.batches + event.batch) / (event.batches * self.epochs)
-        eta = (now - self.start) * (1 - done) / done
-        filled = int(self.width * event.batch / event.batches)
-        self.stream.write(
-            f"\repoch {event.epoch}/{self.epochs} [{'#' * filled}{'.' * (self.width - filled)}]"
-            f" {done:4.0%}  loss {event.loss:.4f}  {event.samples_per_second:,.0f} img/s  "
-            f"ETA {int(eta) // 60}:{int(eta) % 60:02d}  ")
-        self.stream.flush()
-
-    def clear(self) -> None:
-        if self.live:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -403,8 +403,21 @@ def save_spec(spec: ArchitectureSpec, path: str | os.PathLike) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader sees the old file or the new, never half."""
+    """Write ``data`` to ``path`` so that a reader sees the old file or the new, never half.
+
+    On any failure (a full disk, say) the temporary file is removed and the old file is left
+    as it was; the ``OSError`` raised names ``path`` (``exc.filename``).
+    """
     path = Path(path)
+    try:
+        _atomic_write(path, data)
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:  # keep an existing file's permissions; a new one gets the usual ones (not mkstemp's 0600)
         mode = path.stat().st_mode & 0o777
