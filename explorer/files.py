@@ -18,7 +18,12 @@ from explorer.textout import clean
 
 
 class FileProblem(ValueError):
-    """A path that cannot be read as the file it should be; ``str()`` is the whole message."""
+    """A path that cannot be read as the file it should be; ``str()`` is the whole message,
+    ``reason`` the problem alone (``no such file``, ``it is a folder`` …)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def kind_of(mode: int) -> str:
@@ -45,14 +50,15 @@ def check_regular(path: str | os.PathLike, what: str = "file") -> os.stat_result
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise FileProblem(f"{shown}: no such file (expected {what})") from None
+        raise FileProblem(f"{shown}: no such file (expected {what})", "no such file") from None
     except NotADirectoryError:
         raise FileProblem(f"{shown}: no such file (a part of the path is a file, not a "
-                          f"folder; expected {what})") from None
+                          f"folder; expected {what})", "no such file") from None
     except OSError as exc:
-        raise FileProblem(f"{shown}: cannot be read ({reason(exc)})") from None
+        raise FileProblem(f"{shown}: cannot be read ({reason(exc)})", reason(exc)) from None
     if not stat.S_ISREG(info.st_mode):
-        raise FileProblem(f"{shown}: is {kind_of(info.st_mode)}, not a file; expected {what}")
+        kind = kind_of(info.st_mode)
+        raise FileProblem(f"{shown}: is {kind}, not a file; expected {what}", f"it is {kind}")
     return info
 
 
@@ -70,16 +76,17 @@ def read_bytes(path: str | os.PathLike, what: str = "file", *,
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
-        raise FileProblem(f"{shown}: cannot be read ({reason(exc)})") from None
+        raise FileProblem(f"{shown}: cannot be read ({reason(exc)})", reason(exc)) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):  # replaced between the stat and the open
-            raise FileProblem(f"{shown}: is {kind_of(info.st_mode)}, not a file; "
-                              f"expected {what}")
+            kind = kind_of(info.st_mode)
+            raise FileProblem(f"{shown}: is {kind}, not a file; expected {what}",
+                              f"it is {kind}")
         if max_bytes is not None and info.st_size > max_bytes:
             raise FileProblem(
                 f"{shown}: is {info.st_size:,} bytes, more than the {max_bytes:,} that "
-                f"{what} may have"
+                f"{what} may have", f"it is larger than {max_bytes:,} bytes"
             )
         chunks, total = [], 0
         while True:
@@ -90,10 +97,10 @@ def read_bytes(path: str | os.PathLike, what: str = "file", *,
             total += len(chunk)
             if max_bytes is not None and total > max_bytes:
                 raise FileProblem(f"{shown}: holds more than the {max_bytes:,} bytes that "
-                                  f"{what} may have")
+                                  f"{what} may have", f"it is larger than {max_bytes:,} bytes")
         return b"".join(chunks)
     except OSError as exc:
-        raise FileProblem(f"{shown}: cannot be read ({reason(exc)})") from None
+        raise FileProblem(f"{shown}: cannot be read ({reason(exc)})", reason(exc)) from None
     finally:
         os.close(fd)
 

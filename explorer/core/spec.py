@@ -412,7 +412,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         _atomic_write(path, data)
     except OSError as exc:
-        if exc.filename is not None:
+        if exc.filename is not None or exc.errno is None:
             raise
         raise OSError(exc.errno, exc.strerror, str(path)) from exc
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from explorer.files import FileProblem, check_regular
 from explorer.paths import resource_path, user_data_dir
 
 Progress = Callable[[int, int], None]
@@ -48,6 +49,8 @@ SAMPLE_TRAIN = 4000
 #: Where Debian's package ``dataset-fashion-mnist`` installs the full Fashion-MNIST.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
+MAX_IDX_BYTES = 16 * 2**30
+"""Size of the data in one IDX file (full MNIST's training images take 47 MB)."""
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -431,27 +434,44 @@ def read_idx(path: Path) -> np.ndarray:
         truncated.
     """
     try:
+        check_regular(path, "an IDX file")
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
-            raw = f.read()
+            raw = f.read(4)
+            ndim = raw[3] if len(raw) == 4 else 0
+            raw += f.read(4 * ndim)
+            if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or not 1 <= raw[3] <= 4:
+                raise DataError(
+                    f"{path} is not an IDX file (its first bytes are not an IDX header)"
+                )
+            if raw[2] != 0x08:
+                raise DataError(
+                    f"{path} holds data type 0x{raw[2]:02x}; only unsigned bytes (0x08) are "
+                    "supported"
+                )
+            header = 4 + 4 * ndim
+            if len(raw) < header:
+                raise DataError(f"{path} is truncated inside its header")
+            dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+            if ndim >= 2 and 0 in dims[1:]:
+                shape = "×".join(map(str, dims[1:]))
+                raise DataError(f"{path} declares {shape} items; each must have a size ≥ 1")
+            expected = math.prod(dims)  # Python integers: no overflow
+            if expected > MAX_IDX_BYTES:
+                raise DataError(
+                    f"{path} declares {'×'.join(map(str, dims))} = {expected:,} bytes, more "
+                    f"than the {MAX_IDX_BYTES:,} a data set file may have here"
+                )
+            raw += f.read(expected + 1)  # one more byte than declared shows extra data
+    except FileProblem as exc:
+        raise DataError(str(exc)) from None
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path} cannot be read ({exc})") from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or not 1 <= raw[3] <= 4:
-        raise DataError(f"{path} is not an IDX file (its first bytes are not an IDX header)")
-    if raw[2] != 0x08:
-        raise DataError(
-            f"{path} holds data type 0x{raw[2]:02x}; only unsigned bytes (0x08) are supported"
-        )
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path} is truncated inside its header")
-    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(dims))
     found = len(raw) - header
     if found != expected:
         state = "truncated" if found < expected else "corrupt"
         raise DataError(
-            f"{path} is {state}: its header {dims} declares {expected} bytes, it holds {found}"
+            f"{path} is {state}: its header {dims} declares {expected} bytes, it holds "
+            f"{found if found < expected else 'more'}"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 

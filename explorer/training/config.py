@@ -26,9 +26,9 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 
 MAX_EPOCHS = 1_000_000
 MAX_BATCH = 65_536
-MAX_RATE = 1_000.0
-"""Largest learning rate and weight decay: far past any useful value, and well inside float32
-(``--lr 1e39`` cannot even be stored in a float32 optimiser state)."""
+MAX_RATE = 3.4e38
+"""Largest learning rate and weight decay: about float32's largest number, past which the
+optimiser cannot even hold the value (``--lr 1e39`` overflows)."""
 
 SETTINGS: tuple[Param, ...] = (
     Param("dataset", "str", "mnist-sample",
@@ -60,7 +60,7 @@ SETTINGS: tuple[Param, ...] = (
     Param("amp", "bool", True,
           help="mixed precision on CUDA (bf16, or fp16 with gradient scaling)"),
     Param("eval_batch_size", "int", 512, minimum=1, maximum=MAX_BATCH, help="images per evaluation batch"),
-    Param("max_batches_per_epoch", "int", None, minimum=1, maximum=2**31,
+    Param("max_batches_per_epoch", "int", None, minimum=1,
           help="cut every epoch short after this many batches (quick trials; default: all)"),
 )
 _SETTING = {param.name: param for param in SETTINGS}
