@@ -208,6 +208,8 @@ def resolve_spec(network: str, input_shape=None, num_classes=None):
         return spec
     try:
         return preset_spec(network, input_shape=input_shape, num_classes=num_classes)
+    except SpecError as exc:  # e.g. --classes past the bound
+        raise UsageError(str(exc)) from None
     except KeyError as exc:
         raise UsageError(
             f"{exc.args[0]}; give a preset name (see 'explorer presets') or the path of an "
