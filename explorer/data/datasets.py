@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import math
 import os
 import tarfile
@@ -69,6 +70,8 @@ _GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"
 _TEST_FRACTION = 0.1
 _SPLIT_SEED = 0
 _CHUNK = 1 << 16
+# a refused connection, an HTTP error, a cut-off transfer, a bad checksum
+_DOWNLOAD_ERRORS = (OSError, urllib.error.URLError, http.client.HTTPException, ValueError)
 _DOWNLOAD_TIMEOUT = 30.0
 
 
@@ -266,7 +269,7 @@ def _load_torchvision(
             ) from exc
         try:
             _fetch_torchvision(factory, root, progress, cancel)
-        except (OSError, urllib.error.URLError, ValueError, tarfile.TarError) as exc:
+        except _DOWNLOAD_ERRORS + (tarfile.TarError,) as exc:
             raise DataError(
                 f"could not download {source} into {root} ({_last_line(exc)}): {_OFFLINE_HINT}"
             ) from exc
@@ -332,7 +335,7 @@ def _download_mirrored(urls: list[str], dest: Path, md5: str | None,
         try:
             _download(url, dest, md5, progress, cancel)
             return
-        except (OSError, urllib.error.URLError, ValueError) as exc:
+        except _DOWNLOAD_ERRORS as exc:
             failure = exc
     raise failure if failure is not None else ValueError(f"no address to download {dest.name}")
 

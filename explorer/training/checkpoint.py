@@ -132,18 +132,46 @@ def load_checkpoint(
         return _load_torch_file(path, spec)
     sidecar, weights = checkpoint_paths(path)
     if not _exists(sidecar):
-        if spec is not None and _exists(weights):
-            _check_file(weights, "a .safetensors weights file")
-            model = _build(spec, weights)
-            _load_state(model, _read_safetensors(weights), weights)
-            return _plain_weights(model, spec, weights)
-        if not _exists(weights):
-            raise CheckpointError(f"{path}: no such checkpoint ({sidecar.name} not found)")
+        return _load_without_sidecar(path, sidecar, weights, spec)
+    arch, mean, std, classes, epoch, metrics, weights_name = _sidecar_fields(
+        _read_sidecar(sidecar), sidecar)
+    if Path(weights_name).name != weights_name or weights_name in ("", ".", ".."):
         raise CheckpointError(
-            f"{sidecar}: not found; the weights alone do not say which architecture they "
-            "belong to (give the architecture to load them)"
+            f"{sidecar}: \"weights\" must name a file next to the sidecar, got {weights_name!r}"
         )
-    document = _read_sidecar(sidecar)
+    weights = sidecar.with_name(weights_name)
+    if not _exists(weights):
+        raise CheckpointError(f"{weights}: no such file (the weights named by {sidecar.name})")
+    _check_file(weights, "a .safetensors weights file")
+    model = _build(arch, sidecar)
+    _load_state(model, _read_safetensors(weights), weights)
+    model.eval()
+    return LoadedCheckpoint(model, arch, mean, std, classes, epoch, metrics, sidecar)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _load_without_sidecar(
+    path: Path, sidecar: Path, weights: Path, spec: ArchitectureSpec | None
+) -> LoadedCheckpoint:
+    """Plain .safetensors weights for a given architecture, or the reason they cannot load."""
+    if spec is not None and _exists(weights):
+        _check_file(weights, "a .safetensors weights file")
+        model = _build(spec, weights)
+        _load_state(model, _read_safetensors(weights), weights)
+        return _plain_weights(model, spec, weights)
+    if not _exists(weights):
+        raise CheckpointError(f"{path}: no such checkpoint ({sidecar.name} not found)")
+    raise CheckpointError(
+        f"{sidecar}: not found; the weights alone do not say which architecture they "
+        "belong to (give the architecture to load them)"
+    )
+
+
+def _sidecar_fields(document: dict, sidecar: Path) -> tuple:
+    """``(arch, mean, std, classes, epoch, metrics, weights_name)`` of a sidecar, each
+    checked; :class:`CheckpointError` naming the field that is missing or malformed."""
     try:
         arch = ArchitectureSpec.from_dict(document["architecture"])
         mean, std = _normalization(document["normalization"], arch.input_shape[0])
@@ -171,21 +199,7 @@ def load_checkpoint(
             f"{sidecar}: names {len(classes)} classes but its architecture has "
             f"{arch.num_classes} outputs; the two must agree"
         )
-    if Path(weights_name).name != weights_name or weights_name in ("", ".", ".."):
-        raise CheckpointError(
-            f"{sidecar}: \"weights\" must name a file next to the sidecar, got {weights_name!r}"
-        )
-    weights = sidecar.with_name(weights_name)
-    if not _exists(weights):
-        raise CheckpointError(f"{weights}: no such file (the weights named by {sidecar.name})")
-    _check_file(weights, "a .safetensors weights file")
-    model = _build(arch, sidecar)
-    _load_state(model, _read_safetensors(weights), weights)
-    model.eval()
-    return LoadedCheckpoint(model, arch, mean, std, classes, epoch, metrics, sidecar)
-
-
-# --------------------------------------------------------------------------- helpers
+    return arch, mean, std, classes, epoch, metrics, weights_name
 
 
 def _exists(path: Path) -> bool:

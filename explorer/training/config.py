@@ -96,9 +96,8 @@ class ConfigError(ValueError):
 class TrainConfig:
     """How to train: data, optimiser, schedule, device. Frozen, and valid once made.
 
-    One field per entry of :data:`SETTINGS`, in its order, with its default: the course's
-    setup (SGD, lr 0.01, momentum 0.5, batch 64, 10 epochs). Change a copy with
-    :func:`dataclasses.replace`.
+    One field per entry of :data:`SETTINGS`, in its order, with its default there (the
+    course's setup). Change a copy with :func:`dataclasses.replace`.
 
     Raises
     ------

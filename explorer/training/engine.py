@@ -7,8 +7,9 @@ requests.
 
 A run leaves the process as it found it: its random numbers come from a private state
 (seeded from ``config.seed``) that is swapped in around the run's own random work, so the
-global torch RNG is the same before and after; it trains its own copy of the architecture;
-any error ends the run with a ``failed`` :class:`Finished` instead of escaping ``next()``.
+global torch RNG is the same before and after; it keeps the (immutable) spec and config it
+was started with; any error ends the run with a ``failed`` :class:`Finished` instead of
+escaping ``next()``.
 
 A run folder, when given, receives::
 
@@ -97,8 +98,9 @@ def train(
     Parameters
     ----------
     spec
-        The architecture; the run keeps its own copy. The model is built from it on the
-        device, seeded by ``config.seed``, unless ``model`` is given.
+        The architecture, an immutable value: the run keeps this object, whatever the caller
+        goes on to edit (edits make new specs). The model is built from it on the device,
+        seeded by ``config.seed``, unless ``model`` is given.
     config
         The training settings (frozen).
     dataset
@@ -121,7 +123,6 @@ def train(
     """
     config.validate()
     device = resolve_device(config.device)
-    spec = ArchitectureSpec.from_dict(spec.to_dict())  # the run's own copy
     _check_output(spec, model)
     if dataset is not None:
         _check_dataset(spec, dataset)
@@ -162,7 +163,8 @@ class PrivateRNG:
     Weight initialisation, dropout and any other use of torch's default generators inside
     the ``with`` block draw from this state (CPU, and the CUDA device when there is one);
     outside it the process's global state is untouched, even by other threads' draws in
-    between. Do not yield inside the block.
+    between. Do not yield inside the block. (On Apple MPS, dropout on the device still
+    draws from that device's own generator.) A swap costs about 9 µs on CPU.
     """
 
     def __init__(self, seed: int, device: torch.device) -> None:
@@ -505,8 +507,9 @@ class _Run:
         if log_path is None:
             _log.error("training run failed:\n%s", details)
         kept = f"; the best checkpoint (epoch {self.best_epoch}) is kept" if self.best_path else ""
+        first_line = next(iter(str(exc).splitlines()), "")
         reason = (
-            f"unexpected error while {self.phase}: {type(exc).__name__}: {exc} "
+            f"unexpected error while {self.phase}: {type(exc).__name__}: {first_line} "
             f"(the traceback is in {where}){kept}"
         )
         return self._finished("failed", reason, log_path)

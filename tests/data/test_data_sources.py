@@ -346,6 +346,23 @@ def test_a_corrupt_download_is_refused_and_removed(local_mnist, tmp_path, monkey
     assert not [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
 
 
+def test_a_transfer_cut_off_midway_is_a_data_error(local_mnist, tmp_path, monkeypatch):
+    import http.client
+
+    class CutOff(io.BytesIO):
+        def __init__(self):
+            super().__init__()
+            self.headers = {"Content-Length": "100000"}
+
+        def read(self, size=-1):
+            raise http.client.IncompleteRead(b"partial", 99993)
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda request, timeout=None: CutOff())
+    with pytest.raises(DataError, match="could not download mnist .*IncompleteRead"):
+        load_dataset("mnist", data_dir=tmp_path / "data")
+    assert not [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+
+
 def test_a_download_can_be_cancelled(local_mnist, tmp_path):
     calls = []
     with pytest.raises(LoadCancelled):
