@@ -181,7 +181,9 @@ def build_partial(spec: ArchitectureSpec, device: str | torch.device | None = No
             modules[name] = module
             built.append(BuiltBlock(index, name, block.type, shape, out_shape))
             shape = out_shape
-    return BuildResult(Network(spec, modules), built, error)
+    network = Network(spec, modules)
+    initialise(network, spec.init)
+    return BuildResult(network, built, error)
 
 
 def build_model(spec: ArchitectureSpec, device: str | torch.device | None = None) -> Network:
@@ -190,6 +192,26 @@ def build_model(spec: ArchitectureSpec, device: str | torch.device | None = None
     if result.error is not None:
         raise result.error
     return result.network
+
+
+def initialise(network: nn.Module, init: str) -> nn.Module:
+    """Initialise the weights of every convolution and linear layer, as d2l does.
+
+    ``"xavier"``: Glorot's uniform initialisation (``nn.init.xavier_uniform_``), d2l's
+    ``init_cnn`` for LeNet; ``"kaiming"``: He et al.'s normal initialisation for ReLU
+    networks (``nn.init.kaiming_normal_``, std √(2 / fan_in)). Like d2l's ``init_cnn`` they
+    set the weights only: biases, batch norm and other layers keep PyTorch's initialisation,
+    which is all ``"default"`` keeps. On the meta device nothing is computed.
+    """
+    if init == "default":
+        return network
+    fill = {"xavier": nn.init.xavier_uniform_,
+            "kaiming": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu")}[init]
+    with torch.no_grad():
+        for layer in network.modules():
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                fill(layer.weight)
+    return network
 
 
 def check_output(spec: ArchitectureSpec, out_shape: Shape) -> str | None:

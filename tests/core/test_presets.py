@@ -676,3 +676,12 @@ def test_torchvision_unknown_names():
         torchvision_model("torchvision:resnet5")
     with pytest.raises(KeyError):
         torchvision_input_shape("torchvision:lenet")
+
+
+def test_lenet_is_xavier_initialised_as_in_d2l():
+    spec = preset_spec("lenet", num_classes=5)
+    assert spec.init == "xavier" and spec.to_dict()["init"] == "xavier"
+    torch.manual_seed(0)
+    fc = build_model(spec).fc1  # 400 → 120: Xavier's bound √(6/520), PyTorch's 1/√400
+    assert fc.weight.abs().max() > 1.5 / 400 ** 0.5
+    assert {preset_spec(p).init for p in PRESETS if p != "lenet"} == {"default"}
