@@ -131,11 +131,14 @@ def _params(block: Any) -> dict:
 
 
 def _own_layers(kind: Any, params: Any) -> int:
-    name = {"vgg_block": "num_convs", "dense_block": "num_layers"}.get(kind) \
-        if isinstance(kind, str) else None
+    """Layers a block expands to: a VGG block's convolutions, a dense block's layers; a value
+    past its own bound counts as 1 (the block's schema reports it)."""
+    name, bound = {"vgg_block": ("num_convs", MAX_NUM_CONVS),
+                   "dense_block": ("num_layers", MAX_DENSE_LAYERS)}.get(kind, (None, 0)) \
+        if isinstance(kind, str) else (None, 0)
     value = params.get(name) if name else None
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return min(value, MAX_LAYERS + 1)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= bound:
+        return value
     return 1
 
 
