@@ -15,7 +15,6 @@ import signal
 import struct
 import time
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
