@@ -430,3 +430,48 @@ def test_an_unexpected_exception_is_one_line_and_a_crash_log(capsys, monkeypatch
     assert code == 70 and err.count("\n") == 1 and "ZeroDivisionError: a bug" in err
     (log,) = state_home.iterdir()
     assert str(log) in err and "Traceback" in log.read_text()
+
+
+# ------------------------------------------------------------------ memory
+
+
+def test_a_network_too_big_for_memory_is_reported_and_not_trained(capsys, tmp_path,
+                                                                  monkeypatch):
+    from explorer.core import limits
+
+    monkeypatch.setattr(limits.os, "sysconf", lambda name: 1024 if "PAGES" in name else 1024)
+    code, out, _ = run(capsys, "summary", "lenet")  # 1 MiB of "memory": lenet fits
+    assert code == 0 and "Warning" not in out
+    code, out, _ = run(capsys, "summary", "vgg11")
+    assert "Warning: the parameters take" in out and "more than this machine's 1.0 MiB" in out
+    code, _, err = run(capsys, "train", "lenet", *FAST, "--out", tmp_path / "run")
+    assert code == 2 and "needs at least" in one_error_line(err) and "bytes" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_progress_bar_is_silent_when_not_a_terminal_and_live_on_one():
+    import io
+
+    from explorer.progress import TrainProgress
+    from explorer.training import BatchEnd
+
+    event = BatchEnd(epoch=1, batch=3, batches=10, step=3, loss=0.5, lr=0.1,
+                     samples_per_second=100.0)
+    quiet = io.StringIO()
+    progress = TrainProgress(2, stream=quiet)
+    progress.update(event)
+    progress.line("epoch 1", file=quiet)
+    progress.close()
+    assert quiet.getvalue() == "epoch 1\n"
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    live = Terminal()
+    progress = TrainProgress(2, stream=live)
+    progress.update(event)
+    progress.line("epoch \x1b[2J1", file=live)
+    progress.close()
+    assert "epoch 1/2" in live.getvalue() and "loss 0.5000" in live.getvalue()
+    assert "epoch \\u001b[2J1" in live.getvalue() and "\x1b[2J" not in live.getvalue()
