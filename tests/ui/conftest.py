@@ -1,0 +1,7 @@
+"""Qt tests run offscreen, so they need no display."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
