@@ -29,16 +29,16 @@ GLOBAL_MODULES = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten, nn.Lin
 ELEMENTWISE_MODULES = (
     nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d, nn.LocalResponseNorm, nn.ReLU, nn.ReLU6,
     nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Mish, nn.Hardswish, nn.Hardsigmoid,
-    nn.Sigmoid, nn.Tanh, nn.Softmax, nn.Dropout, nn.Dropout2d, nn.Identity,
+    nn.Sigmoid, nn.Tanh, nn.Dropout, nn.Dropout2d, nn.Identity,
 )
-"""Layers that work position by position (channels may mix; the spatial field is kept)."""
+"""Layers that work position by position (channels may mix; the spatial field is kept).
+Normalisation counts as such: its statistics are not a path from the input, as usual."""
 
 ELEMENTWISE_FUNCTIONS = {
     operator.add, operator.sub, operator.mul, operator.truediv, operator.neg, operator.iadd,
     operator.imul, torch.add, torch.sub, torch.mul, torch.div, torch.cat, torch.stack,
     torch.relu, torch.sigmoid, torch.tanh, F.relu, F.relu6, F.leaky_relu, F.gelu, F.silu,
     F.hardswish, F.hardsigmoid, F.sigmoid, F.tanh, F.dropout, F.batch_norm, F.pad,
-    F.softmax,
 }
 """Functions whose output at a position depends on their inputs at that position only;
 with several inputs they merge paths (the widest wins)."""
@@ -46,7 +46,7 @@ with several inputs they merge paths (the widest wins)."""
 ELEMENTWISE_METHODS = {
     "add", "add_", "sub", "mul", "mul_", "div", "relu", "relu_", "sigmoid", "sigmoid_",
     "tanh", "clamp", "clamp_min", "contiguous", "clone", "float", "to", "type_as", "neg",
-    "softmax", "__add__", "__radd__", "__mul__", "__rmul__", "__sub__", "__rsub__",
+    "__add__", "__radd__", "__mul__", "__rmul__", "__sub__", "__rsub__",
 }
 GLOBAL_FUNCTIONS = {torch.flatten, F.adaptive_avg_pool2d, F.adaptive_max_pool2d, F.linear}
 GLOBAL_METHODS = {"flatten", "view", "reshape", "mean"}
