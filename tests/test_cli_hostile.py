@@ -439,7 +439,7 @@ def test_a_network_too_big_for_memory_is_reported_and_not_trained(capsys, tmp_pa
                                                                   monkeypatch):
     from explorer.core import limits
 
-    monkeypatch.setattr(limits.os, "sysconf", lambda name: 1024 if "PAGES" in name else 1024)
+    monkeypatch.setattr(limits.os, "sysconf", lambda name: 1024)  # 1024 pages of 1 KiB
     code, out, _ = run(capsys, "summary", "lenet")  # 1 MiB of "memory": lenet fits
     assert code == 0 and "Warning" not in out
     code, out, _ = run(capsys, "summary", "vgg11")
