@@ -37,9 +37,3 @@ def user_state_dir() -> Path:
 
     return platformdirs.user_state_path(APP_NAME, appauthor=False)
 
-
-def user_cache_dir() -> Path:
-    """The user's cache folder: ``~/.cache/network-explorer`` on Linux."""
-    import platformdirs
-
-    return platformdirs.user_cache_path(APP_NAME, appauthor=False)

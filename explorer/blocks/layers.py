@@ -56,8 +56,8 @@ def kernel_params(kernel: int | None = 3, stride: int | None = 1, padding: int =
     ]
 
 
-def _check_window(kind: str, in_shape, kernel, stride, padding, dilation=1) -> None:
-    error = window_error(kind, in_shape, kernel, stride, padding, dilation)
+def _check_window(in_shape, kernel, stride, padding, dilation=1) -> None:
+    error = window_error(in_shape, kernel, stride, padding, dilation)
     if error is not None:
         raise error
 
@@ -80,7 +80,7 @@ CHANNELS = Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS, classes
 def conv2d(ctx, in_shape, *, out_channels, kernel_size, stride, padding, dilation, bias):
     """2-D convolution."""
     channels = spatial_channels("conv2d", in_shape)
-    _check_window("conv2d", in_shape, kernel_size, stride, padding, dilation)
+    _check_window(in_shape, kernel_size, stride, padding, dilation)
     return nn.Conv2d(channels, out_channels, kernel_size, stride, padding, dilation, bias=bias)
 
 
@@ -89,7 +89,7 @@ def conv2d(ctx, in_shape, *, out_channels, kernel_size, stride, padding, dilatio
 def max_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
     """2-D max pooling (stride defaults to the kernel size)."""
     spatial_channels("max_pool2d", in_shape)
-    _check_window("max_pool2d", in_shape, kernel_size, kernel_size if stride is None else stride, padding)
+    _check_window(in_shape, kernel_size, kernel_size if stride is None else stride, padding)
     return nn.MaxPool2d(kernel_size, stride, padding)
 
 
@@ -98,7 +98,7 @@ def max_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
 def avg_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
     """2-D average pooling (stride defaults to the kernel size)."""
     spatial_channels("avg_pool2d", in_shape)
-    _check_window("avg_pool2d", in_shape, kernel_size, kernel_size if stride is None else stride, padding)
+    _check_window(in_shape, kernel_size, kernel_size if stride is None else stride, padding)
     return nn.AvgPool2d(kernel_size, stride, padding)
 
 

@@ -345,7 +345,7 @@ def explain(layer: nn.Module, in_shape: Shape | None, exc: Exception) -> ShapeEr
                 in_shape,
             )
         padding = layer.padding if not isinstance(layer.padding, str) else 0
-        error = window_error(kind, in_shape, layer.kernel_size, layer.stride, padding,
+        error = window_error(in_shape, layer.kernel_size, layer.stride, padding,
                              getattr(layer, "dilation", 1))
         if error is not None:
             return error

@@ -60,8 +60,7 @@ def pair(value: Any) -> tuple[int, int]:
 
 
 def window_error(
-    kind: str, in_shape: Shape, kernel: Any, stride: Any = 1, padding: Any = 0,
-    dilation: Any = 1,
+    in_shape: Shape, kernel: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
 ) -> ShapeError | None:
     """Why a convolution or pooling window gives no output for a C×H×W ``in_shape``, or
     ``None`` when it fits: found in Python integers, before any tensor is made."""
@@ -76,13 +75,13 @@ def window_error(
         span = f"{dh * (kh - 1) + 1:,}×{dw * (kw - 1) + 1:,}"
         dil = f"{dh:,}" if dh == dw else f"{dh:,}×{dw:,}"
         return ShapeError(
-            f"{kind}: kernel {kh}×{kw} with dilation {dil} spans {span} pixels, more than "
+            f"kernel {kh}×{kw} with dilation {dil} spans {span} pixels, more than "
             f"the {h}×{w} input{padded}",
             "lower the dilation or kernel_size, or add padding",
             in_shape,
         )
     return ShapeError(
-        f"{kind}: kernel {kh}×{kw} is larger than the {h}×{w} input{padded}",
+        f"kernel {kh}×{kw} is larger than the {h}×{w} input{padded}",
         "lower kernel_size, add padding, or remove a pooling layer before it",
         in_shape,
     )
