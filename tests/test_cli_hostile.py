@@ -475,3 +475,18 @@ def test_progress_bar_is_silent_when_not_a_terminal_and_live_on_one():
     progress.close()
     assert "epoch 1/2" in live.getvalue() and "loss 0.5000" in live.getvalue()
     assert "epoch \\u001b[2J1" in live.getvalue() and "\x1b[2J" not in live.getvalue()
+
+
+def test_an_unreadable_image_folder_is_a_data_error(capsys, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    for name in ("a", "b"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+
+    def refuse(self, pattern):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self / "secret"))
+
+    monkeypatch.setattr(Path, "rglob", refuse)
+    code, _, err = run(capsys, "train", "lenet", *FAST, "--dataset", tmp_path / "data",
+                       "--out", tmp_path / "run")
+    assert code == 2 and "secret cannot be read (Permission denied)" in one_error_line(err)

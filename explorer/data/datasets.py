@@ -52,6 +52,9 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 MAX_IDX_BYTES = 16 * 2**30
 """Size of the data in one IDX file (full MNIST's training images take 47 MB)."""
+MAX_FOLDER_ENTRIES = 2_000_000
+"""Files and folders in one class folder of an image data set (ImageNet's largest class
+folders hold about 1,300 images)."""
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -221,7 +224,11 @@ def _load_folder(source: str | Path, cancel: Cancel | None) -> Dataset:
             path, name=path.resolve().name, classes=FASHION_CLASSES if fashion else None,
             cancel=cancel,
         )
-    return _load_image_folder(path, cancel)
+    try:
+        return _load_image_folder(path, cancel)
+    except OSError as exc:  # e.g. --dataset /proc: a folder that cannot be listed
+        where = exc.filename or path
+        raise DataError(f"{where} cannot be read ({exc.strerror or exc}); {valid}") from None
 
 
 # -- the bundled sample -------------------------------------------------------------------
@@ -529,10 +536,16 @@ def _class_folders(folder: Path) -> list[Path]:
 
 
 def _image_files(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
+    """The regular files below ``folder`` (not hidden); a DataError past
+    :data:`MAX_FOLDER_ENTRIES` entries, so that ``--dataset /`` does not walk the whole disk."""
+    found = []
+    for n, p in enumerate(folder.rglob("*")):
+        if n >= MAX_FOLDER_ENTRIES:
+            raise DataError(f"{folder} holds more than {MAX_FOLDER_ENTRIES:,} files and folders; "
+                            "is it really a class folder of an image data set?")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts):
+            found.append(p)
+    return sorted(found)
 
 
 def _decode(path: Path) -> np.ndarray | None:
