@@ -59,6 +59,7 @@ from explorer.training.events import (
     Resumed,
     Started,
 )
+from explorer.training.memory import check_fits
 
 RUN_FORMAT = "network-explorer/run"
 METRIC_COLUMNS = (
@@ -269,6 +270,7 @@ class _Run:
         config, device = self.config, self.device
         self.dataset = dataset
         if model is None:
+            check_fits(self.spec, config, device)  # before a weight is allocated
             with self.rng.active():
                 model = build_model(self.spec, device=device)
         self.model = model.to(device)

@@ -21,7 +21,7 @@ def check_fits(spec, config, device) -> None:
     """:class:`~explorer.training.TrainError` when training ``spec`` with ``config`` on
     ``device`` cannot fit in its memory, with the numbers; nothing is allocated."""
     from explorer.core.inspector import inspect_spec
-    from explorer.training.engine import TrainError
+    from explorer.training.engine import TrainError  # the engine imports this module
 
     memory = available_memory(device)
     if memory is None:
