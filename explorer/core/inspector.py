@@ -11,7 +11,6 @@ raises for a user's mistake.
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -167,12 +166,10 @@ def inspect_module(
 ) -> Summary:
     """Summarise any ``nn.Module`` (e.g. a torchvision model built on the meta device).
 
-    Unless all its weights are on the meta device already, the summary runs on a copy moved
-    there: ``module`` itself is never changed.
+    The summary runs on a copy moved to the meta device: ``module`` itself is never changed,
+    and may be used on another thread meanwhile.
     """
-    tensors = list(itertools.chain(module.parameters(), module.buffers()))
-    if not tensors or any(not t.is_meta for t in tensors):
-        module = copy.deepcopy(module).to("meta")
+    module = copy.deepcopy(module).to("meta")
     names = {n: i for i, (n, _) in enumerate(module.named_children())}
     return _summarise(module, name or type(module).__name__, tuple(input_shape), None, depth,
                       names)
