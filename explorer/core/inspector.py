@@ -275,7 +275,8 @@ def _summarise(
         if info.is_leaf_layer:
             leaf_macs[id(info.module)] = leaf_macs.get(id(info.module), 0) + int(info.macs)
             activation += int(info.output_bytes)
-    fields = receptive_fields(module, input_shape)
+    # a pass that failed (a torchvision model given too small an input) would fail again
+    fields = receptive_fields(module, input_shape) if failure is None else ReceptiveFields()
     rows = _rows(module, infos, depth, block_index, leaf_macs, fields)
     output_shape = next(
         (tuple(int(s) for s in i.output_size[1:]) for i in reversed(infos) if i.depth == 1),
