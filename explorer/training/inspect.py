@@ -214,6 +214,47 @@ def drawing_input(snapshot: Snapshot, digit28: np.ndarray) -> tuple[torch.Tensor
     return x, note
 
 
+@dataclass(frozen=True)
+class DrawingPrediction:
+    """What a network makes of a drawing.
+
+    ``digit`` is the preprocessed 28×28 image (0–1, white on black) the network receives
+    (resized and repeated over channels as ``note`` says); ``probabilities`` is ``None``
+    when the network cannot classify drawings (``note`` says why).
+    """
+
+    digit: np.ndarray
+    probabilities: tuple[float, ...] | None
+    classes: tuple[str, ...]
+    note: str
+    source: str
+
+    @property
+    def top(self) -> int | None:
+        return None if self.probabilities is None else int(np.argmax(self.probabilities))
+
+
+def predict_drawing(
+    model: nn.Module, snapshot: Snapshot, image: np.ndarray
+) -> DrawingPrediction | None:
+    """Preprocess a drawing the MNIST way and classify it; ``None`` for an empty drawing.
+
+    ``model`` is ``snapshot.build()`` (built once by the caller and reused).
+    """
+    from explorer.data import preprocess_drawing
+
+    digit = preprocess_drawing(image)
+    if digit is None:
+        return None
+    x, note = drawing_input(snapshot, digit)
+    probabilities = None
+    if x is not None:
+        with torch.inference_mode():
+            scores = torch.softmax(model(x)[0].float(), dim=0)
+        probabilities = tuple(float(p) for p in scores)
+    return DrawingPrediction(digit, probabilities, snapshot.classes, note, snapshot.label)
+
+
 # --------------------------------------------------------------------------- confusion
 
 

@@ -116,3 +116,19 @@ def test_confusion_counts_every_test_image(spec, dataset):
     assert (result.labels[cell] == true).all() and (result.predictions[cell] == predicted).all()
     confidence = result.probabilities[cell, predicted]
     assert (np.diff(confidence) <= 0).all()
+
+
+def test_predict_drawing_with_the_bundled_model():
+    from explorer.training.checkpoint import load_checkpoint
+    from explorer.training.inspect import predict_drawing
+    from explorer.training.predict import default_model_path
+
+    snap = Snapshot.of_checkpoint(load_checkpoint(default_model_path()), "bundled")
+    model = snap.build()
+    canvas = np.zeros((200, 200), np.float32)
+    canvas[30:170, 95:110] = 1.0  # a tall bar: a one
+    result = predict_drawing(model, snap, canvas)
+    assert result.digit.shape == (28, 28) and result.source == "bundled"
+    assert result.classes[result.top] == "1"
+    assert sum(result.probabilities) == pytest.approx(1.0, rel=1e-5)
+    assert predict_drawing(model, snap, np.zeros((50, 50))) is None
