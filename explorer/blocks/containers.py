@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.blocks.layers import make_activation, spatial_channels
-from explorer.core.builder import ShapeError, fmt_shape
 from explorer.core.registry import Param, register_block
+from explorer.core.shapes import ShapeError, fmt_shape
 
 POST_ACTIVATIONS = ("relu", "none")
 
@@ -149,7 +149,7 @@ def parallel(ctx, in_shape, *, branches, merge):
     """Branches side by side on the same input, merged by concatenation or addition."""
     modules, shapes = [], []
     for i, blocks in enumerate(branches):
-        module, shape = ctx.sequence(blocks, in_shape, label=f"branches[{i}]")
+        module, shape = ctx.sequence(blocks, in_shape, "branches", branch=i)
         modules.append(module)
         shapes.append(shape)
     first = shapes[0]
@@ -188,7 +188,7 @@ def parallel(ctx, in_shape, *, branches, merge):
 )
 def residual(ctx, in_shape, *, body, shortcut, scale, post_activation):
     """A body plus a shortcut, added: out = act(scale · (F(x) + shortcut(x)))."""
-    module, out_shape = ctx.sequence(body, in_shape, label="body")
+    module, out_shape = ctx.sequence(body, in_shape, "body")
     shortcut_module = shortcut_for(shortcut, in_shape, out_shape, "body")
     return Residual(module, shortcut_module, scale, post_activation), out_shape
 
@@ -210,5 +210,5 @@ class Group(nn.Sequential):
 )
 def group(ctx, in_shape, *, blocks, repeat, name):
     """A named sub-sequence of blocks, optionally repeated n times."""
-    module, out_shape = ctx.sequence(list(blocks) * repeat, in_shape, label="blocks")
+    module, out_shape = ctx.sequence(blocks, in_shape, "blocks", repeat=repeat)
     return Group(OrderedDict(module.named_children())), out_shape

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from explorer.core.builder import ShapeError, fmt_shape
 from explorer.core.registry import Param, register_block
+from explorer.core.shapes import ShapeError, fmt_shape
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
 

@@ -20,8 +20,8 @@ from torch import nn
 
 from explorer.blocks.containers import shortcut_for
 from explorer.blocks.layers import spatial_channels
-from explorer.core.builder import conv_out
 from explorer.core.registry import Param, register_block
+from explorer.core.shapes import conv_out
 
 SHORTCUTS = ("auto", "identity", "conv1x1", "pad", "none")
 

@@ -1,40 +1,41 @@
 """The pure core: architecture spec, registries, builder, presets and shape inspection.
 
-Nothing here imports Qt.
+Nothing here imports Qt. Names are loaded on first use, so ``import explorer.core.spec`` or
+``explorer.core.registry`` does not import torch (the window shows before torch loads).
 """
 
-from explorer.core.builder import (
-    BuildResult,
-    Network,
-    ShapeError,
-    build_model,
-    build_partial,
-    check_output,
-    fmt_shape,
-)
-from explorer.core.registry import (
-    BlockDef,
-    Param,
-    PresetDef,
-    get_block,
-    get_preset,
-    list_blocks,
-    list_presets,
-    register_block,
-    register_preset,
-)
-from explorer.core.spec import (
-    ArchitectureSpec,
-    BlockSpec,
-    SpecError,
-    load_spec,
-    save_spec,
-    validate,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "explorer.core.builder": (
+        "BuildResult", "Network", "build_model", "build_partial", "check_output",
+    ),
+    "explorer.core.shapes": ("ShapeError", "fmt_shape"),
+    "explorer.core.registry": (
+        "BlockDef", "Param", "PresetDef", "get_block", "get_preset", "list_blocks",
+        "list_presets", "load_registries", "register_block", "register_preset",
+    ),
+    "explorer.core.spec": (
+        "ArchitectureSpec", "BlockPath", "BlockSpec", "SpecError", "format_path", "load_spec",
+        "save_spec", "validate",
+    ),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
-    "ArchitectureSpec", "BlockDef", "BlockSpec", "BuildResult", "Network", "Param",
+    "ArchitectureSpec", "BlockDef", "BlockPath", "BlockSpec", "BuildResult", "Network", "Param",
     "PresetDef", "ShapeError", "SpecError", "build_model", "build_partial", "check_output",
-    "fmt_shape", "get_block", "get_preset", "list_blocks", "list_presets", "load_spec",
-    "register_block", "register_preset", "save_spec", "validate",
+    "fmt_shape", "format_path", "get_block", "get_preset", "list_blocks", "list_presets",
+    "load_registries", "load_spec", "register_block", "register_preset", "save_spec", "validate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _WHERE[name]
+    except KeyError:
+        raise AttributeError(f"module 'explorer.core' has no attribute {name!r}") from None
+    return getattr(importlib.import_module(module), name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,64 +19,65 @@ from torch import nn
 from torch.func import functional_call
 
 from explorer.core.registry import get_block
-from explorer.core.spec import ArchitectureSpec, BlockSpec, SpecError, validate_block
+from explorer.core.shapes import Shape, ShapeError, conv_out, fmt_shape, pair
+from explorer.core.spec import (
+    ArchitectureSpec,
+    BlockPath,
+    BlockSpec,
+    SpecError,
+    validate_block,
+)
 
-Shape = tuple[int, ...]
-
-
-class ShapeError(Exception):
-    """A block that does not fit the shape flowing into it.
-
-    Attributes
-    ----------
-    message : what is wrong, in plain words.
-    hint : what would make it fit.
-    in_shape : the shape (without batch) that reached the block.
-    path : where, e.g. ``block 4 (inception) › branch5x5.conv2``.
-    block : index of the top-level block at fault (set by :func:`build_model`).
-    """
-
-    def __init__(self, message: str, hint: str = "", in_shape: Shape | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-        self.in_shape = in_shape
-        self.path = ""
-        self.block: int | None = None
-
-    def __str__(self) -> str:
-        text = f"{self.path}: {self.message}" if self.path else self.message
-        return f"{text}. Hint: {self.hint}" if self.hint else text
-
-
-def fmt_shape(shape: Sequence[int] | None) -> str:
-    """``(16, 14, 14)`` as ``16×14×14``."""
-    return "×".join(str(int(s)) for s in shape) if shape is not None else "?"
-
+__all__ = [
+    "BuildContext", "BuildResult", "BuiltBlock", "Network", "Shape", "ShapeError",
+    "build_model", "build_partial", "check_output", "conv_out", "fmt_shape", "infer_shape",
+]
 
 @dataclass
 class BuildContext:
-    """What a block factory may need beyond its own parameters."""
+    """What a block factory may need beyond its own parameters.
+
+    ``path`` is the :data:`BlockPath` of the block being built; every built block module is
+    tagged with its own as ``module.block_path`` (and its type as ``module.block_type``).
+    """
 
     num_classes: int
+    path: BlockPath = ()
 
     def sequence(
-        self, blocks: list[tuple[BlockSpec, dict]], in_shape: Shape, label: str
+        self,
+        blocks: list[tuple[BlockSpec, dict]],
+        in_shape: Shape,
+        field: str,
+        branch: int | None = None,
+        repeat: int = 1,
     ) -> tuple[nn.Sequential, Shape]:
         """Build validated nested blocks in order (for containers); return them and the shape.
 
-        ``label`` names the list in error messages, e.g. ``body`` or ``branches[1]``.
+        ``field`` is the container's parameter holding them (``body``, ``blocks``), ``branch``
+        the branch index for a ``branches`` parameter; ``repeat`` builds the list that many
+        times (every copy keeps the path of the block it repeats).
         """
         modules: OrderedDict[str, nn.Module] = OrderedDict()
         names = _Namer()
         shape = in_shape
-        for i, (block, params) in enumerate(blocks):
-            try:
-                module, shape = self.block(block, params, shape)
-            except ShapeError as exc:
-                exc.path = _join(f"{label}[{i}] ({block.type})", exc.path, sep=" › ")
-                raise
-            modules[names.name(block, params)] = module
+        prefix = (*self.path, field) if branch is None else (*self.path, field, branch)
+        label = field if branch is None else f"{field}[{branch}]"
+        parent = self.path
+        try:
+            for copy in range(repeat):
+                for i, (block, params) in enumerate(blocks):
+                    self.path = (*prefix, i)
+                    try:
+                        module, shape = self.block(block, params, shape)
+                    except ShapeError as exc:
+                        exc.path = _join(f"{label}[{i}] ({block.type})", exc.path, sep=" › ")
+                        if exc.block_path is None:
+                            exc.block_path = self.path
+                        raise
+                    modules[names.name(block, params)] = module
+        finally:
+            self.path = parent
         return nn.Sequential(modules), shape
 
     def block(self, block: BlockSpec, params: dict, in_shape: Shape) -> tuple[nn.Module, Shape]:
@@ -91,6 +91,7 @@ class BuildContext:
         # containers return their output shape, already known from their nested blocks
         module, shape = made if isinstance(made, tuple) else (made, None)
         module.block_type = block.type  # shown in summaries and feature-map names
+        module.block_path = self.path
         return module, shape or infer_shape(module, in_shape)
 
 
@@ -141,6 +142,7 @@ def build_partial(spec: ArchitectureSpec, device: str | torch.device | None = No
     error: SpecError | ShapeError | None = None
     with torch.device(device) if device is not None else contextlib.nullcontext():
         for index, block in enumerate(spec.blocks):
+            ctx.path = (index,)
             try:
                 params = validate_block(block, index=index)
                 module, out_shape = ctx.block(block, params, shape)
@@ -151,6 +153,8 @@ def build_partial(spec: ArchitectureSpec, device: str | torch.device | None = No
                 exc.block = index
                 exc.path = _join(f"block {index} ({block.type})", exc.path, sep=" › ")
                 exc.in_shape = exc.in_shape or shape
+                if exc.block_path is None:
+                    exc.block_path = (index,)
                 error = exc
                 break
             name = names.name(block, params)
@@ -292,9 +296,9 @@ def explain(layer: nn.Module, in_shape: Shape | None, exc: Exception) -> ShapeEr
                 "flatten before it",
                 in_shape,
             )
-        kh, kw = _pair(layer.kernel_size)
-        ph, pw = _pair(layer.padding) if not isinstance(layer.padding, str) else (0, 0)
-        dh, dw = _pair(getattr(layer, "dilation", 1))
+        kh, kw = pair(layer.kernel_size)
+        ph, pw = pair(layer.padding) if not isinstance(layer.padding, str) else (0, 0)
+        dh, dw = pair(getattr(layer, "dilation", 1))
         eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
         h, w = in_shape[1] + 2 * ph, in_shape[2] + 2 * pw
         if eh > h or ew > w:
@@ -318,17 +322,6 @@ def explain(layer: nn.Module, in_shape: Shape | None, exc: Exception) -> ShapeEr
             in_shape,
         )
     return ShapeError(f"{kind} fails on a {fmt_shape(in_shape)} input: {text}", "", in_shape)
-
-
-def _pair(value: Any) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        return int(value[0]), int(value[-1])
-    return int(value), int(value)
-
-
-def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
-    """Output length of a convolution or pooling along one axis (PyTorch's formula)."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
 # --------------------------------------------------------------------------- naming

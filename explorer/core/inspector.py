@@ -16,14 +16,9 @@ from typing import Any
 
 from torch import nn
 
-from explorer.core.builder import (
-    ShapeError,
-    answer_shapes_directly,
-    build_partial,
-    check_output,
-    fmt_shape,
-)
-from explorer.core.spec import ArchitectureSpec, SpecError
+from explorer.core.builder import answer_shapes_directly, build_partial, check_output
+from explorer.core.shapes import ShapeError, fmt_shape, pair
+from explorer.core.spec import ArchitectureSpec, BlockPath, SpecError
 
 SPATIAL = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
 GLOBAL = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten, nn.Linear)
@@ -31,7 +26,12 @@ GLOBAL = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten, nn.Linear)
 
 @dataclass
 class LayerRow:
-    """One row of the summary: a top-level block (depth 1) or a layer inside it."""
+    """One row of the summary: a top-level block (depth 1) or a layer inside it.
+
+    ``block_path`` is the innermost spec block the row belongs to (``None`` for modules not
+    built from a spec); ``input_shape`` what reached the layer; ``geometry`` the kernel,
+    stride, padding and dilation (``(h, w)`` pairs) of convolution and pooling rows.
+    """
 
     name: str
     type: str
@@ -43,10 +43,16 @@ class LayerRow:
     mult_adds: int
     receptive_field: int | None
     effective_stride: int | None
+    block_path: BlockPath | None = None
+    input_shape: tuple[int, ...] | None = None
+    geometry: dict[str, tuple[int, int]] | None = None
 
     def to_json(self) -> dict:
         out = asdict(self)
-        out["output_shape"] = list(self.output_shape)
+        for key in ("output_shape", "input_shape", "block_path"):
+            out[key] = list(out[key]) if out[key] is not None else None
+        if self.geometry is not None:
+            out["geometry"] = {k: list(v) for k, v in self.geometry.items()}
         return out
 
 
@@ -60,10 +66,12 @@ class InspectError:
     path: str = ""
     in_shape: tuple[int, ...] | None = None
     kind: str = "shape"  # "shape" (does not fit) or "spec" (invalid as written)
+    block_path: BlockPath | None = None
 
     def to_json(self) -> dict:
         return {
             "block": self.block,
+            "block_path": list(self.block_path) if self.block_path is not None else None,
             "message": self.text(),
             "hint": self.hint,
             "path": self.path,
@@ -125,13 +133,7 @@ def inspect_spec(spec: ArchitectureSpec, depth: int = 3) -> Summary:
     depth : how deep inside blocks to list rows (1: one row per block).
     """
     result = build_partial(spec, device="meta")
-    error = None
-    if isinstance(result.error, ShapeError):
-        err = result.error
-        error = InspectError(err.block, err.message, err.hint, err.path, err.in_shape, "shape")
-    elif isinstance(result.error, SpecError):
-        err = result.error
-        error = InspectError(err.block, err.message, "", err.path, None, "spec")
+    error = _inspect_error(result.error)
     block_index = {b.name: b.index for b in result.blocks}
     summary = _summarise(
         result.network, spec.name, tuple(spec.input_shape), spec.num_classes, depth, block_index
@@ -146,6 +148,15 @@ def inspect_spec(spec: ArchitectureSpec, depth: int = 3) -> Summary:
     return summary
 
 
+def _inspect_error(err: SpecError | ShapeError | None) -> InspectError | None:
+    if isinstance(err, ShapeError):
+        return InspectError(err.block, err.message, err.hint, err.path, err.in_shape, "shape",
+                            err.block_path)
+    if isinstance(err, SpecError):
+        return InspectError(err.block, err.message, "", err.path, None, "spec", err.block_path)
+    return None
+
+
 def inspect_module(
     module: nn.Module, input_shape: tuple[int, ...], *, name: str = "", depth: int = 3
 ) -> Summary:
@@ -158,6 +169,75 @@ def inspect_module(
     names = {n: i for i, (n, _) in enumerate(module.named_children())}
     return _summarise(module, name or type(module).__name__, tuple(input_shape), None, depth,
                       names)
+
+
+def _rows(
+    module: nn.Module,
+    infos: list,
+    depth: int,
+    block_index: dict[str, int],
+    leaf_macs: dict[int, int],
+    fields: dict[int, tuple[int, int]],
+) -> list[LayerRow]:
+    """One :class:`LayerRow` per executed submodule down to ``depth``."""
+    qualified = {id(m): n for n, m in module.named_modules()}
+    by_name = dict(module.named_modules())
+    rows: list[LayerRow] = []
+    for info in infos:
+        if info.depth > depth:
+            continue
+        sub = info.module
+        path = qualified.get(id(sub), info.var_name)
+        sub_params = list(sub.parameters())
+        rf = fields.get(id(sub))
+        rows.append(
+            LayerRow(
+                name=path,
+                type=getattr(sub, "block_type", type(sub).__name__),
+                depth=info.depth,
+                block=block_index.get(path.split(".")[0]),
+                output_shape=tuple(int(s) for s in info.output_size[1:]),
+                params=sum(p.numel() for p in sub_params),
+                trainable=all(p.requires_grad for p in sub_params),
+                mult_adds=sum(leaf_macs.get(id(m), 0) for m in sub.modules()),
+                receptive_field=rf[0] if rf else None,
+                effective_stride=rf[1] if rf else None,
+                block_path=_block_path(path, by_name),
+                input_shape=_input_shape(info),
+                geometry=_geometry(sub),
+            )
+        )
+    return rows
+
+
+def _block_path(name: str, by_name: dict[str, nn.Module]) -> BlockPath | None:
+    """The block path of the nearest module at or above ``name`` that was built from a spec."""
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        found = getattr(by_name.get(".".join(parts[:end])), "block_path", None)
+        if found is not None:
+            return found
+    return None
+
+
+def _input_shape(info: Any) -> tuple[int, ...] | None:
+    size = info.input_size
+    if isinstance(size, (list, tuple)) and len(size) > 1 and all(
+        isinstance(v, int) for v in size
+    ):
+        return tuple(int(v) for v in size[1:])
+    return None
+
+
+def _geometry(layer: nn.Module) -> dict[str, tuple[int, int]] | None:
+    if not isinstance(layer, SPATIAL) or isinstance(getattr(layer, "padding", 0), str):
+        return None
+    return {
+        "kernel": pair(layer.kernel_size),
+        "stride": pair(layer.stride),
+        "padding": pair(layer.padding),
+        "dilation": pair(getattr(layer, "dilation", 1)),
+    }
 
 
 def _summarise(
@@ -193,31 +273,7 @@ def _summarise(
             leaf_macs[id(info.module)] = leaf_macs.get(id(info.module), 0) + int(info.macs)
             activation += int(info.output_bytes)
     fields = receptive_fields(module, input_shape)
-    qualified = {id(m): n for n, m in module.named_modules()}
-
-    rows: list[LayerRow] = []
-    for info in infos:
-        if info.depth > depth:
-            continue
-        sub = info.module
-        path = qualified.get(id(sub), info.var_name)
-        top = path.split(".")[0]
-        sub_params = list(sub.parameters())
-        rf = fields.get(id(sub))
-        rows.append(
-            LayerRow(
-                name=path,
-                type=getattr(sub, "block_type", type(sub).__name__),
-                depth=info.depth,
-                block=block_index.get(top),
-                output_shape=tuple(int(s) for s in info.output_size[1:]),
-                params=sum(p.numel() for p in sub_params),
-                trainable=all(p.requires_grad for p in sub_params),
-                mult_adds=sum(leaf_macs.get(id(m), 0) for m in sub.modules()),
-                receptive_field=rf[0] if rf else None,
-                effective_stride=rf[1] if rf else None,
-            )
-        )
+    rows = _rows(module, infos, depth, block_index, leaf_macs, fields)
     output_shape = next(
         (tuple(int(s) for s in i.output_size[1:]) for i in reversed(infos) if i.depth == 1),
         input_shape,

@@ -2,16 +2,19 @@
 
 A block is registered by name with a factory ``factory(ctx, in_shape, **params)`` returning
 an ``nn.Module`` (or ``(module, output_shape)`` when it already knows the shape, as containers
-do from their nested blocks) and a list of :class:`Param` describing what a user may set. The schema drives validation
-(:func:`explorer.core.spec.validate_block`) and, later, the property form in the UI.
+do from their nested blocks) and a list of :class:`Param` describing what a user may set.
+The schema drives validation (:func:`explorer.core.spec.validate_block`) and the property
+form in the window. This module imports neither torch nor Qt.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 REQUIRED = object()
 """Default of a parameter the user must give."""
@@ -146,18 +149,82 @@ class PresetDef:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
-_BLOCKS: dict[str, BlockDef] = {}
-_PRESETS: dict[str, PresetDef] = {}
-_loaded = False
+T = TypeVar("T")
 
 
-def _ensure_loaded() -> None:
-    """Import the block families and presets once, which registers them."""
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        import explorer.blocks
-        import explorer.core.presets  # noqa: F401  (registers every preset)
+class Registry(Generic[T]):
+    """Named entries of one kind (blocks, presets), filled by importing the modules that
+    register them.
+
+    The first lookup imports those modules once, under a lock, so a second thread waits for
+    the whole registry instead of seeing part of it. The registry counts as loaded only after
+    every import succeeded; a failed import is rolled back and raised, and the next lookup
+    tries again.
+    """
+
+    def __init__(self, kind: str, modules: tuple[str, ...]) -> None:
+        self.kind = kind
+        self.modules = modules
+        self._entries: dict[str, T] = {}
+        self._loaded = False
+        self._lock = threading.RLock()
+        self._import = importlib.import_module
+
+    def register(self, name: str, entry: T) -> None:
+        """Add ``entry`` as ``name``; ``ValueError`` if the name is taken."""
+        with self._lock:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self._entries[name] = entry
+
+    def load(self) -> None:
+        """Import the registering modules, once; safe to call from any thread."""
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loaded:
+                return
+            before = dict(self._entries)
+            try:
+                for module in self.modules:
+                    self._import(module)
+            except BaseException:
+                self._entries = before
+                raise
+            self._loaded = True
+
+    def get(self, name: str) -> T:
+        """The entry registered as ``name``; ``KeyError`` otherwise."""
+        self.load()
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise KeyError(f"unknown {self.kind} {name!r}") from None
+
+    def list(self, pattern: str = "*") -> list[T]:
+        """Entries whose name matches the shell-style ``pattern``, in registration order."""
+        self.load()
+        with self._lock:
+            items = list(self._entries.items())
+        return [entry for name, entry in items if fnmatch.fnmatchcase(name, pattern)]
+
+    def names(self) -> list[str]:
+        """Every registered name, in registration order."""
+        self.load()
+        with self._lock:
+            return list(self._entries)
+
+
+BLOCKS: Registry[BlockDef] = Registry("block type", ("explorer.blocks",))
+PRESETS: Registry[PresetDef] = Registry(
+    "preset", ("explorer.blocks", "explorer.core.presets")
+)
+
+
+def load_registries() -> None:
+    """Load every block and preset now (at start-up, or in a worker thread)."""
+    BLOCKS.load()
+    PRESETS.load()
 
 
 def register_block(
@@ -179,9 +246,7 @@ def register_block(
     """
 
     def decorate(factory: Callable) -> Callable:
-        if name in _BLOCKS:
-            raise ValueError(f"block {name!r} is already registered")
-        _BLOCKS[name] = BlockDef(
+        BLOCKS.register(name, BlockDef(
             name=name,
             factory=factory,
             params=tuple(params),
@@ -189,26 +254,20 @@ def register_block(
             short=short or name,
             doc=(factory.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
             container=container,
-        )
+        ))
         return factory
 
     return decorate
 
 
 def get_block(name: str) -> BlockDef:
-    """The block registered as ``name``; ``KeyError`` naming the valid ones otherwise."""
-    _ensure_loaded()
-    try:
-        return _BLOCKS[name]
-    except KeyError:
-        raise KeyError(f"unknown block type {name!r}") from None
+    """The block registered as ``name``; ``KeyError`` otherwise."""
+    return BLOCKS.get(name)
 
 
 def list_blocks(pattern: str = "*") -> list[BlockDef]:
     """Registered blocks whose name matches the shell-style ``pattern``, sorted by category."""
-    _ensure_loaded()
-    found = [b for n, b in _BLOCKS.items() if fnmatch.fnmatchcase(n, pattern)]
-    return sorted(found, key=lambda b: (b.category, b.name))
+    return sorted(BLOCKS.list(pattern), key=lambda b: (b.category, b.name))
 
 
 def register_preset(
@@ -222,9 +281,7 @@ def register_preset(
     """Decorator registering a function that returns a preset's list of block dicts."""
 
     def decorate(fn: Callable) -> Callable:
-        if name in _PRESETS:
-            raise ValueError(f"preset {name!r} is already registered")
-        _PRESETS[name] = PresetDef(
+        PRESETS.register(name, PresetDef(
             name=name,
             blocks=fn,
             input_shape=tuple(input_shape),
@@ -232,7 +289,7 @@ def register_preset(
             doc=(fn.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
             source=source,
             tags=tuple(tags),
-        )
+        ))
         return fn
 
     return decorate
@@ -240,14 +297,9 @@ def register_preset(
 
 def get_preset(name: str) -> PresetDef:
     """The preset registered as ``name``; ``KeyError`` otherwise."""
-    _ensure_loaded()
-    try:
-        return _PRESETS[name]
-    except KeyError:
-        raise KeyError(f"unknown preset {name!r}") from None
+    return PRESETS.get(name)
 
 
 def list_presets(pattern: str = "*") -> list[PresetDef]:
     """Registered presets whose name matches ``pattern``, in registration order."""
-    _ensure_loaded()
-    return [p for n, p in _PRESETS.items() if fnmatch.fnmatchcase(n, pattern)]
+    return PRESETS.list(pattern)

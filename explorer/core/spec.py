@@ -17,6 +17,7 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,15 @@ from explorer.core.registry import Param, get_block, list_blocks
 
 FORMAT = "network-explorer/architecture"
 VERSION = 1
+INITS = ("default", "xavier", "kaiming")
+"""Network-level weight initialisation: PyTorch's default, Xavier (Glorot) or Kaiming (He)."""
+
+BlockPath = tuple[int | str, ...]
+"""Where a block sits: indices into block lists and the names of the fields between them.
+
+``(3,)`` is the fourth top-level block, ``(3, "body", 0)`` the first block of its body,
+``(5, "branches", 1, 0)`` the first block of the second branch of a parallel block.
+"""
 
 _UMASK = os.umask(0o022)  # read once, at import, before any thread could race on it
 os.umask(_UMASK)
@@ -38,67 +48,172 @@ class SpecError(ValueError):
     block : index of the top-level block at fault, or ``None`` for the architecture itself.
     path : readable location, e.g. ``block 3 (residual) › body[1] (conv2d)``.
     field : the offending key, when there is one.
+    block_path : the block at fault as a :data:`BlockPath`, e.g. ``(3, "body", 1)``.
     """
 
     def __init__(
-        self, message: str, *, block: int | None = None, path: str = "", field: str = ""
+        self,
+        message: str,
+        *,
+        block: int | None = None,
+        path: str = "",
+        field: str = "",
+        block_path: BlockPath | None = None,
     ) -> None:
         super().__init__(f"{path}: {message}" if path else message)
         self.message = message
         self.block = block
         self.path = path
         self.field = field
+        self.block_path = block_path if block_path is not None else (
+            (block,) if block is not None else None
+        )
 
 
-@dataclass
+class Params(Mapping):
+    """The read-only, hashable parameters of a block (nested blocks and lists included)."""
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, data: Mapping[str, Any] = ()) -> None:
+        self._data = dict(data)
+        self._hash: int | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._data.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._data == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+
+@dataclass(frozen=True)
 class BlockSpec:
-    """One block: its registered type and the parameters the user set."""
+    """One block: its registered type and the parameters the user set.
+
+    Immutable: nested blocks (dicts with a ``"type"``) are parsed into :class:`BlockSpec` up
+    front and lists become tuples, so a spec shared with a worker thread cannot change under
+    it. Change a block with :meth:`with_params` or the edits of :mod:`explorer.core.edit`.
+    """
 
     type: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=Params)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.params, Mapping):
+            raise SpecError(
+                f"the parameters of a block must be an object, got {_short(self.params)}"
+            )
+        if not isinstance(self.params, Params) or any(
+            isinstance(v, (list, dict)) for v in self.params.values()
+        ):
+            object.__setattr__(
+                self, "params", Params({k: _freeze(v) for k, v in self.params.items()})
+            )
+
+    def with_params(self, **changes: Any) -> BlockSpec:
+        """A copy with ``changes`` applied; a value of ``None`` removes the key (its default)."""
+        params = dict(self.params)
+        for key, value in changes.items():
+            if value is None:
+                params.pop(key, None)
+            else:
+                params[key] = value
+        return BlockSpec(self.type, params)
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"type": self.type}
         for key, value in self.params.items():
-            out[key] = _params_to_json(value)
+            out[key] = _thaw(value)
         return out
 
     @classmethod
-    def from_dict(cls, data: Any, *, block: int | None = None, path: str = "") -> BlockSpec:
+    def from_dict(cls, data: Any, *, block: int | None = None, path: str = "",
+                  block_path: BlockPath | None = None) -> BlockSpec:
         """Parse a block dict (nested lists of blocks included), without validating values."""
-        where = path or (f"block {block}" if block is not None else "block")
         if isinstance(data, BlockSpec):
             return data
+        where = path or (f"block {block}" if block is not None else "block")
         if not isinstance(data, dict):
             raise SpecError(
                 f"a block must be an object like {{\"type\": \"conv2d\", ...}}, "
                 f"got {_short(data)}",
-                block=block,
-                path=where,
+                block=block, path=where, block_path=block_path,
             )
         if "type" not in data:
-            raise SpecError('the block has no "type"', block=block, path=where, field="type")
-        params = {k: v for k, v in data.items() if k != "type"}
-        return cls(type=data["type"], params=params)
+            raise SpecError('the block has no "type"', block=block, path=where, field="type",
+                            block_path=block_path)
+        params = {}
+        for key, value in data.items():
+            if key != "type":
+                trail = (*block_path, key) if block_path is not None else None
+                params[key] = _freeze(value, block, f"{where} › {key}", trail)
+        return cls(type=data["type"], params=Params(params))
 
 
-def _params_to_json(value: Any) -> Any:
-    if isinstance(value, BlockSpec):
-        return value.to_dict()
+def _freeze(value: Any, block: int | None = None, where: str = "block",
+            trail: BlockPath | None = None) -> Any:
+    """JSON values as immutable ones: dicts with a type → BlockSpec, lists → tuples.
+
+    ``trail`` is the block path that leads to ``value`` (it becomes a nested block's path).
+    """
+    if isinstance(value, dict):
+        return BlockSpec.from_dict(value, block=block, path=where, block_path=trail)
     if isinstance(value, (list, tuple)):
-        return [_params_to_json(v) for v in value]
+        return tuple(
+            _freeze(v, block, f"{where}[{i}]", (*trail, i) if trail is not None else None)
+            for i, v in enumerate(value)
+        )
     return value
 
 
-@dataclass
+def _thaw(value: Any) -> Any:
+    if isinstance(value, BlockSpec):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [_thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
 class ArchitectureSpec:
-    """A whole network: name, input shape (C, H, W), number of classes and its blocks."""
+    """A whole network: name, input shape (C, H, W), number of classes and its blocks.
+
+    Immutable (change it with :func:`dataclasses.replace` or :mod:`explorer.core.edit`);
+    ``init`` is the weight initialisation, one of :data:`INITS`.
+    """
 
     name: str
     input_shape: tuple[int, int, int]
     num_classes: int
-    blocks: list[BlockSpec]
+    blocks: tuple[BlockSpec, ...]
     description: str = ""
+    init: str = "default"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_shape", tuple(self.input_shape))
+        if not isinstance(self.blocks, tuple) or not all(
+            isinstance(b, BlockSpec) for b in self.blocks
+        ):
+            object.__setattr__(self, "blocks", tuple(
+                BlockSpec.from_dict(b, block=i, block_path=(i,))
+                for i, b in enumerate(self.blocks)
+            ))
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {
@@ -110,6 +225,8 @@ class ArchitectureSpec:
         }
         if self.description:
             out["description"] = self.description
+        if self.init != "default":
+            out["init"] = self.init
         out["blocks"] = [b.to_dict() for b in self.blocks]
         return out
 
@@ -158,12 +275,21 @@ class ArchitectureSpec:
         name = data.get("name", "untitled")
         if not isinstance(name, str):
             raise SpecError(f'"name" is {_short(name)}; expected a text', field="name")
+        init = data.get("init", "default")
+        if init not in INITS:
+            raise SpecError(
+                f'"init" is {_short(init)}; expected one of ' + ", ".join(map(repr, INITS)),
+                field="init",
+            )
         return cls(
             name=name,
             input_shape=tuple(shape),
             num_classes=classes,
-            blocks=[BlockSpec.from_dict(b, block=i) for i, b in enumerate(blocks)],
+            blocks=tuple(
+                BlockSpec.from_dict(b, block=i, block_path=(i,)) for i, b in enumerate(blocks)
+            ),
             description=str(data.get("description", "")),
+            init=init,
         )
 
     @classmethod
@@ -176,6 +302,40 @@ class ArchitectureSpec:
                 f"column {exc.colno})"
             ) from None
         return cls.from_dict(data)
+
+
+def slot_kind(block: BlockSpec, key: str) -> str | None:
+    """``"blocks"`` or ``"branches"`` when ``key`` of ``block`` holds nested blocks, else None."""
+    try:
+        param = get_block(block.type).param(key)
+    except (KeyError, TypeError):
+        return None
+    return param.kind if param is not None and param.kind in ("blocks", "branches") else None
+
+
+def format_path(spec: ArchitectureSpec, path: BlockPath) -> str:
+    """A block path as display text, e.g. ``block 3 (residual) › body[0] (conv2d)``."""
+    blocks: Any = spec.blocks
+    parts: list[str] = []
+    label, i = "block {}", 0
+    while i < len(path):
+        index = path[i]
+        block = blocks[index] if _is_int(index) and 0 <= index < len(blocks) else None
+        parts.append(label.format(index) + (f" ({block.type})" if block is not None else ""))
+        if block is None or i + 2 >= len(path) or not isinstance(path[i + 1], str):
+            break
+        key = path[i + 1]
+        value = block.params.get(key, ())
+        if slot_kind(block, key) == "branches":
+            branch = path[i + 2]
+            label = f"{key}[{branch}][{{}}]"
+            ok = _is_int(branch) and isinstance(value, tuple) and 0 <= branch < len(value)
+            blocks, i = (value[branch] if ok else ()), i + 3
+        else:
+            label, blocks, i = f"{key}[{{}}]", value, i + 2
+        if not isinstance(blocks, tuple):
+            blocks = ()
+    return " › ".join(parts)
 
 
 def load_spec(path: str | os.PathLike) -> ArchitectureSpec:
@@ -241,7 +401,11 @@ def _jsonable(value: Any) -> bool:
 
 
 def validate_block(
-    block: BlockSpec, *, index: int | None = None, path: str = ""
+    block: BlockSpec,
+    *,
+    index: int | None = None,
+    path: str = "",
+    block_path: BlockPath | None = None,
 ) -> dict[str, Any]:
     """Check a block against its schema; return its parameters with defaults filled in.
 
@@ -254,10 +418,13 @@ def validate_block(
         Naming the block, the field, the value and what would be valid.
     """
     where = path or (f"block {index}" if index is not None else "block")
+    if block_path is None and index is not None:
+        block_path = (index,)
+    here = {"block": index, "block_path": block_path}
     if not isinstance(block.type, str):
         raise SpecError(
             f'"type" is {_short(block.type)}; expected the name of a block',
-            block=index, path=where, field="type",
+            path=where, field="type", **here,
         )
     try:
         definition = get_block(block.type)
@@ -265,7 +432,7 @@ def validate_block(
         known = ", ".join(b.name for b in list_blocks())
         raise SpecError(
             f"unknown block type {block.type!r}; known types: {known}",
-            block=index, path=where, field="type",
+            path=where, field="type", **here,
         ) from None
     where = f"{where} ({block.type})"
     names = {p.name for p in definition.params}
@@ -274,27 +441,27 @@ def validate_block(
             valid = ", ".join(sorted(names)) or "none"
             raise SpecError(
                 f"unknown parameter {key!r}; {block.type} takes: {valid}",
-                block=index, path=where, field=key,
+                path=where, field=key, **here,
             )
     out: dict[str, Any] = {}
     for param in definition.params:
         if param.name in block.params:
-            out[param.name] = _check_value(param, block.params[param.name], index, where)
+            out[param.name] = _check_value(param, block.params[param.name], where, here)
         elif param.required:
             raise SpecError(
                 f'missing parameter "{param.name}" ({param.describe()})',
-                block=index, path=where, field=param.name,
+                path=where, field=param.name, **here,
             )
         else:
             out[param.name] = param.default
     return out
 
 
-def _check_value(param: Param, value: Any, index: int | None, where: str) -> Any:
+def _check_value(param: Param, value: Any, where: str, here: dict) -> Any:
     def fail() -> SpecError:
         return SpecError(
-            f"{param.name} = {_short(value)} is not valid; expected {param.describe()}",
-            block=index, path=where, field=param.name,
+            f"{param.name} = {_short(_thaw(value))} is not valid; expected {param.describe()}",
+            path=where, field=param.name, **here,
         )
 
     if value is None and param.default is None:
@@ -313,7 +480,7 @@ def _check_value(param: Param, value: Any, index: int | None, where: str) -> Any
             raise fail()
         return float(value)
     if kind == "size":
-        items = value if isinstance(value, (list, tuple)) else [value]
+        items = value if isinstance(value, (list, tuple)) else (value,)
         if len(items) not in (1, 2) or not all(_is_int(v) and _in_range(param, v) for v in items):
             raise fail()
         return value if _is_int(value) else tuple(items) if len(items) == 2 else items[0]
@@ -332,28 +499,32 @@ def _check_value(param: Param, value: Any, index: int | None, where: str) -> Any
             raise fail()
         return value
     if kind == "blocks":
-        return _check_blocks(param.name, value, index, where)
+        return _check_blocks(param.name, (param.name,), value, where, here)
     if kind == "branches":
-        if not isinstance(value, list) or not value:
+        if not isinstance(value, (list, tuple)) or not value:
             raise fail()
         return [
-            _check_blocks(f"{param.name}[{i}]", branch, index, where)
+            _check_blocks(f"{param.name}[{i}]", (param.name, i), branch, where, here)
             for i, branch in enumerate(value)
         ]
     raise AssertionError(kind)
 
 
-def _check_blocks(name: str, value: Any, index: int | None, where: str) -> list:
-    if not isinstance(value, list):
+def _check_blocks(name: str, key: BlockPath, value: Any, where: str, here: dict) -> list:
+    if not isinstance(value, (list, tuple)):
         raise SpecError(
-            f"{name} = {_short(value)} is not valid; expected a list of blocks",
-            block=index, path=where, field=name,
+            f"{name} = {_short(_thaw(value))} is not valid; expected a list of blocks",
+            path=where, field=name, **here,
         )
+    index, parent = here["block"], here["block_path"]
     checked = []
     for i, item in enumerate(value):
         sub_path = f"{where} › {name}[{i}]"
-        sub = BlockSpec.from_dict(item, block=index, path=sub_path)
-        checked.append((sub, validate_block(sub, index=index, path=sub_path)))
+        sub_block_path = (*parent, *key, i) if parent is not None else None
+        sub = BlockSpec.from_dict(item, block=index, path=sub_path, block_path=sub_block_path)
+        checked.append(
+            (sub, validate_block(sub, index=index, path=sub_path, block_path=sub_block_path))
+        )
     return checked
 
 

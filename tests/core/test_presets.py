@@ -488,10 +488,13 @@ def test_preset_spec_overrides():
     assert result.blocks[0].out_shape == (64, 16, 16)
 
 
-def test_preset_spec_gives_fresh_blocks():
+def test_preset_specs_cannot_be_changed_in_place():
     spec = preset_spec("resnet18")
-    spec.blocks[0].params["blocks"][0]["out_channels"] = 5
-    assert preset_spec("resnet18").blocks[0].params["blocks"][0]["out_channels"] == 64
+    with pytest.raises(TypeError):
+        spec.blocks[0].params["blocks"][0].params["out_channels"] = 5
+    with pytest.raises(AttributeError):
+        spec.blocks[0].type = "relu"
+    assert preset_spec("resnet18") == spec
 
 
 def test_preset_spec_rejects_unknown_names_and_bad_sizes():

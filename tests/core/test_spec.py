@@ -124,7 +124,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert json.loads(path.read_text())["blocks"] == [{"type": "relu"}]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json"]
-    assert load_spec(path).blocks == [BlockSpec("relu", {})]
+    assert load_spec(path).blocks == (BlockSpec("relu", {}),)
 
 
 def test_saved_files_get_the_usual_permissions(tmp_path):
@@ -140,3 +140,60 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_specs_are_frozen_and_hashable():
+    spec = make([{"type": "residual", "body": [{"type": "conv2d", "out_channels": 8,
+                                                  "kernel_size": [3, 3]}]}])
+    body = spec.blocks[0].params["body"]
+    assert isinstance(body, tuple) and isinstance(body[0], BlockSpec)  # parsed up front
+    assert body[0].params["kernel_size"] == (3, 3)
+    with pytest.raises(TypeError):
+        spec.blocks[0].params["body"] = ()
+    with pytest.raises(AttributeError):
+        spec.name = "other"
+    assert isinstance(spec.blocks, tuple)
+    assert hash(spec) == hash(ArchitectureSpec.from_json(spec.to_json()))
+    assert spec == ArchitectureSpec.from_json(spec.to_json())
+    assert spec != make([{"type": "residual", "body": []}])
+
+
+def test_a_spec_built_from_dicts_equals_the_parsed_one():
+    blocks = [{"type": "conv2d", "out_channels": 4}, {"type": "relu"}]
+    assert ArchitectureSpec("t", (1, 28, 28), 10, blocks) == make(blocks)
+    source = {"out_channels": 4}
+    block = BlockSpec("conv2d", source)
+    source["out_channels"] = 99  # the caller's dict is copied, not kept
+    assert block.params["out_channels"] == 4
+
+
+def test_with_params_returns_a_changed_copy():
+    block = BlockSpec("conv2d", {"out_channels": 4, "padding": 1})
+    changed = block.with_params(out_channels=8, padding=None)
+    assert dict(changed.params) == {"out_channels": 8}
+    assert dict(block.params) == {"out_channels": 4, "padding": 1}
+
+
+def test_init_round_trips_and_old_files_still_load():
+    assert make([]).init == "default"
+    assert "init" not in make([]).to_dict()  # files without init stay as they were
+    xavier = make([], init="xavier")
+    assert ArchitectureSpec.from_json(xavier.to_json()).init == "xavier"
+    with pytest.raises(SpecError, match="'xavier', 'kaiming'"):
+        make([], init="glorot")
+
+
+@pytest.mark.parametrize("blocks, block_path", [
+    ([{"type": "relu"}, {"type": "conv2d"}], (1,)),
+    ([{"type": "residual", "body": [{"type": "relu"}, {"type": "conv2d"}]}], (0, "body", 1)),
+    ([{"type": "parallel", "branches": [[], [{"type": "conv2d", "out_channels": 0}]]}],
+     (0, "branches", 1, 0)),
+    ([{"type": "residual", "body": [{"type": "group", "blocks": [{"type": "nope"}]}]}],
+     (0, "body", 0, "blocks", 0)),
+    ([{"type": "residual", "body": [{"kernel_size": 3}]}], (0, "body", 0)),
+])
+def test_errors_carry_the_block_path(blocks, block_path):
+    with pytest.raises(SpecError) as info:
+        validate(make(blocks))
+    assert info.value.block_path == block_path
+    assert info.value.block == 0 if block_path[0] == 0 else info.value.block == 1
