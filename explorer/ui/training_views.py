@@ -176,7 +176,7 @@ class TrainingController(QObject):
     def _init_chosen(self) -> None:
         init = self.panel.value("init")
         spec = self.document.spec
-        if getattr(spec, "init", "default") != init:
+        if spec.init != init:
             self.document.edit(f"Set initialisation to {init}",
                                dataclasses.replace(spec, init=init))
 
@@ -216,7 +216,7 @@ class TrainingController(QObject):
     def _document_changed(self) -> None:
         spec = self.document.spec
         version = f"{spec.name} v{self.document.generation}"
-        self.panel.set_init(getattr(spec, "init", "default"))
+        self.panel.set_init(spec.init)
         if self.runner.running and self.job is not None:
             text = f"Training {self.job.label} (a frozen copy)."
             if self.job.generation != self.document.generation:

@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.spec import INITS
 from explorer.training.config import DEVICES, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 
-INITS = ("default", "xavier", "kaiming")
 LABELS = {
     "dataset": "Data set", "epochs": "Epochs", "batch_size": "Batch size",
     "optimizer": "Optimizer", "lr": "Learning rate", "momentum": "Momentum",
