@@ -390,8 +390,14 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code (no subcommand opens the window)."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (len(argv) == 1 and argv[0] not in COMMANDS
+                    and (argv[0].endswith(".json") or Path(argv[0]).is_file())):
+        from explorer.ui.app import main as open_window  # `explorer` or `explorer FILE.json`
+
+        return open_window(argv)
     try:
         args = parser.parse_args(argv)
         if args.command is None:

@@ -1,0 +1,31 @@
+"""Summary exports: Markdown and CSV carry every row, the totals and the error."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from explorer.core.inspector import inspect_spec
+from explorer.core.presets import preset_spec
+from explorer.core.report import summary_csv, summary_markdown
+from explorer.core.spec import ArchitectureSpec
+
+
+def test_csv_has_one_row_per_summary_row():
+    summary = inspect_spec(preset_spec("lenet"))
+    rows = list(csv.reader(io.StringIO(summary_csv(summary))))
+    assert rows[0][:4] == ["Depth", "Layer", "Type", "Output"]
+    assert len(rows) == len(summary.layers) + 1
+    assert sum(int(r[4]) for r in rows[1:] if r[0] == "1") == summary.total_params
+
+
+def test_markdown_has_the_table_totals_and_error():
+    spec = ArchitectureSpec.from_dict({"name": "bad", "input_shape": [1, 8, 8], "num_classes": 10,
+                                       "blocks": [{"type": "conv2d", "out_channels": 4},
+                                                  {"type": "conv2d", "out_channels": 4,
+                                                   "kernel_size": 9}]})
+    text = summary_markdown(inspect_spec(spec))
+    assert text.startswith("# bad\n")
+    assert "| Layer | Type | Output |" in text
+    assert "4×6×6" in text
+    assert "**Error**" in text and "**Hint**" in text
