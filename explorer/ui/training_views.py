@@ -156,6 +156,10 @@ class TrainingController(QObject):
             return
         self.panel.batch_size = config.batch_size
         spec = self.document.spec
+        if spec is None:
+            self.panel.show_error("This network is shown read-only and cannot be trained "
+                                  "here; open a preset or build one to train it.")
+            return
         label = f"{spec.name} v{self.document.generation}"
         self.runs_root.mkdir(parents=True, exist_ok=True)
         run_dir = new_run_dir(self.runs_root, spec.name)
@@ -176,7 +180,7 @@ class TrainingController(QObject):
     def _init_chosen(self) -> None:
         init = self.panel.value("init")
         spec = self.document.spec
-        if spec.init != init:
+        if spec is not None and spec.init != init:
             self.document.edit(f"Set initialisation to {init}",
                                dataclasses.replace(spec, init=init))
 
@@ -215,8 +219,11 @@ class TrainingController(QObject):
 
     def _document_changed(self) -> None:
         spec = self.document.spec
-        version = f"{spec.name} v{self.document.generation}"
-        self.panel.set_init(spec.init)
+        if spec is None:
+            version = "nothing (the network shown is read-only)"
+        else:
+            version = f"{spec.name} v{self.document.generation}"
+            self.panel.set_init(spec.init)
         if self.runner.running and self.job is not None:
             text = f"Training {self.job.label} (a frozen copy)."
             if self.job.generation != self.document.generation:

@@ -10,9 +10,9 @@ import pytest
 import torch
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
-from training_host import HostWindow, running_qthreads
 
-from explorer.ui.training_views import BUNDLED_LABEL, install_training_views
+from explorer.core.spec import ArchitectureSpec
+from explorer.ui.training_views import BUNDLED_LABEL
 
 TIMEOUT = 30_000
 
@@ -25,17 +25,28 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
+TINY = {
+    "name": "tiny-digits",
+    "input_shape": [1, 28, 28],
+    "num_classes": 10,
+    "blocks": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 5},
+        {"type": "relu"},
+        {"type": "max_pool2d", "kernel_size": 4},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": "classes"},
+    ],
+}
+
+
 @pytest.fixture
-def app_window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    window = HostWindow()
-    qtbot.addWidget(window)
-    controller = install_training_views(window, runs_root=tmp_path / "runs")
-    window.resize(1200, 800)
-    window.show()
-    yield window, controller
-    controller.shutdown()
-    assert running_qthreads() == []
+def app_window(window, isolated_folders):
+    """The main window (see conftest) holding a tiny digit network; runs go to the test's
+    own data folder."""
+    window.document.open_spec(ArchitectureSpec.from_dict(TINY))
+    controller = window.training
+    assert controller.runs_root == isolated_folders / "data" / "network-explorer" / "runs"
+    return window, controller
 
 
 def quick_settings(panel, epochs=2, batches=4):
@@ -62,6 +73,7 @@ def test_a_short_training_from_the_panel(qtbot, app_window):
     _window, controller = app_window
     panel = controller.panel
     quick_settings(panel)
+    generation = _window.document.generation
     events = []
     controller.runner.event.connect(events.append)
     with qtbot.waitSignal(controller.runner.confusion_ready, timeout=TIMEOUT):
@@ -79,7 +91,7 @@ def test_a_short_training_from_the_panel(qtbot, app_window):
     assert len(controller.curves.test_accuracy.xData) == 2
     assert panel.progress.value() == panel.progress.maximum() == 8
     assert "finished" in panel.progress.text()
-    assert "tiny-digits v0" in controller.job.label
+    assert controller.job.label == f"tiny-digits v{generation}"
     # the run folder is listed, with its checkpoints
     run_dir = controller.job.run_dir
     assert (run_dir / "best.json").is_file() and (run_dir / "last.json").is_file()
@@ -95,7 +107,7 @@ def test_a_short_training_from_the_panel(qtbot, app_window):
         confusion.cell_title.text()
     assert not confusion.images.pixmap().isNull()
     # the canvas now reads with the trained snapshot
-    assert controller.snapshot.label.startswith("tiny-digits v0")
+    assert controller.snapshot.label.startswith(controller.job.label)
 
 
 def _button(panel, text):
@@ -223,3 +235,5 @@ def test_open_a_finished_run_and_load_its_weights(qtbot, app_window, tmp_path):
     assert "from run" in controller.canvas.source.text()
     window.document.undo_stack.undo()
     assert window.document.spec.name == "tiny-digits"
+    assert "Training" in [m.title().replace("&", "") for m in
+                          window.menuBar().findChildren(type(window.menu("&Train")))]
