@@ -43,7 +43,7 @@ TINY = {
 def app_window(window, isolated_folders):
     """The main window (see conftest) holding a tiny digit network; runs go to the test's
     own data folder."""
-    window.document.open_spec(ArchitectureSpec.from_dict(TINY))
+    window.document.open_spec(ArchitectureSpec.from_dict(TINY), undoable=False)
     controller = window.training
     assert controller.runs_root == isolated_folders / "data" / "network-explorer" / "runs"
     return window, controller
@@ -235,5 +235,28 @@ def test_open_a_finished_run_and_load_its_weights(qtbot, app_window, tmp_path):
     assert "from run" in controller.canvas.source.text()
     window.document.undo_stack.undo()
     assert window.document.spec.name == "tiny-digits"
-    assert "Training" in [m.title().replace("&", "") for m in
-                          window.menuBar().findChildren(type(window.menu("&Train")))]
+
+def test_the_train_menu_and_the_version_being_trained(qtbot, app_window):
+    window, controller = app_window
+    actions = window.menu("&Train").actions()
+    assert controller.panel.start_action in actions and controller.panel.stop_action in actions
+    assert controller.panel.start_action.shortcut().toString() == "F5"
+    assert all(dock.widget() is not None for dock in controller.docks.values())
+    version = window.document.generation
+    assert f"trains tiny-digits v{version}" in controller.panel.network.text()
+    quick_settings(controller.panel, epochs=50, batches=10)
+    controller.panel.start_action.trigger()
+    qtbot.waitUntil(lambda: controller.panel.state == "running", timeout=TIMEOUT)
+    # the initialisation is the network's: choosing one is an undoable edit, not a run change
+    init = controller.panel.editors["init"]
+    assert init.isEnabled()
+    init.setFocus()
+    qtbot.keyClick(init, Qt.Key.Key_Down)  # default → xavier, as a user picks it
+    assert window.document.spec.init == "xavier"
+    assert controller.job.spec.init == "default"
+    assert f"Training tiny-digits v{version}" in controller.panel.network.text()
+    assert "edited since" in controller.panel.network.text()
+    controller.stop()
+    qtbot.waitUntil(lambda: not controller.runner.running, timeout=TIMEOUT)
+    window.document.undo_stack.undo()
+    assert window.document.spec.init == "default"

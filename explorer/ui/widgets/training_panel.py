@@ -379,9 +379,10 @@ class TrainingPanel(QWidget):
         self.pause_action.setEnabled(state in ("running", "paused"))
         self.pause_action.setText("&Resume" if state == "paused" else "&Pause")
         self.stop_action.setEnabled(state in ("loading", "running", "paused"))
-        for label, editor in self.rows.values():
-            editor.setEnabled(not busy)
-            label.setEnabled(not busy)
+        for name, (label, editor) in self.rows.items():
+            if name != "init":  # the network's own setting: editable during a run
+                editor.setEnabled(not busy)
+                label.setEnabled(not busy)
         if not busy:
             self._update_applicable()
 
