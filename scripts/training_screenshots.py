@@ -3,9 +3,10 @@
     python scripts/training_screenshots.py [OUT_DIR]
 
 In the real main window (settings and runs in a temporary folder): a digit "3" drawn on the
-canvas and read by the bundled digit model (``canvas.png``), the feature maps of that drawing
-(``feature-maps.png``), and course-resnet training on the MNIST sample, caught mid-run with
-its live curves (``training.png``). Default ``OUT_DIR``: ``docs/screenshots``.
+canvas and read by the bundled digit model (``training-canvas.png``), the feature maps of
+that drawing (``training-feature-maps.png``), and course-resnet training on the MNIST sample,
+caught mid-run: the panel beside its live curves (``training-panel.png``). Default
+``OUT_DIR``: ``docs/screenshots``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,20 @@ def three() -> list[list[tuple[float, float]]]:
     return [arc(138, 92, 48, -165, 95), arc(138, 190, 52, -95, 165)]
 
 
+def side_by_side(left, right):
+    """Two pixmaps next to each other on one image."""
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    image = QImage(left.width() + right.width(), max(left.height(), right.height()),
+                   QImage.Format.Format_RGB32)
+    image.fill(QColor(240, 240, 240))
+    painter = QPainter(image)
+    painter.drawPixmap(0, 0, left)
+    painter.drawPixmap(left.width(), 0, right)
+    painter.end()
+    return image
+
+
 def wait(app, condition, timeout=120.0) -> None:
     end = time.monotonic() + timeout
     while not condition():
@@ -51,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         os.environ[var] = str(home / var.lower())
 
-    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
@@ -72,16 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     training.canvas.canvas.set_strokes(three(), width=20)
     wait(app, lambda: training.canvas.prediction is not None)
     training.canvas.resize(760, 420)
-    training.canvas.grab().save(str(out / "canvas.png"))
+    training.canvas.grab().save(str(out / "training-canvas.png"))
     training.show_view("feature_maps")
     maps = training.feature_maps
     maps.resize(900, 760)
     maps.refresh()
     wait(app, lambda: maps.result is not None and maps.result.maps is not None)
-    maps.select_layer("conv2")
-    wait(app, lambda: maps.result.layer == "conv2")
+    maps.select_layer("conv1")
+    wait(app, lambda: maps.result.layer == "conv1")
     app.processEvents()
-    maps.grab().save(str(out / "feature-maps.png"))
+    maps.grab().save(str(out / "training-feature-maps.png"))
 
     # course-resnet training on the sample, caught mid-run
     panel = training.panel
@@ -89,10 +104,11 @@ def main(argv: list[str] | None = None) -> int:
                         ("lr", 0.003), ("schedule", "onecycle"), ("augment", True),
                         ("device", "cpu")):
         panel.set_value(name, value)
-    training.show_view("training")
-    window.splitDockWidget(training.docks["training"], training.docks["curves"],
-                           Qt.Orientation.Vertical)
-    training.show_view("curves")
+    for key, size in (("training", (470, 640)), ("curves", (820, 640))):
+        dock = training.docks[key]
+        dock.setFloating(True)
+        dock.resize(*size)
+        dock.show()
     epochs = []
     training.runner.event.connect(
         lambda e: epochs.append(e) if type(e).__name__ == "EpochEnd" else None)
@@ -101,13 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     wait(app, lambda: panel.progress.value() % max(1, panel.total_steps // 12) > 20)
     training.curves.redraw()
     app.processEvents()
-    window.grab().save(str(out / "training.png"))
+    side_by_side(training.docks["training"].grab(), training.docks["curves"].grab()).save(
+        str(out / "training-panel.png"))
     training.stop()
     wait(app, lambda: not training.runner.running)
     window.document.undo_stack.setClean()
     window.close()
     window.shutdown()
-    for name in ("canvas.png", "feature-maps.png", "training.png"):
+    for name in ("training-canvas.png", "training-feature-maps.png", "training-panel.png"):
         print(out / name)
     return 0
 

@@ -62,7 +62,8 @@ class CurvesView(QWidget):
         for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("bottom", "epoch")
-            plot.addLegend(offset=(-10, 10))
+        self.loss_plot.addLegend(offset=(-10, 10))
+        self.accuracy_plot.addLegend(offset=(-10, -10))
         self.accuracy_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)
         self.plots.ci.layout.setRowStretchFactor(0, 3)
@@ -83,7 +84,7 @@ class CurvesView(QWidget):
         self.test_loss = curve(self.loss_plot, "test (epoch)", "#d62728", symbol="o")
         self.train_accuracy = curve(self.accuracy_plot, "train", "#1f5fbf", symbol="o")
         self.test_accuracy = curve(self.accuracy_plot, "test", "#d62728", symbol="o")
-        self.lr_curve = curve(self.lr_plot, "lr", "#2ca02c")
+        self.lr_curve = curve(self.lr_plot, None, "#2ca02c")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plots)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -129,7 +129,12 @@ class FeatureMapsView(QWidget):
         inner.addStretch(1)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setWidget(body)
+        self._relayout = QTimer(self)
+        self._relayout.setSingleShot(True)
+        self._relayout.setInterval(80)
+        self._relayout.timeout.connect(lambda: self.result and self.set_result(self.result))
         row = QHBoxLayout()
         row.addWidget(QLabel("Input"))
         row.addWidget(self.inputs, 1)
@@ -176,6 +181,10 @@ class FeatureMapsView(QWidget):
         """Ask for the maps of the current input and layer."""
         self.requested.emit(self.input_key(), self.layer())
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._relayout.start()  # lay the tiles out again for the new width
+
     # ----------------------------------------------------------------- results
 
     def set_result(self, result: FeatureMaps) -> None:
@@ -196,7 +205,7 @@ class FeatureMapsView(QWidget):
                 Qt.TransformationMode.FastTransformation)))
         else:
             self.input_view.clear()
-        width = max(300, self.scroll.viewport().width() - 24)
+        width = max(300, self.scroll.viewport().width() - 40)
         if result.maps is None:
             self.heading.setText(f"{result.source}: {result.note or 'no input yet'}")
             self.maps_view.clear()
@@ -209,17 +218,17 @@ class FeatureMapsView(QWidget):
         channels = maps.shape[0]
         shown = maps[:MAX_CHANNELS]
         images = [gray_image(stretch(m)) for m in shown]
-        captions = [f"#{i} {m.min():.2g}…{m.max():.2g}" for i, m in enumerate(shown)]
+        captions = [f"#{i}\n{_short(m.min())}…{_short(m.max())}" for i, m in enumerate(shown)]
         size = maps.shape[1]
-        tile = int(np.clip(size * 3, 48, 96))
+        tile = int(np.clip(size * 3, 64, 96))
         more = f" (first {MAX_CHANNELS} shown)" if channels > MAX_CHANNELS else ""
         self.heading.setText(
             f"{result.layer}: {channels} channels of {maps.shape[1]}×{maps.shape[2]}{more}, "
             f"values {maps.min():.3g} to {maps.max():.3g} · each tile scaled to its own range "
             f"· weights: {result.source}" + (f" · {result.note}" if result.note else "")
         )
-        self.maps_view.setPixmap(QPixmap.fromImage(
-            tile_grid(images, captions, tile=tile, width=width, palette=self.palette())))
+        self.maps_view.setPixmap(QPixmap.fromImage(tile_grid(
+            images, captions, tile=tile, width=width, palette=self.palette(), caption_lines=2)))
 
     def _show_filters(self, result: FeatureMaps, width: int) -> None:
         weights = result.filters
@@ -237,3 +246,9 @@ class FeatureMapsView(QWidget):
         captions = [f"#{i}" for i in range(len(images))]
         self.filters_view.setPixmap(QPixmap.fromImage(
             tile_grid(images, captions, tile=40, width=width, palette=self.palette())))
+
+
+def _short(value: float) -> str:
+    """A value in at most about five characters: 0.12, -3.4, 12, 1.2e+03."""
+    return f"{value:.2g}" if abs(value) < 100 else f"{value:.0f}" if abs(value) < 1e4 else \
+        f"{value:.1e}"
