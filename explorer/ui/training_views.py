@@ -164,7 +164,7 @@ class TrainingController(QObject):
         self.runs_root.mkdir(parents=True, exist_ok=True)
         run_dir = new_run_dir(self.runs_root, spec.name)
         self.job = TrainJob(spec, config, run_dir, label, self.document.generation)
-        self.curves.clear()
+        self.curves.start_run(config.epochs, config.lr)
         self.panel.set_state("loading")
         self.panel.progress.setFormat("loading the data set…")
         self.runner.start(self.job)

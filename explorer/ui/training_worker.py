@@ -15,6 +15,8 @@ never destroyed.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -94,6 +96,8 @@ class _TrainWorker(QObject):
     def _run(self) -> None:
         import torch
 
+        lower_priority()  # the GUI thread gets a core first
+
         from explorer.core.builder import build_model
         from explorer.data import DataError, load_dataset
         from explorer.training import ConfigError, TrainError, train
@@ -143,6 +147,20 @@ class _TrainWorker(QObject):
         self.confusion_ready.emit(
             ConfusionReady(job.label, result, dataset.test.images.numpy().copy())
         )
+
+
+def lower_priority(nice: int = 10) -> bool:
+    """Give the calling thread (and the compute threads it starts) a lower CPU priority, so
+    the GUI thread gets a core first (Linux: priorities are per thread); ``False`` where
+    the system does not allow it."""
+    if not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                       os.getpriority(os.PRIO_PROCESS, 0) + nice)
+    except OSError:
+        return False
+    return True
 
 
 def _data_info(dataset, spec: ArchitectureSpec) -> DataInfo:

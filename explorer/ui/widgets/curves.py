@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from explorer.core.spec import atomic_write_text
 
-REDRAW_HZ = 15
+REDRAW_HZ = 10
 SMOOTHING = 0.9  # exponential moving average of the batch loss
 EPOCH_COLUMNS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr")
 BATCH_COLUMNS = ("step", "epoch", "batch", "loss", "smoothed_loss", "lr")
@@ -69,6 +69,8 @@ class CurvesView(QWidget):
         self.plots.ci.layout.setRowStretchFactor(0, 3)
         self.plots.ci.layout.setRowStretchFactor(1, 2)
         self.plots.ci.layout.setRowStretchFactor(2, 1)
+        self._fixed_axes = False
+        self._loss_top = 0.0
 
         def curve(plot, name, colour, width=2, symbol=None, alpha=255):
             pen_colour = pg.mkColor(colour)
@@ -102,10 +104,23 @@ class CurvesView(QWidget):
     # ----------------------------------------------------------------- data
 
     def clear(self) -> None:
+        self._fixed_axes = False
         self.batches.clear()
         self.epochs.clear()
         self._smoothed = math.nan
         self._dirty = True
+
+    def start_run(self, epochs: int, lr: float) -> None:
+        """Clear, and fix the axes a run will fill: epochs 0 to ``epochs``, accuracy 0–100 %,
+        rate 0 to ``lr`` (no schedule goes above it). Fixed axes keep their cached ticks,
+        so a redraw paints only the curves (the loss axis still follows the data)."""
+        self.clear()
+        for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
+            plot.setXRange(0, max(1, epochs), padding=0.02)
+        self.accuracy_plot.setYRange(0, 100, padding=0.02)
+        self.lr_plot.setYRange(0, lr, padding=0.05)
+        self._fixed_axes = True
+        self._loss_top = 0.0
 
     def add_batch(self, event) -> None:
         """Append a :class:`~explorer.training.events.BatchEnd`."""
@@ -130,6 +145,8 @@ class CurvesView(QWidget):
         from explorer.training.runs import metric_columns
 
         self.clear()
+        for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
+            plot.enableAutoRange()
         columns = metric_columns(rows, EPOCH_COLUMNS)
         for i in range(len(rows)):
             self.epochs.append(*(columns[name][i] for name in EPOCH_COLUMNS))
@@ -157,6 +174,17 @@ class CurvesView(QWidget):
         self.test_accuracy.setData(epoch, 100 * e.column("test_accuracy"))
         if not b.size and e.size:  # a reopened run: the epoch train loss stands in for batches
             self.loss_smooth.setData(epoch, e.column("train_loss"))
+        if self._fixed_axes and b.size:
+            self._fit_loss_axis(b.column("loss"), e.column("test_loss"))
+
+    def _fit_loss_axis(self, *columns: np.ndarray) -> None:
+        """Grow the loss axis only when a value leaves it (by a quarter), so that its ticks
+        stay cached between redraws instead of being laid out again every time."""
+        finite = [c[np.isfinite(c)] for c in columns]
+        top = max((float(c.max()) for c in finite if c.size), default=0.0)
+        if top > self._loss_top or top < self._loss_top / 4:
+            self._loss_top = 1.25 * top if top > 0 else 1.0
+            self.loss_plot.setYRange(0, self._loss_top, padding=0)
 
     # ----------------------------------------------------------------- export
 
