@@ -23,8 +23,46 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """One-line errors; ``more_options(parser)``, when given, adds options on first use (so
+    a command whose options come from a heavy module costs nothing to the others)."""
+
+    def __init__(self, *args, more_options=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._more_options = more_options
+
+    def _add_more_options(self) -> None:
+        if self._more_options is not None:
+            add, self._more_options = self._more_options, None
+            add(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._add_more_options()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._add_more_options()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._add_more_options()
+        return super().format_help()
+
     def error(self, message: str) -> None:  # one line, not argparse's usage block
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def _positive_int(text: str) -> int:
@@ -76,25 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how deep inside blocks to list rows (default 2)")
     p.add_argument("--json", action="store_true", help="print JSON for machines")
 
-    p = sub.add_parser("train", help="train a network (progress bar, per-epoch lines)")
+    p = sub.add_parser("train", help="train a network (progress bar, per-epoch lines)",
+                       more_options=_add_setting_options)
     p.add_argument("network", help="a preset name or an architecture .json")
-    p.add_argument("--dataset", default="mnist-sample",
-                   help="mnist-sample (default, offline), mnist, fashion-mnist, cifar10, "
-                        "or a folder of IDX files or of images (one sub-folder per class)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--optimizer", default="sgd", help="sgd, adam or adamw")
-    p.add_argument("--lr", type=float, default=0.01, help="learning rate")
-    p.add_argument("--momentum", type=float, default=0.5, help="SGD momentum")
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--schedule", default="none", help="none, step, cosine or onecycle")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--augment", action="store_true",
-                   help="small random rotations, scalings and shifts of the training images")
-    p.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda or mps")
-    p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    p.add_argument("--max-batches", type=int, metavar="N",
-                   help="stop every epoch after N batches (quick trials)")
     p.add_argument("--out", metavar="RUN_DIR",
                    help="run folder for config, metrics and checkpoints "
                         "(default runs/NAME-DATE-TIME)")
@@ -110,6 +132,51 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the architecture of a .pt or sidecar-less .safetensors file")
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     return parser
+
+
+# other spellings of a setting's option, besides --<name with dashes>
+_SETTING_ALIASES = {"max_batches_per_epoch": ("--max-batches",)}
+_SETTING_TYPES = {"int": _int, "float": _float, "str": str, "choice": str}
+
+
+def _setting_flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _add_setting_options(p: argparse.ArgumentParser) -> None:
+    """One option per training setting, from the schema (explorer.training.config.SETTINGS).
+
+    Options not given are left out of the namespace, so the schema's defaults apply.
+    """
+    from explorer.training.config import SETTINGS
+
+    group = p.add_argument_group("training settings")
+    for setting in SETTINGS:
+        flags = (_setting_flag(setting.name), *_SETTING_ALIASES.get(setting.name, ()))
+        options = {"dest": setting.name, "default": argparse.SUPPRESS}
+        if setting.kind == "bool":
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["type"] = _SETTING_TYPES[setting.kind]
+            options["metavar"] = "N" if setting.kind == "int" else setting.name.upper()
+        if setting.choices:
+            options["choices"] = setting.choices
+            options.pop("metavar", None)
+        help_text = setting.help
+        if setting.default is not None:
+            shown = json.dumps(setting.default) if setting.kind == "bool" else setting.default
+            help_text += f" (default {shown})"
+        if setting.applies_when:
+            help_text += "; only with " + _condition(setting)
+        group.add_argument(*flags, help=help_text.replace("%", "%%"), **options)
+
+
+def _condition(setting) -> str:
+    """A setting's ``applies_when`` as options, e.g. ``--optimizer sgd``."""
+    return " and ".join(
+        f"{_setting_flag(other)} {' or '.join(map(str, allowed))}"
+        for other, allowed in setting.applies_when
+    )
 
 
 def _add_shape_options(p: argparse.ArgumentParser) -> None:
@@ -210,29 +277,45 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    config = _train_config(args)
+    log = sys.stderr if args.json else sys.stdout
+    spec, dataset, run_dir, control, events = _prepare_training(args, config)
+    print(f"Training {spec.name} on {dataset.name} ({len(dataset.train):,} training, "
+          f"{len(dataset.test):,} test images) → {run_dir}", file=log)
+    finished = _drive_training(events, control, config.epochs, log)
+    return _report_training(finished, run_dir, args.json)
+
+
+def _train_config(args: argparse.Namespace):
+    """The TrainConfig of the options given; an option that the others make unused (e.g.
+    --momentum with --optimizer adam) is refused rather than ignored."""
+    from explorer.training import ConfigError, TrainConfig
+    from explorer.training.config import SETTINGS
+
+    given = {s.name: getattr(args, s.name) for s in SETTINGS if hasattr(args, s.name)}
+    try:
+        config = TrainConfig.from_dict(given)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    values = config.to_dict()
+    for setting in SETTINGS:
+        if setting.name in given and not setting.applies(values):
+            now = ", ".join(f"{_setting_flag(o)} is {values[o]}" for o, _ in setting.applies_when)
+            raise UsageError(
+                f"{_setting_flag(setting.name)} is used only with {_condition(setting)} "
+                f"(here {now}): leave it out or change that option"
+            )
+    return config
+
+
+def _prepare_training(args: argparse.Namespace, config):
+    """``(spec, dataset, run_dir, control, events)``, or UsageError naming what is wrong."""
     from explorer.core import ShapeError, SpecError
     from explorer.data import DataError, load_dataset
-    from explorer.training import (
-        ConfigError,
-        EpochEnd,
-        Finished,
-        TrainConfig,
-        TrainControl,
-        TrainError,
-        train,
-    )
+    from explorer.training import ConfigError, TrainControl, TrainError, train
 
-    config = TrainConfig(
-        dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-        weight_decay=args.weight_decay, schedule=args.schedule, seed=args.seed,
-        augment=args.augment, device=args.device, amp=not args.no_amp,
-        max_batches_per_epoch=args.max_batches,
-    )
-    log = sys.stderr if args.json else sys.stdout
     try:
-        config.validate()
-        dataset = load_dataset(args.dataset, progress=_download_progress())
+        dataset = load_dataset(config.dataset, progress=_download_progress())
         # a preset takes the data set's class count; a file must already match it
         spec = resolve_spec(args.network, None,
                             None if _is_file(args.network) else len(dataset.classes))
@@ -241,13 +324,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         events = train(spec, config, dataset=dataset, run_dir=run_dir, control=control)
     except (ConfigError, DataError, TrainError, SpecError, ShapeError) as exc:
         raise UsageError(str(exc)) from None
-    print(f"Training {spec.name} on {dataset.name} ({len(dataset.train):,} training, "
-          f"{len(dataset.test):,} test images) → {run_dir}", file=log)
-    bar = _ProgressBar(sys.stderr, config.epochs)
+    return spec, dataset, run_dir, control, events
+
+
+def _drive_training(events, control, epochs: int, log):
+    """Run the events with a progress bar and one line per epoch; return the Finished.
+
+    The first Ctrl-C stops between batches (checkpoints kept); a second one interrupts.
+    """
+    from explorer.training import EpochEnd, Finished
+
+    bar = _ProgressBar(sys.stderr, epochs)
     finished = None
 
-    def interrupt(signum, frame) -> None:  # first Ctrl-C: stop between batches, keep the
-        control.stop()                     # checkpoints; a second one interrupts at once
+    def interrupt(signum, frame) -> None:
+        control.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous = signal.signal(signal.SIGINT, interrupt)
@@ -266,6 +357,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.clear()
+    return finished
+
+
+def _report_training(finished, run_dir: Path, as_json: bool) -> int:
+    """Print the outcome (JSON or text); the exit code: 0 finished, 130 stopped, 1 failed."""
     result = {
         "status": finished.status,
         "reason": finished.reason,
@@ -277,7 +373,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "checkpoint": finished.checkpoint,
         "run_dir": str(run_dir),
     }
-    if args.json:
+    if as_json:
         print(json.dumps(result, indent=2))
     else:
         best = finished.best_test_accuracy

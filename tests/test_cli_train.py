@@ -66,6 +66,58 @@ def test_train_rejects_bad_options_with_one_line(capsys, tmp_path, argv, words):
     assert not (tmp_path / "r").exists()
 
 
+def test_train_options_come_from_the_settings_schema(capsys):
+    from explorer.training import SETTINGS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for setting in SETTINGS:
+        assert "--" + setting.name.replace("_", "-") in text
+        if setting.kind != "bool" and setting.default is not None:
+            assert f"(default {setting.default})" in text
+    assert "--optimizer {sgd,adam,adamw}" in text
+    assert "--schedule {none,step,cosine,onecycle}" in text
+    assert "SGD momentum (default 0.5); only with --optimizer sgd" in text
+    assert "--amp, --no-amp" in text and "--max-batches N" in text
+
+
+def test_train_options_reach_the_run_and_the_rest_are_the_defaults(capsys, tmp_path):
+    from explorer.training import TrainConfig
+
+    out_dir = tmp_path / "run"
+    code, _, err = run(capsys, "train", "lenet", "--epochs", "1", "--max-batches", "2",
+                       "--optimizer", "adamw", "--lr", "0.002", "--weight-decay", "0.01",
+                       "--schedule", "step", "--step-size", "1", "--gamma", "0.5",
+                       "--no-amp", "--augment", "--seed", "7", "--eval-batch-size", "256",
+                       "--out", str(out_dir), "--json")
+    assert code == 0, err
+    saved = json.loads((out_dir / "config.json").read_text())["config"]
+    assert saved == TrainConfig(epochs=1, max_batches_per_epoch=2, optimizer="adamw", lr=0.002,
+                                weight_decay=0.01, schedule="step", step_size=1, gamma=0.5,
+                                amp=False, augment=True, seed=7,
+                                eval_batch_size=256).to_dict()
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--optimizer", "adam", "--momentum", "0.9"],
+         ["--momentum is used only with --optimizer sgd", "--optimizer is adam"]),
+        (["--gamma", "0.5"], ["--gamma is used only with --schedule step", "--schedule is none"]),
+        (["--epochs", "two"], ["argument --epochs", "'two' is not an integer"]),
+        (["--lr", "fast"], ["argument --lr", "'fast' is not a number"]),
+    ],
+)
+def test_train_refuses_options_that_would_be_ignored_or_do_not_parse(capsys, tmp_path, argv,
+                                                                      words):
+    code, _, err = run(capsys, "train", "lenet", "--out", str(tmp_path / "r"), *argv)
+    assert code == 2 and err.count("\n") == 1
+    for word in words:
+        assert word in err
+    assert not (tmp_path / "r").exists()
+
+
 def test_train_rejects_a_network_that_does_not_end_in_classes(capsys, tmp_path):
     path = tmp_path / "net.json"
     path.write_text(json.dumps({"input_shape": [1, 28, 28], "num_classes": 10,

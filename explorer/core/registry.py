@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -33,13 +33,18 @@ class Param:
         ``[h, w]`` pair), ``blocks`` (a list of blocks) or ``branches`` (a list of lists).
     default : the value used when the key is absent; :data:`REQUIRED` when it must be given;
         ``None`` where the block derives it (e.g. a pooling stride equal to its kernel).
-    minimum, maximum : inclusive bounds for numbers (``maximum_exclusive`` makes the upper
-        bound strict, as for a dropout probability).
+    minimum, maximum : inclusive bounds for numbers (``minimum_exclusive`` and
+        ``maximum_exclusive`` make a bound strict, as for a learning rate or a dropout
+        probability).
     choices : valid values of a ``choice``.
     classes : an ``int`` that may also be the string ``"classes"``, meaning the number of
         classes of the architecture.
     name_like : a ``str`` that becomes a submodule name: letters, digits and ``_`` only, not
         starting with a digit (or empty).
+    help : one line for a tooltip or ``--help``.
+    applies_when : ``((other, (value, ...)), ...)``: the parameter is used only while every
+        ``other`` parameter has one of its values (e.g. ``(("optimizer", ("sgd",)),)`` for a
+        momentum); empty: always. See :meth:`applies`.
     """
 
     name: str
@@ -48,10 +53,12 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     maximum_exclusive: bool = False
+    minimum_exclusive: bool = False
     choices: tuple = ()
     classes: bool = False
     name_like: bool = False
     help: str = ""
+    applies_when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in PARAM_KINDS:
@@ -63,6 +70,17 @@ class Param:
     def required(self) -> bool:
         return self.default is REQUIRED
 
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        """Whether the parameter is used given the other parameters' ``values``."""
+        return all(values.get(other) in allowed for other, allowed in self.applies_when)
+
+    def condition(self) -> str:
+        """:attr:`applies_when` in words, e.g. ``optimizer is 'sgd'``; empty when always."""
+        return " and ".join(
+            f"{other} is " + " or ".join(repr(v) for v in allowed)
+            for other, allowed in self.applies_when
+        )
+
     def describe(self) -> str:
         """The valid values in words, e.g. ``an integer ≥ 1`` or ``one of 'max', 'avg'``."""
         if self.kind == "choice":
@@ -73,9 +91,9 @@ class Param:
             ]
             bounds = []
             if self.minimum is not None:
-                bounds.append(f"≥ {self.minimum:g}")
+                bounds.append(f"{'>' if self.minimum_exclusive else '≥'} {_bound(self.minimum)}")
             if self.maximum is not None:
-                bounds.append(f"{'<' if self.maximum_exclusive else '≤'} {self.maximum:g}")
+                bounds.append(f"{'<' if self.maximum_exclusive else '≤'} {_bound(self.maximum)}")
             text = noun + (" " + " and ".join(bounds) if bounds else "")
             if self.classes:
                 text += ' or "classes"'
@@ -99,8 +117,9 @@ class Param:
         for key in ("minimum", "maximum"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
-        if self.maximum_exclusive:
-            out["maximum_exclusive"] = True
+        for key in ("minimum_exclusive", "maximum_exclusive"):
+            if getattr(self, key):
+                out[key] = True
         if self.choices:
             out["choices"] = list(self.choices)
         if self.classes:
@@ -109,7 +128,14 @@ class Param:
             out["name_like"] = True
         if self.help:
             out["help"] = self.help
+        if self.applies_when:
+            out["applies_when"] = {other: list(allowed) for other, allowed in self.applies_when}
         return out
+
+
+def _bound(value: float) -> str:
+    """An integer bound in full (2**63 - 1, not 9.22337e+18); other numbers as ``:g``."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 @dataclass(frozen=True)

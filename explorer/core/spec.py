@@ -529,7 +529,8 @@ def _check_blocks(name: str, key: BlockPath, value: Any, where: str, here: dict)
 
 
 def _in_range(param: Param, value: float) -> bool:
-    if param.minimum is not None and value < param.minimum:
+    low = param.minimum
+    if low is not None and (value <= low if param.minimum_exclusive else value < low):
         return False
     return param.maximum is None or (
         value < param.maximum if param.maximum_exclusive else value <= param.maximum

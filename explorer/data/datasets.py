@@ -8,12 +8,16 @@ sub-folder of images per class (optionally inside ``train/`` and ``test/``).
 from __future__ import annotations
 
 import gzip
+import hashlib
+import http.client
 import math
 import os
+import tarfile
+import urllib.error
+import urllib.request
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,7 @@ from PIL import Image
 from explorer.paths import resource_path
 
 Progress = Callable[[int, int], None]
+Cancel = Callable[[], bool]
 
 DIGIT_CLASSES = [str(i) for i in range(10)]
 FASHION_CLASSES = [
@@ -61,10 +66,23 @@ _OFFLINE_HINT = "mnist-sample works offline; or give a folder of IDX files or an
 _GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _TEST_FRACTION = 0.1
 _SPLIT_SEED = 0
+_CHUNK = 1 << 16
+# a refused connection, an HTTP error, a cut-off transfer, a bad checksum
+_DOWNLOAD_ERRORS = (OSError, urllib.error.URLError, http.client.HTTPException, ValueError)
+_DOWNLOAD_TIMEOUT = 30.0
 
 
 class DataError(ValueError):
     """A data source that cannot be used; the message says what is wrong and what would work."""
+
+
+class LoadCancelled(Exception):
+    """:func:`load_dataset` stopped because its ``cancel`` callback said so (not an error)."""
+
+
+def _check_cancel(cancel: Cancel | None) -> None:
+    if cancel is not None and cancel():
+        raise LoadCancelled("loading the data set was cancelled")
 
 
 @dataclass
@@ -139,6 +157,7 @@ def load_dataset(
     data_dir: str | Path | None = None,
     download: bool = True,
     progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> Dataset:
     """Load a data set into memory.
 
@@ -154,30 +173,37 @@ def load_dataset(
     progress : callable, optional
         ``progress(done, total)``: called with (0, 1) first, with the byte counts of each
         file while it downloads, and with (1, 1) when the data are loaded.
+    cancel : callable, optional
+        ``cancel()`` is asked between files, images and download chunks; when it returns
+        True, loading stops with :class:`LoadCancelled` (a partial download is removed).
 
     Raises
     ------
     DataError
         When the source is unknown, cannot be downloaded, or a file in it is not valid.
+    LoadCancelled
+        When ``cancel`` asked to stop.
     """
     report = progress or (lambda done, total: None)
     report(0, 1)
+    _check_cancel(cancel)
     if source == "mnist-sample":
         dataset = _load_sample()
     elif source == "fashion-mnist" and _find_idx(DEBIAN_FASHION_MNIST) is not None:
         dataset = _load_idx_folder(
-            DEBIAN_FASHION_MNIST, name=source, classes=FASHION_CLASSES, stats=FASHION_STATS
+            DEBIAN_FASHION_MNIST, name=source, classes=FASHION_CLASSES, stats=FASHION_STATS,
+            cancel=cancel,
         )
     elif source in _TORCHVISION:
         root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-        dataset = _load_torchvision(source, root, download, progress)
+        dataset = _load_torchvision(source, root, download, progress, cancel)
     else:
-        dataset = _load_folder(source)
+        dataset = _load_folder(source, cancel)
     report(1, 1)
     return dataset
 
 
-def _load_folder(source: str | Path) -> Dataset:
+def _load_folder(source: str | Path, cancel: Cancel | None) -> Dataset:
     valid = (
         f"use one of {', '.join(_SOURCES)}, or the path of a folder of IDX files "
         "(train-images-idx3-ubyte, ...) or of one sub-folder of images per class"
@@ -190,9 +216,10 @@ def _load_folder(source: str | Path) -> Dataset:
     if _find_idx(path) is not None:
         fashion = "fashion" in str(path.resolve()).lower()
         return _load_idx_folder(
-            path, name=path.resolve().name, classes=FASHION_CLASSES if fashion else None
+            path, name=path.resolve().name, classes=FASHION_CLASSES if fashion else None,
+            cancel=cancel,
         )
-    return _load_image_folder(path)
+    return _load_image_folder(path, cancel)
 
 
 # -- the bundled sample -------------------------------------------------------------------
@@ -223,34 +250,48 @@ def _load_sample() -> Dataset:
 
 
 def _load_torchvision(
-    source: str, root: Path, download: bool, progress: Progress | None
+    source: str, root: Path, download: bool, progress: Progress | None, cancel: Cancel | None
 ) -> Dataset:
+    """A torchvision set read by torchvision from ``root``; downloaded first (by
+    :func:`_fetch_torchvision`, not torchvision) when it is not there and ``download``."""
     from torchvision import datasets as tv_datasets
 
     class_name, classes, stats = _TORCHVISION[source]
     factory = getattr(tv_datasets, class_name)
     try:
-        with _download_progress(progress):
-            train = factory(str(root), train=True, download=download)
-            test = factory(str(root), train=False, download=download)
+        splits = _read_torchvision(factory, root, cancel)
     except (RuntimeError, OSError) as exc:
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        reason = lines[-1] if lines else type(exc).__name__
-        if download:
+        if not download:
             raise DataError(
-                f"could not download {source} into {root} ({reason}): {_OFFLINE_HINT}"
+                f"{source} is not in {root} and downloading is off: {_OFFLINE_HINT}"
             ) from exc
-        raise DataError(
-            f"{source} is not in {root} and downloading is off: {_OFFLINE_HINT}"
-        ) from exc
-    return Dataset(
-        name=source,
-        train=_torchvision_split(train),
-        test=_torchvision_split(test),
-        classes=list(classes),
-        mean=stats[0],
-        std=stats[1],
-    )
+        try:
+            _fetch_torchvision(factory, root, progress, cancel)
+        except _DOWNLOAD_ERRORS + (tarfile.TarError,) as exc:
+            raise DataError(
+                f"could not download {source} into {root} ({_last_line(exc)}): {_OFFLINE_HINT}"
+            ) from exc
+        try:
+            splits = _read_torchvision(factory, root, cancel)
+        except (RuntimeError, OSError) as exc:
+            raise DataError(
+                f"{source} was downloaded into {root} but cannot be read ({_last_line(exc)})"
+            ) from exc
+    train, test = splits
+    return Dataset(source, train, test, list(classes), stats[0], stats[1])
+
+
+def _read_torchvision(factory, root: Path, cancel: Cancel | None) -> tuple[DataSplit, DataSplit]:
+    splits = []
+    for train in (True, False):
+        _check_cancel(cancel)
+        splits.append(_torchvision_split(factory(str(root), train=train, download=False)))
+    return splits[0], splits[1]
+
+
+def _last_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def _torchvision_split(tv_set) -> DataSplit:
@@ -260,38 +301,99 @@ def _torchvision_split(tv_set) -> DataSplit:
     return DataSplit(images.contiguous(), labels)
 
 
-@contextmanager
-def _download_progress(progress: Progress | None) -> Iterator[None]:
-    """Forward torchvision's download byte counts to ``progress``.
+def _fetch_torchvision(
+    factory, root: Path, progress: Progress | None, cancel: Cancel | None
+) -> None:
+    """Download a torchvision set's files where torchvision looks for them.
 
-    torchvision has no progress hook; it reports through the ``tqdm`` name in
-    ``torchvision.datasets.utils``, which is swapped for the duration.
+    The addresses and checksums are torchvision's own: ``mirrors`` and ``resources`` of
+    MNIST and FashionMNIST (gzipped IDX files, unpacked into ``root/<class>/raw``), or
+    ``url``, ``filename`` and ``tgz_md5`` of CIFAR10 (a tar archive, unpacked into ``root``).
     """
-    from torchvision.datasets import utils as tv_utils
+    if hasattr(factory, "resources"):
+        raw = root / factory.__name__ / "raw"
+        for filename, md5 in factory.resources:
+            archive = raw / filename
+            _download_mirrored([m + filename for m in factory.mirrors], archive, md5,
+                               progress, cancel)
+            _gunzip(archive, raw / Path(filename).stem, cancel)
+    else:
+        archive = root / factory.filename
+        _download(factory.url, archive, factory.tgz_md5, progress, cancel)
+        _check_cancel(cancel)
+        with tarfile.open(archive, "r:gz") as tar:
+            tar.extractall(root, filter="data")
 
-    if progress is None or not hasattr(tv_utils, "tqdm"):
-        yield
+
+def _download_mirrored(urls: list[str], dest: Path, md5: str | None,
+                       progress: Progress | None, cancel: Cancel | None) -> None:
+    """:func:`_download` from the first of ``urls`` that works; the last failure if none."""
+    failure: Exception | None = None
+    for url in urls:
+        try:
+            _download(url, dest, md5, progress, cancel)
+            return
+        except _DOWNLOAD_ERRORS as exc:
+            failure = exc
+    raise failure if failure is not None else ValueError(f"no address to download {dest.name}")
+
+
+def _download(url: str, dest: Path, md5: str | None,
+              progress: Progress | None, cancel: Cancel | None) -> None:
+    """Fetch ``url`` into ``dest`` (kept if present with the right checksum).
+
+    Written to ``dest.part`` and renamed once complete and checked: an interrupted,
+    cancelled or corrupt download leaves nothing behind. ``progress(done, total)`` gets the
+    byte counts; ``cancel`` is asked between chunks.
+
+    Raises
+    ------
+    ValueError
+        When the file's MD5 checksum is not ``md5``.
+    """
+    if dest.is_file() and (md5 is None or _md5(dest) == md5):
         return
-
-    class _Bar(AbstractContextManager):
-        def __init__(self, total: int | None = None, **_: object) -> None:
-            self.total = int(total or 0)
-            self.done = 0
-
-        def __exit__(self, *exc: object) -> None:
-            return None
-
-        def update(self, n: int) -> None:
-            self.done += n
-            if self.total > 0:
-                progress(min(self.done, self.total), self.total)
-
-    original = tv_utils.tqdm
-    tv_utils.tqdm = _Bar
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    digest = hashlib.md5(usedforsecurity=False)
     try:
-        yield
+        request = urllib.request.Request(url, headers={"User-Agent": "network-explorer"})
+        with urllib.request.urlopen(request, timeout=_DOWNLOAD_TIMEOUT) as response, \
+                open(part, "wb") as out:
+            total, done = int(response.headers.get("Content-Length") or 0), 0
+            while chunk := response.read(_CHUNK):
+                _check_cancel(cancel)
+                out.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress is not None and total > 0:
+                    progress(min(done, total), total)
+        if md5 is not None and digest.hexdigest() != md5:
+            raise ValueError(f"{url} arrived corrupt (its MD5 checksum is not {md5})")
+        os.replace(part, dest)
     finally:
-        tv_utils.tqdm = original
+        part.unlink(missing_ok=True)
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _gunzip(archive: Path, dest: Path, cancel: Cancel | None) -> None:
+    """Unpack a .gz file next to it, atomically, asking ``cancel`` between chunks."""
+    part = dest.with_name(dest.name + ".part")
+    try:
+        with gzip.open(archive, "rb") as source, open(part, "wb") as out:
+            while chunk := source.read(1 << 20):
+                _check_cancel(cancel)
+                out.write(chunk)
+        os.replace(part, dest)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 # -- IDX folders ------------------------------------------------------------------------
@@ -364,11 +466,15 @@ def _load_idx_folder(
     name: str,
     classes: list[str] | None = None,
     stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+    cancel: Cancel | None = None,
 ) -> Dataset:
     files = _find_idx(folder)
     if files is None:
         raise DataError(f"{folder} has no IDX files ({', '.join(IDX_FILES.values())})")
-    arrays = {key: read_idx(path) for key, path in files.items()}
+    arrays = {}
+    for key, path in files.items():
+        _check_cancel(cancel)
+        arrays[key] = read_idx(path)
     splits = []
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
@@ -423,11 +529,17 @@ def _decode(path: Path) -> np.ndarray | None:
     return pixels
 
 
-def _decode_class(folder: Path) -> list[np.ndarray]:
-    return [a for a in map(_decode, _image_files(folder)) if a is not None]
+def _decode_class(folder: Path, cancel: Cancel | None) -> list[np.ndarray]:
+    arrays = []
+    for path in _image_files(folder):
+        _check_cancel(cancel)
+        pixels = _decode(path)
+        if pixels is not None:
+            arrays.append(pixels)
+    return arrays
 
 
-def _load_image_folder(folder: Path) -> Dataset:
+def _load_image_folder(folder: Path, cancel: Cancel | None = None) -> Dataset:
     split_folders = (folder / "train", folder / "test")
     presplit = all(p.is_dir() for p in split_folders)
     base = split_folders[0] if presplit else folder
@@ -445,7 +557,7 @@ def _load_image_folder(folder: Path) -> Dataset:
     test_labels: list[int] = []
     rng = np.random.default_rng(_SPLIT_SEED)
     for label, class_dir in enumerate(class_dirs):
-        arrays = _decode_class(class_dir)
+        arrays = _decode_class(class_dir, cancel)
         if not arrays:
             raise DataError(
                 f"class folder {class_dir} has no images that can be read (PNG, JPEG, ...)"
@@ -467,7 +579,7 @@ def _load_image_folder(folder: Path) -> Dataset:
                     f"test class folder {class_dir} has no match in {base}; "
                     f"training classes are {', '.join(classes)}"
                 )
-            arrays = _decode_class(class_dir)
+            arrays = _decode_class(class_dir, cancel)
             test_arrays += arrays
             test_labels += [classes.index(class_dir.name)] * len(arrays)
     all_arrays = train_arrays + test_arrays

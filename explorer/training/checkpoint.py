@@ -127,16 +127,7 @@ def load_checkpoint(
         return _load_torch_file(path, spec)
     sidecar, weights = checkpoint_paths(path)
     if not sidecar.is_file():
-        if spec is not None and weights.is_file():
-            model = _build(spec, weights)
-            _load_state(model, _read_safetensors(weights), weights)
-            return _plain_weights(model, spec, weights)
-        if not weights.is_file():
-            raise CheckpointError(f"{path}: no such checkpoint ({sidecar.name} not found)")
-        raise CheckpointError(
-            f"{sidecar}: not found; the weights alone do not say which architecture they "
-            "belong to (give the architecture to load them)"
-        )
+        return _load_without_sidecar(path, sidecar, weights, spec)
     document = _read_sidecar(sidecar)
     try:
         arch = ArchitectureSpec.from_dict(document["architecture"])
@@ -166,6 +157,22 @@ def load_checkpoint(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _load_without_sidecar(
+    path: Path, sidecar: Path, weights: Path, spec: ArchitectureSpec | None
+) -> LoadedCheckpoint:
+    """Plain .safetensors weights for a given architecture, or the reason they cannot load."""
+    if spec is not None and weights.is_file():
+        model = _build(spec, weights)
+        _load_state(model, _read_safetensors(weights), weights)
+        return _plain_weights(model, spec, weights)
+    if not weights.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint ({sidecar.name} not found)")
+    raise CheckpointError(
+        f"{sidecar}: not found; the weights alone do not say which architecture they "
+        "belong to (give the architecture to load them)"
+    )
 
 
 def _finite(value: Any) -> float | None:

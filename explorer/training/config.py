@@ -1,17 +1,81 @@
-"""The training configuration, validated with messages a user can act on."""
+"""The training configuration: one schema of settings, and the validated, frozen config.
+
+:data:`SETTINGS` describes every setting with the blocks' parameter schema
+(:class:`explorer.core.registry.Param`: kind, default, bounds, choices, help and
+``applies_when``). :class:`TrainConfig` takes its fields' defaults from it, validation reads
+it, the CLI's ``train`` options are generated from it, and a settings form can be too.
+Importing this module does not import torch.
+"""
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
-import torch
+from explorer.core.registry import Param
+
+if TYPE_CHECKING:
+    import torch
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+"""The device names; ``cuda:N`` also names one CUDA device."""
+
+SETTINGS: tuple[Param, ...] = (
+    Param("dataset", "str", "mnist-sample",
+          help="mnist-sample (bundled, offline), mnist, fashion-mnist, cifar10, or a folder "
+               "of IDX files or of images (one sub-folder per class)"),
+    Param("epochs", "int", 10, minimum=1, help="passes over the training images"),
+    Param("batch_size", "int", 64, minimum=1, help="images per optimiser step"),
+    Param("optimizer", "choice", "sgd", choices=OPTIMIZERS,
+          help="stochastic gradient descent, Adam, or Adam with decoupled weight decay"),
+    Param("lr", "float", 0.01, minimum=0, minimum_exclusive=True,
+          help="learning rate (the peak rate of the onecycle schedule)"),
+    Param("momentum", "float", 0.5, minimum=0, maximum=1, maximum_exclusive=True,
+          applies_when=(("optimizer", ("sgd",)),), help="SGD momentum"),
+    Param("weight_decay", "float", 0.0, minimum=0, help="L2 penalty on the weights"),
+    Param("schedule", "choice", "none", choices=SCHEDULES,
+          help="learning-rate schedule: none; step (times gamma every step_size epochs); "
+               "cosine (to zero over the run); onecycle (warm up to lr, then anneal)"),
+    Param("step_size", "int", None, minimum=1, applies_when=(("schedule", ("step",)),),
+          help="epochs between drops of the step schedule (default: a third of the epochs)"),
+    Param("gamma", "float", 0.1, minimum=0, minimum_exclusive=True, maximum=1,
+          applies_when=(("schedule", ("step",)),),
+          help="factor of each drop of the step schedule"),
+    Param("seed", "int", 0, minimum=0, maximum=2**63 - 1,
+          help="seed of the weights, the batch order, dropout and augmentation"),
+    Param("augment", "bool", False,
+          help="small random rotations, scalings and shifts of the training images"),
+    Param("device", "str", "auto",
+          help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps"),
+    Param("amp", "bool", True,
+          help="mixed precision on CUDA (bf16, or fp16 with gradient scaling)"),
+    Param("eval_batch_size", "int", 512, minimum=1, help="images per evaluation batch"),
+    Param("max_batches_per_epoch", "int", None, minimum=1,
+          help="cut every epoch short after this many batches (quick trials; default: all)"),
+)
+_SETTING = {param.name: param for param in SETTINGS}
+_DEFAULT = {param.name: param.default for param in SETTINGS}
+# what a setting's kind and bounds alone do not say
+_EXPECTED = {
+    "dataset": "a data set name such as 'mnist-sample' or a folder",
+    "device": "one of 'auto', 'cpu', 'cuda', 'cuda:N', 'mps'",
+}
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+def setting(name: str) -> Param:
+    """The schema of the setting ``name``.
+
+    Raises
+    ------
+    KeyError
+        For a name that is not a setting.
+    """
+    return _SETTING[name]
 
 
 class ConfigError(ValueError):
@@ -22,74 +86,54 @@ class ConfigError(ValueError):
         self.field = field
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """How to train: data, optimiser, schedule, device.
+    """How to train: data, optimiser, schedule, device. Frozen, and valid once made.
 
-    The defaults are the course's setup (SGD, lr 0.01, momentum 0.5, batch 64, 10 epochs).
+    One field per entry of :data:`SETTINGS`, in its order, with its default there (the
+    course's setup). Change a copy with :func:`dataclasses.replace`.
 
-    Attributes
-    ----------
-    dataset : a source understood by :func:`explorer.data.load_dataset`.
-    optimizer : ``sgd``, ``adam`` or ``adamw``; ``momentum`` is used by SGD only.
-    schedule : ``none``; ``step`` (multiply the rate by ``gamma`` every ``step_size`` epochs,
-        default ``max(1, epochs // 3)``); ``cosine`` (to zero over the run, per epoch);
-        ``onecycle`` (warm up to ``lr`` and anneal, per batch).
-    device : ``auto`` (CUDA, then Apple MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
-    amp : mixed precision (bf16, or fp16 with gradient scaling) — used on CUDA only.
-    max_batches_per_epoch : cut every epoch short (tiny tests and benchmarks); ``None``: all.
+    Raises
+    ------
+    ConfigError
+        When made with an invalid value (see :meth:`validate`).
     """
 
-    dataset: str = "mnist-sample"
-    epochs: int = 10
-    batch_size: int = 64
-    optimizer: str = "sgd"
-    lr: float = 0.01
-    momentum: float = 0.5
-    weight_decay: float = 0.0
-    schedule: str = "none"
-    step_size: int | None = None
-    gamma: float = 0.1
-    seed: int = 0
-    augment: bool = False
-    device: str = "auto"
-    amp: bool = True
-    eval_batch_size: int = 512
-    max_batches_per_epoch: int | None = None
+    dataset: str = _DEFAULT["dataset"]
+    epochs: int = _DEFAULT["epochs"]
+    batch_size: int = _DEFAULT["batch_size"]
+    optimizer: str = _DEFAULT["optimizer"]
+    lr: float = _DEFAULT["lr"]
+    momentum: float = _DEFAULT["momentum"]
+    weight_decay: float = _DEFAULT["weight_decay"]
+    schedule: str = _DEFAULT["schedule"]
+    step_size: int | None = _DEFAULT["step_size"]
+    gamma: float = _DEFAULT["gamma"]
+    seed: int = _DEFAULT["seed"]
+    augment: bool = _DEFAULT["augment"]
+    device: str = _DEFAULT["device"]
+    amp: bool = _DEFAULT["amp"]
+    eval_batch_size: int = _DEFAULT["eval_batch_size"]
+    max_batches_per_epoch: int | None = _DEFAULT["max_batches_per_epoch"]
+
+    def __post_init__(self) -> None:
+        self.validate()
 
     def validate(self) -> None:
-        """Check every field.
+        """Check every setting against its schema.
 
         Raises
         ------
         ConfigError
-            Naming the field, its value and what is valid,
+            Naming the setting, its value and what is valid,
             e.g. ``lr = -0.1 is not valid: expected a number > 0``.
         """
-        if not isinstance(self.dataset, str) or not self.dataset.strip():
-            raise _error(
-                "dataset", self.dataset, "a data set name such as 'mnist-sample' or a folder"
-            )
-        _int("epochs", self.epochs, 1)
-        _int("batch_size", self.batch_size, 1)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _number("lr", self.lr, "> 0", lambda v: v > 0)
-        _number("momentum", self.momentum, "≥ 0 and < 1", lambda v: 0 <= v < 1)
-        _number("weight_decay", self.weight_decay, "≥ 0", lambda v: v >= 0)
-        _choice("schedule", self.schedule, SCHEDULES)
-        if self.step_size is not None:
-            _int("step_size", self.step_size, 1, none=True)
-        _number("gamma", self.gamma, "> 0 and ≤ 1", lambda v: 0 < v <= 1)
-        _int("seed", self.seed, 0, maximum=2**63 - 1)
-        _bool("augment", self.augment)
-        if not isinstance(self.device, str) or not (
-            self.device in DEVICES or re.fullmatch(r"cuda:\d+", self.device)
-        ):
-            raise _error("device", self.device, "one of 'auto', 'cpu', 'cuda', 'cuda:N', 'mps'")
-        _bool("amp", self.amp)
-        _int("eval_batch_size", self.eval_batch_size, 1)
-        if self.max_batches_per_epoch is not None:
-            _int("max_batches_per_epoch", self.max_batches_per_epoch, 1, none=True)
+        for param in SETTINGS:
+            check_setting(param, getattr(self, param.name))
+
+    def applies(self, name: str) -> bool:
+        """Whether the setting ``name`` is used, given the others (momentum: SGD only)."""
+        return setting(name).applies(self.to_dict())
 
     @property
     def effective_step_size(self) -> int:
@@ -97,12 +141,12 @@ class TrainConfig:
         return self.step_size if self.step_size is not None else max(1, self.epochs // 3)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values."""
+        """Plain JSON-ready values, in the order of :data:`SETTINGS`."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Any) -> TrainConfig:
-        """Read a dict (e.g. parsed JSON); missing keys take their defaults, then validate.
+        """Read a dict (e.g. parsed JSON); missing keys take their defaults.
 
         Raises
         ------
@@ -113,15 +157,57 @@ class TrainConfig:
             raise ConfigError(
                 f"a training configuration must be a JSON object, got {type(data).__name__}"
             )
-        names = [f.name for f in fields(cls)]
         for key in data:
-            if key not in names:
+            if key not in _SETTING:
                 raise ConfigError(
-                    f"unknown setting {key!r}; valid settings: {', '.join(names)}", field=key
+                    f"unknown setting {key!r}; valid settings: {', '.join(_SETTING)}", field=key
                 )
-        config = cls(**data)
-        config.validate()
-        return config
+        return cls(**data)
+
+
+def check_setting(param: Param, value: Any) -> None:
+    """Check one value of a setting against its schema.
+
+    Raises
+    ------
+    ConfigError
+        ``<name> = <value> is not valid: expected <what is valid>``.
+    """
+    if not _valid(param, value):
+        expected = _EXPECTED.get(param.name) or param.describe()
+        raise ConfigError(
+            f"{param.name} = {value!r} is not valid: expected {expected}", field=param.name
+        )
+
+
+def _valid(param: Param, value: Any) -> bool:
+    if value is None:
+        return param.default is None
+    if param.kind == "int":
+        return _is_int(value) and _in_range(param, value)
+    if param.kind == "float":
+        return (
+            not isinstance(value, bool) and isinstance(value, (int, float))
+            and math.isfinite(value) and _in_range(param, value)
+        )
+    if param.kind == "bool":
+        return isinstance(value, bool)
+    if param.kind == "choice":
+        return isinstance(value, str) and value in param.choices
+    if not isinstance(value, str) or not value.strip():
+        return False
+    return param.name != "device" or _DEVICE.fullmatch(value) is not None
+
+
+def _in_range(param: Param, value: float) -> bool:
+    low, high = param.minimum, param.maximum
+    if low is not None and (value <= low if param.minimum_exclusive else value < low):
+        return False
+    return high is None or (value < high if param.maximum_exclusive else value <= high)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -134,6 +220,8 @@ def resolve_device(name: str) -> torch.device:
     ConfigError
         When CUDA or MPS is asked for but is not available here.
     """
+    import torch
+
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -151,60 +239,27 @@ def resolve_device(name: str) -> torch.device:
             )
         return torch.device("mps")
     if isinstance(name, str) and re.fullmatch(r"cuda(:\d+)?", name):
-        if not torch.cuda.is_available():
-            build = (
-                "this PyTorch build has no CUDA support"
-                if torch.version.cuda is None
-                else "no NVIDIA GPU or driver was found"
-            )
-            raise ConfigError(
-                f"device = {name!r} is not available: {build}; use 'auto' or 'cpu'",
-                field="device",
-            )
-        device = torch.device(name)
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(
-                f"device = {name!r} is not available: this machine has "
-                f"{torch.cuda.device_count()} CUDA device(s), numbered from 0",
-                field="device",
-            )
-        return device
-    raise _error("device", name, "one of 'auto', 'cpu', 'cuda', 'cuda:N', 'mps'")
+        return _cuda_device(torch, name)
+    raise ConfigError(
+        f"device = {name!r} is not valid: expected {_EXPECTED['device']}", field="device"
+    )
 
 
-# --------------------------------------------------------------------------- checks
-
-
-def _error(name: str, value: Any, expected: str) -> ConfigError:
-    return ConfigError(f"{name} = {value!r} is not valid: expected {expected}", field=name)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _int(name: str, value: Any, minimum: int, *, maximum: int | None = None,
-         none: bool = False) -> None:
-    bound = f"≥ {minimum}" + (f" and ≤ {maximum}" if maximum is not None else "")
-    if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
-        raise _error(name, value, f"an integer {bound}" + (" or null" if none else ""))
-
-
-def _number(name: str, value: Any, bound: str, ok) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or not ok(value)
-    ):
-        raise _error(name, value, f"a number {bound}")
-
-
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise _error(name, value, "one of " + ", ".join(repr(c) for c in choices))
-
-
-def _bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise _error(name, value, "true or false")
+def _cuda_device(torch, name: str) -> torch.device:
+    if not torch.cuda.is_available():
+        build = (
+            "this PyTorch build has no CUDA support"
+            if torch.version.cuda is None
+            else "no NVIDIA GPU or driver was found"
+        )
+        raise ConfigError(
+            f"device = {name!r} is not available: {build}; use 'auto' or 'cpu'", field="device"
+        )
+    device = torch.device(name)
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(
+            f"device = {name!r} is not available: this machine has "
+            f"{torch.cuda.device_count()} CUDA device(s), numbered from 0",
+            field="device",
+        )
+    return device

@@ -1,8 +1,15 @@
 """The training engine: a plain generator that trains a network and yields events.
 
 The caller drives it — a Qt worker thread, the CLI, a test — and reads only the small event
-records (:mod:`explorer.training.events`). Between batches the engine checks a
-:class:`TrainControl` for pause and stop requests.
+records (:mod:`explorer.training.events`). Between batches (training and evaluation) and
+while the data set loads, the engine checks a :class:`TrainControl` for pause and stop
+requests.
+
+A run leaves the process as it found it: its random numbers come from a private state
+(seeded from ``config.seed``) that is swapped in around the run's own random work, so the
+global torch RNG is the same before and after; it keeps the (immutable) spec and config it
+was started with; any error ends the run with a ``failed`` :class:`Finished` instead of
+escaping ``next()``.
 
 A run folder, when given, receives::
 
@@ -11,6 +18,7 @@ A run folder, when given, receives::
     metrics.csv        the same as a table (header written at the start)
     best.json/.safetensors   the best-on-test checkpoint, replaced when a better epoch ends
     last.json/.safetensors   the weights when training ended (finished or stopped)
+    error.log          the traceback, when the run failed with an unexpected error
 """
 
 from __future__ import annotations
@@ -18,12 +26,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
-import gc
 import io
 import json
+import logging
 import math
 import os
 import time
+import traceback
 from collections import deque
 from collections.abc import Generator, Iterator
 from datetime import datetime, timezone
@@ -35,7 +44,7 @@ from torch import nn
 
 from explorer.core.builder import build_model, build_partial, check_output, infer_shape
 from explorer.core.spec import ArchitectureSpec, atomic_write_text
-from explorer.data import BatchLoader, Dataset, load_dataset
+from explorer.data import BatchLoader, DataError, Dataset, LoadCancelled, load_dataset
 from explorer.training.checkpoint import save_checkpoint
 from explorer.training.config import TrainConfig, resolve_device
 from explorer.training.control import TrainControl
@@ -57,6 +66,9 @@ METRIC_COLUMNS = (
 )
 SPEED_WINDOW = 20
 """Batches over which ``BatchEnd.samples_per_second`` is measured."""
+ERROR_LOG = "error.log"
+
+_log = logging.getLogger(__name__)
 
 
 class TrainError(ValueError):
@@ -76,17 +88,20 @@ def train(
 
     The configuration, the device and the network's output are checked at once, when this
     is called; the data set is loaded (unless given) and the model built when the first
-    event is asked for. Every run that yields :class:`Started` ends with :class:`Finished`
-    (a diverging loss or running out of memory is a ``failed`` run, not an exception),
-    unless the caller closes the generator or an unexpected error is raised.
+    event is asked for. The last event is always :class:`Finished`: a diverging loss, running
+    out of memory, a data set that cannot be loaded or any unexpected error is a ``failed``
+    run (an unexpected error's traceback goes to ``error.log`` in the run folder), and a stop
+    while the data set loads is a ``stopped`` run without :class:`Started`. Nothing is raised
+    from ``next()`` unless the caller closes the generator.
 
     Parameters
     ----------
     spec
-        The architecture; the model is built from it on the device, seeded by
-        ``config.seed``, unless ``model`` is given.
+        The architecture, an immutable value: the run keeps this object, whatever the caller
+        goes on to edit (edits make new specs). The model is built from it on the device,
+        seeded by ``config.seed``, unless ``model`` is given.
     config
-        The training settings.
+        The training settings (frozen).
     dataset
         The data, instead of ``load_dataset(config.dataset)``.
     run_dir
@@ -103,10 +118,7 @@ def train(
     SpecError, ShapeError
         When ``spec`` cannot be built.
     TrainError
-        When the network does not end in one score per class, or the data set does not fit
-        it (raised by the first ``next`` when the data set is loaded then).
-    explorer.data.DataError
-        When the data set cannot be loaded (by the first ``next``).
+        When the network does not end in one score per class, or ``dataset`` does not fit it.
     """
     config.validate()
     device = resolve_device(config.device)
@@ -144,6 +156,53 @@ def _check_dataset(spec: ArchitectureSpec, dataset: Dataset) -> None:
         )
 
 
+class PrivateRNG:
+    """A random state of its own, swapped in only while :meth:`active`.
+
+    Weight initialisation, dropout and any other use of torch's default generators inside
+    the ``with`` block draw from this state (CPU, and the CUDA device when there is one);
+    outside it the process's global state is untouched, even by other threads' draws in
+    between. Do not yield inside the block. (On Apple MPS, dropout on the device still
+    draws from that device's own generator.) A swap costs about 9 µs on CPU.
+    """
+
+    def __init__(self, seed: int, device: torch.device) -> None:
+        self._cuda = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=self._cuda):
+            torch.manual_seed(seed)
+            self._state = self._get()
+
+    def _get(self) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        return torch.get_rng_state(), [torch.cuda.get_rng_state(d) for d in self._cuda]
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """Draw from this state inside the block; the global state is restored after it."""
+        with torch.random.fork_rng(devices=self._cuda):
+            cpu, cuda = self._state
+            torch.set_rng_state(cpu)
+            for device, state in zip(self._cuda, cuda):
+                torch.cuda.set_rng_state(state, device)
+            try:
+                yield
+            finally:
+                self._state = self._get()
+
+
+class _Speed:
+    """Samples per second over the last :data:`SPEED_WINDOW` batches."""
+
+    def __init__(self, seen: int = 0) -> None:
+        self.window: deque[tuple[float, int]] = deque(maxlen=SPEED_WINDOW + 1)
+        self.window.append((time.perf_counter(), seen))
+
+    def add(self, seen: int) -> float:
+        now = time.perf_counter()
+        self.window.append((now, seen))
+        then, seen_then = self.window[0]
+        return (seen - seen_then) / max(now - then, 1e-9)
+
+
 class _Run:
     """The state of one training run; :meth:`events` is the generator."""
 
@@ -160,6 +219,7 @@ class _Run:
         self.device = device
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.control = control
+        self.rng = PrivateRNG(config.seed, device)
         self.step = 0
         self.epochs_done = 0
         self.best_accuracy: float | None = None
@@ -170,18 +230,43 @@ class _Run:
         self.train_samples = 0
         self.train_time = 0.0
         self.paused_time = 0.0
-        self.phase = "training"
+        self.started = time.perf_counter()
+        self.phase = "loading"
+
+    def events(self, dataset: Dataset | None, model: nn.Module | None) -> Iterator[Event]:
+        """The run: set-up, the epochs, and one :class:`Finished`, whatever happens."""
+        try:
+            if dataset is None:
+                dataset = self._load()
+                if dataset is None:
+                    yield self._finished("stopped", "stopped by request while loading the data")
+                    return
+            self._set_up(dataset, model)
+            yield self._started()
+            yield from self._loop()
+        except (DataError, TrainError) as exc:
+            yield self._finished("failed", str(exc))
+        except Exception as exc:  # noqa: BLE001 — the last line of defence of a run
+            yield self._crashed(exc)
 
     # ----------------------------------------------------------------- set-up
 
-    def events(self, dataset: Dataset | None, model: nn.Module | None) -> Iterator[Event]:
+    def _load(self) -> Dataset | None:
+        """The configured data set, or None when a stop was requested while it loaded."""
+        try:
+            dataset = load_dataset(self.config.dataset, cancel=lambda: self.control.stopped)
+        except LoadCancelled:
+            return None
+        _check_dataset(self.spec, dataset)
+        return dataset
+
+    def _set_up(self, dataset: Dataset, model: nn.Module | None) -> None:
         config, device = self.config, self.device
-        if dataset is None:
-            dataset = load_dataset(config.dataset)
-            _check_dataset(self.spec, dataset)
         self.dataset = dataset
-        torch.manual_seed(config.seed)
-        self.model = build_model(self.spec, device=device) if model is None else model.to(device)
+        if model is None:
+            with self.rng.active():
+                model = build_model(self.spec, device=device)
+        self.model = model.to(device)
         loader_args = {
             "input_shape": self.spec.input_shape, "mean": dataset.mean, "std": dataset.std,
             "device": device,
@@ -196,32 +281,32 @@ class _Run:
         self.batches = len(self.train_loader)
         if config.max_batches_per_epoch is not None:
             self.batches = min(self.batches, config.max_batches_per_epoch)
-        self.optimizer = _optimizer(self.model, config)
-        self.scheduler = _scheduler(self.optimizer, config, self.batches)
+        self.optimizer = make_optimizer(self.model, config)
+        self.scheduler = make_scheduler(self.optimizer, config, self.batches)
         self.per_batch_schedule = config.schedule == "onecycle"
         self.autocast, self.scaler = _mixed_precision(device, config.amp)
-        params = sum(p.numel() for p in self.model.parameters())
+        self.params = sum(p.numel() for p in self.model.parameters())
         if self.run_dir is not None:
-            self._start_run_dir(params)
-        gc.collect()
-        gc.freeze()  # a full collection in this thread would stall the GUI thread (the GIL)
+            self._start_run_dir()
+
+    def _started(self) -> Started:
         self.started = time.perf_counter()
-        yield Started(
-            device=str(device),
-            params=int(params),
+        self.phase = "training"
+        return Started(
+            device=str(self.device),
+            params=int(self.params),
             batches_per_epoch=self.batches,
-            epochs=config.epochs,
+            epochs=self.config.epochs,
             run_dir=str(self.run_dir) if self.run_dir is not None else None,
         )
-        yield from self._loop()
 
-    def _start_run_dir(self, params: int) -> None:
+    def _start_run_dir(self) -> None:
         info = {
             "format": RUN_FORMAT,
             "version": 1,
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "device": str(self.device),
-            "params": int(params),
+            "params": int(self.params),
             "config": self.config.to_dict(),
             "architecture": self.spec.to_dict(),
             "dataset": {
@@ -240,73 +325,98 @@ class _Run:
     # ----------------------------------------------------------------- the loop
 
     def _loop(self) -> Generator[Event, None, None]:
-        config = self.config
         try:
-            for epoch in range(1, config.epochs + 1):
-                epoch_start, paused_before = time.perf_counter(), self.paused_time
-                self.phase = "training"
-                outcome = yield from self._train_epoch(epoch)
+            for epoch in range(1, self.config.epochs + 1):
+                outcome = yield from self._epoch(epoch)
                 if outcome is not None:
                     yield from self._finish(*outcome)
-                    return
-                self.phase = "evaluation"
-                test_loss, test_accuracy = self._evaluate()
-                lr = float(self.optimizer.param_groups[0]["lr"])
-                if self.scheduler is not None and not self.per_batch_schedule:
-                    self.scheduler.step()
-                is_best = self.best_accuracy is None or test_accuracy > self.best_accuracy
-                self.epochs_done = epoch
-                self.last_metrics = {
-                    "train_loss": self.epoch_loss,
-                    "train_accuracy": self.epoch_accuracy,
-                    "test_loss": test_loss,
-                    "test_accuracy": test_accuracy,
-                }
-                now = time.perf_counter()
-                epoch_time = now - epoch_start - (self.paused_time - paused_before)
-                if self.run_dir is not None:
-                    self._log_epoch(epoch, lr, epoch_time, self._elapsed(now), is_best)
-                yield EpochEnd(
-                    epoch=epoch,
-                    epochs=config.epochs,
-                    train_loss=self.epoch_loss,
-                    train_accuracy=self.epoch_accuracy,
-                    test_loss=test_loss,
-                    test_accuracy=test_accuracy,
-                    epoch_time=epoch_time,
-                    is_best=is_best,
-                )
-                if is_best:
-                    self.best_accuracy, self.best_epoch = test_accuracy, epoch
-                    if self.run_dir is not None:
-                        self.best_path = self._save("best")
-                        yield CheckpointSaved(str(self.best_path), epoch, test_accuracy)
-                if self.control.stopped:
-                    yield from self._finish("stopped", self._stopped_reason(epoch, None))
                     return
         except torch.OutOfMemoryError:
             outcome = ("failed", self._out_of_memory_reason())
         else:
-            outcome = ("finished", f"trained {config.epochs} epochs")
+            outcome = ("finished", f"trained {self.config.epochs} epochs")
         if outcome[0] == "failed" and self.device.type == "cuda":
             torch.cuda.empty_cache()
         yield from self._finish(*outcome)
 
+    def _epoch(self, epoch: int) -> Generator[Event, None, tuple[str, str] | None]:
+        """Train and evaluate one epoch; return ``(status, reason)`` when the run must end."""
+        epoch_start, paused_before = time.perf_counter(), self.paused_time
+        self.phase = "training"
+        outcome = yield from self._train_epoch(epoch)
+        if outcome is not None:
+            return outcome
+        self.phase = "evaluation"
+        evaluated = self._evaluate()
+        if evaluated is None:
+            return "stopped", f"stopped by request while evaluating epoch {epoch}"
+        test_loss, test_accuracy = evaluated
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        if self.scheduler is not None and not self.per_batch_schedule:
+            self.scheduler.step()
+        is_best = self.best_accuracy is None or test_accuracy > self.best_accuracy
+        self.epochs_done = epoch
+        self.last_metrics = {
+            "train_loss": self.epoch_loss, "train_accuracy": self.epoch_accuracy,
+            "test_loss": test_loss, "test_accuracy": test_accuracy,
+        }
+        now = time.perf_counter()
+        epoch_time = now - epoch_start - (self.paused_time - paused_before)
+        if self.run_dir is not None:
+            self._log_epoch(epoch, lr, epoch_time, self._elapsed(now), is_best)
+        yield EpochEnd(epoch=epoch, epochs=self.config.epochs, epoch_time=epoch_time,
+                       is_best=is_best, **self.last_metrics)
+        if is_best:
+            self.best_accuracy, self.best_epoch = test_accuracy, epoch
+            if self.run_dir is not None:
+                self.best_path = self._save("best")
+                yield CheckpointSaved(str(self.best_path), epoch, test_accuracy)
+        if self.control.stopped:
+            return "stopped", self._stopped_reason(epoch, None)
+        return None
+
     def _train_epoch(self, epoch: int) -> Generator[Event, None, tuple[str, str] | None]:
         """Train one epoch; return ``(status, reason)`` when the run must end, else None."""
-        model, optimizer, scaler, control = self.model, self.optimizer, self.scaler, self.control
-        scheduler = self.scheduler if self.per_batch_schedule else None
-        batches, autocast = self.batches, self.autocast
-        model.train()
+        control = self.control
+        self.model.train()
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
         loss_sum, seen = 0.0, 0
-        window: deque[tuple[float, int]] = deque(maxlen=SPEED_WINDOW + 1)
-        start = time.perf_counter()
-        window.append((start, 0))
-        paused_before = self.paused_time
+        speed = _Speed()
+        start, paused_before = time.perf_counter(), self.paused_time
         for batch, (x, y) in enumerate(self.train_loader, start=1):
-            with autocast():
-                out = model(x)
+            out, value = self._step(x, y)
+            correct += (out.argmax(dim=1) == y).sum()
+            self.step += 1
+            if not math.isfinite(value):
+                self._count_training(start, paused_before, seen)
+                return "failed", self._diverged_reason(value, epoch, batch)
+            n = int(y.shape[0])
+            loss_sum += value * n
+            seen += n
+            yield BatchEnd(
+                epoch=epoch, batch=batch, batches=self.batches, step=self.step, loss=value,
+                lr=float(self.optimizer.param_groups[0]["lr"]),
+                samples_per_second=speed.add(seen),
+            )
+            if control.paused:
+                yield from self._pause(epoch, batch)
+                speed = _Speed(seen)
+            if control.stopped:
+                self._count_training(start, paused_before, seen)
+                return "stopped", self._stopped_reason(epoch, batch)
+            if batch >= self.batches:
+                break
+        self._count_training(start, paused_before, seen)
+        self.epoch_loss = loss_sum / seen
+        self.epoch_accuracy = correct.item() / seen
+        return None
+
+    def _step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """One optimiser step on a batch; ``(scores, loss)``, read with one synchronisation."""
+        optimizer, scaler = self.optimizer, self.scaler
+        with self.rng.active():
+            with self.autocast():
+                out = self.model(x)
                 loss = F.cross_entropy(out, y)
             optimizer.zero_grad(set_to_none=True)
             if scaler is None:
@@ -316,42 +426,9 @@ class _Run:
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
                 scaler.update()
-            if scheduler is not None:
-                scheduler.step()
-            correct += (out.argmax(dim=1) == y).sum()
-            value = loss.item()  # the one synchronisation per batch
-            self.step += 1
-            n = int(y.shape[0])
-            if not math.isfinite(value):
-                self._count_training(start, paused_before, seen)
-                return "failed", self._diverged_reason(value, epoch, batch)
-            loss_sum += value * n
-            seen += n
-            now = time.perf_counter()
-            window.append((now, seen))
-            then, seen_then = window[0]
-            yield BatchEnd(
-                epoch=epoch,
-                batch=batch,
-                batches=batches,
-                step=self.step,
-                loss=value,
-                lr=float(optimizer.param_groups[0]["lr"]),
-                samples_per_second=(seen - seen_then) / max(now - then, 1e-9),
-            )
-            if control.paused:
-                yield from self._pause(epoch, batch)
-                window.clear()
-                window.append((time.perf_counter(), seen))
-            if control.stopped:
-                self._count_training(start, paused_before, seen)
-                return "stopped", self._stopped_reason(epoch, batch)
-            if batch >= batches:
-                break
-        self._count_training(start, paused_before, seen)
-        self.epoch_loss = loss_sum / seen
-        self.epoch_accuracy = correct.item() / seen
-        return None
+        if self.scheduler is not None and self.per_batch_schedule:
+            self.scheduler.step()
+        return out, loss.item()
 
     def _count_training(self, start: float, paused_before: float, seen: int) -> None:
         self.train_time += time.perf_counter() - start - (self.paused_time - paused_before)
@@ -367,17 +444,22 @@ class _Run:
             yield Resumed(epoch, batch, paused_for)
 
     @torch.no_grad()
-    def _evaluate(self) -> tuple[float, float]:
-        """Mean loss and accuracy on the test split, read with one synchronisation."""
+    def _evaluate(self) -> tuple[float, float] | None:
+        """Mean loss and accuracy on the test split, read with one synchronisation; None
+        when a stop was requested between two of its batches."""
         model = self.model
         model.eval()
         loss_sum = torch.zeros((), dtype=torch.float32, device=self.device)
         correct = torch.zeros((), dtype=torch.float32, device=self.device)
-        for x, y in self.test_loader:
-            with self.autocast():
-                out = model(x)
-            loss_sum += F.cross_entropy(out.float(), y, reduction="sum")
-            correct += (out.argmax(dim=1) == y).sum()
+        with self.rng.active():
+            for x, y in self.test_loader:
+                if self.control.stopped:
+                    model.train()
+                    return None
+                with self.autocast():
+                    out = model(x)
+                loss_sum += F.cross_entropy(out.float(), y, reduction="sum")
+                correct += (out.argmax(dim=1) == y).sum()
         model.train()
         total_loss, total_correct = torch.stack([loss_sum, correct]).tolist()
         n = len(self.dataset.test)
@@ -390,7 +472,10 @@ class _Run:
             path = self._save("last")
             accuracy = self.last_metrics.get("test_accuracy")
             yield CheckpointSaved(str(path), self.epochs_done, accuracy)
-        yield Finished(
+        yield self._finished(status, reason)
+
+    def _finished(self, status: str, reason: str, error_log: str | None = None) -> Finished:
+        return Finished(
             status=status,
             reason=reason,
             epochs_done=self.epochs_done,
@@ -399,7 +484,30 @@ class _Run:
             checkpoint=str(self.best_path) if self.best_path is not None else None,
             elapsed=self._elapsed(time.perf_counter()),
             samples_per_second=self.train_samples / self.train_time if self.train_time else 0.0,
+            error_log=error_log,
         )
+
+    def _crashed(self, exc: Exception) -> Finished:
+        """The ``failed`` end of an unexpected error; its traceback goes to ``error.log``."""
+        details = "".join(traceback.format_exception(exc))
+        where, log_path = "the log", None
+        if self.run_dir is not None:
+            try:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(self.run_dir / ERROR_LOG, details)
+                log_path = str(self.run_dir / ERROR_LOG)
+                where = log_path
+            except OSError:
+                pass
+        if log_path is None:
+            _log.error("training run failed:\n%s", details)
+        kept = f"; the best checkpoint (epoch {self.best_epoch}) is kept" if self.best_path else ""
+        first_line = next(iter(str(exc).splitlines()), "")
+        reason = (
+            f"unexpected error while {self.phase}: {type(exc).__name__}: {first_line} "
+            f"(the traceback is in {where}){kept}"
+        )
+        return self._finished("failed", reason, log_path)
 
     def _elapsed(self, now: float) -> float:
         return now - self.started - self.paused_time
@@ -463,7 +571,12 @@ class _Run:
 # --------------------------------------------------------------------------- helpers
 
 
-def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer ``config.optimizer`` names, over ``model``'s parameters.
+
+    ``sgd`` is :class:`torch.optim.SGD` with ``momentum``; ``adam`` and ``adamw`` are
+    :class:`torch.optim.Adam` and :class:`torch.optim.AdamW` with PyTorch's betas and eps.
+    """
     params = model.parameters()
     if config.optimizer == "sgd":
         return torch.optim.SGD(
@@ -474,10 +587,16 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def _scheduler(
+def make_scheduler(
     optimizer: torch.optim.Optimizer, config: TrainConfig, batches: int
 ) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """The learning-rate schedule; ``onecycle`` steps per batch, the others per epoch."""
+    """The learning-rate schedule, or None for ``none``.
+
+    ``step`` is :class:`~torch.optim.lr_scheduler.StepLR` and ``cosine``
+    :class:`~torch.optim.lr_scheduler.CosineAnnealingLR` (both stepped per epoch);
+    ``onecycle`` is :class:`~torch.optim.lr_scheduler.OneCycleLR` over ``epochs × batches``
+    steps (stepped per batch).
+    """
     schedules = torch.optim.lr_scheduler
     if config.schedule == "step":
         return schedules.StepLR(optimizer, step_size=config.effective_step_size, gamma=config.gamma)

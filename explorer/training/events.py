@@ -78,12 +78,14 @@ class Resumed:
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """The last event of every run that got as far as :class:`Started`.
+    """The last event of every run (a run stopped or failed while its data set loads has
+    no :class:`Started` before it).
 
     ``status`` is ``finished``, ``stopped`` (by the user) or ``failed`` (``reason`` says why
     and what to change). ``checkpoint`` is the best checkpoint's sidecar, or ``None`` without
     a run folder or before the first epoch ends. ``elapsed`` leaves pauses out;
-    ``samples_per_second`` counts training batches only (no evaluation).
+    ``samples_per_second`` counts training batches only (no evaluation). ``error_log`` is
+    the file holding the traceback of an unexpected error, when one was written.
     """
 
     status: str
@@ -94,6 +96,7 @@ class Finished:
     checkpoint: str | None
     elapsed: float
     samples_per_second: float
+    error_log: str | None = None
 
 
 Event = Started | BatchEnd | EpochEnd | CheckpointSaved | Paused | Resumed | Finished

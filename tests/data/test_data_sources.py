@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
+import tarfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +19,7 @@ from explorer.data import (
     DIGIT_CLASSES,
     DataError,
     Dataset,
+    LoadCancelled,
     default_data_dir,
     list_sources,
     load_dataset,
@@ -254,23 +260,36 @@ def test_image_folder_errors(tmp_path):
 # -- torchvision sets, never touching the network ---------------------------------------
 
 
-class _Offline:
-    def __init__(self, root, train=True, download=False):
-        if download:
-            raise RuntimeError(
-                "Error downloading train-images-idx3-ubyte.gz:\nTried https://example, got:\n"
-                "<urlopen error [Errno -3] Temporary failure in name resolution>\n"
-            )
-        raise RuntimeError("Dataset not found. You can use download=True to download it")
+@pytest.fixture
+def no_debian(monkeypatch):
+    monkeypatch.setattr(ds, "DEBIAN_FASHION_MNIST", Path("/nonexistent/fashion-mnist"))
+
+
+def _refuse(request, timeout=None):
+    raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
 
 
 @pytest.fixture
-def offline(monkeypatch):
+def offline(monkeypatch, no_debian):
+    monkeypatch.setattr(urllib.request, "urlopen", _refuse)
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def local_mnist(monkeypatch, tmp_path, no_debian):
+    """torchvision's MNIST pointed at gzipped IDX files in a local folder (file:// URLs)."""
     from torchvision import datasets as tv_datasets
 
-    for name in ("MNIST", "FashionMNIST", "CIFAR10"):
-        monkeypatch.setattr(tv_datasets, name, _Offline)
-    monkeypatch.setattr(ds, "DEBIAN_FASHION_MNIST", Path("/nonexistent/fashion-mnist"))
+    mirror = tmp_path / "mirror"
+    arrays = make_idx_folder(mirror, gz=True)
+    resources = [(f"{name}.gz", md5(mirror / f"{name}.gz")) for name in ds.IDX_FILES.values()]
+    monkeypatch.setattr(tv_datasets.MNIST, "mirrors", [mirror.as_uri() + "/"])
+    monkeypatch.setattr(tv_datasets.MNIST, "resources", resources)
+    monkeypatch.setattr(ds, "_CHUNK", 4096)  # several chunks per file
+    return mirror, arrays
 
 
 @pytest.mark.parametrize("source", ["mnist", "fashion-mnist", "cifar10"])
@@ -281,6 +300,7 @@ def test_offline_download_names_the_alternatives(offline, tmp_path, source):
     assert f"could not download {source}" in message
     assert "Temporary failure in name resolution" in message
     assert "mnist-sample works offline" in message and "IDX" in message
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 
 
 def test_missing_without_download(offline, tmp_path):
@@ -288,43 +308,142 @@ def test_missing_without_download(offline, tmp_path):
         load_dataset("mnist", data_dir=tmp_path, download=False)
 
 
-def test_torchvision_sets_convert_and_report_progress(monkeypatch, tmp_path):
+def test_download_reports_progress_and_torchvision_reads_the_files(local_mnist, tmp_path,
+                                                                   monkeypatch):
+    mirror, arrays = local_mnist
+    calls = []
+    data = load_dataset("mnist", data_dir=tmp_path / "data", progress=lambda *a: calls.append(a))
+    assert np.array_equal(data.train.images[:, 0].numpy(), arrays["train_images"])
+    assert np.array_equal(data.test.labels.numpy(), arrays["test_labels"])
+    assert data.train.labels.dtype == torch.int64 and data.classes == DIGIT_CLASSES
+    assert (data.mean, data.std) == ((0.1307,), (0.3081,))
+    assert calls[0] == (0, 1) and calls[-1] == (1, 1)
+    sizes = sorted(p.stat().st_size for p in mirror.iterdir())
+    by_file = {}
+    for done, total in calls[1:-1]:
+        by_file.setdefault(total, []).append(done)
+    assert sorted(by_file) == sorted(set(sizes))
+    assert all(counts == sorted(counts) and counts[-1] == total
+               for total, counts in by_file.items())
+    assert len(by_file[max(sizes)]) > 1  # reported chunk by chunk
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    assert (raw / "train-images-idx3-ubyte").is_file()  # where torchvision looks
+    assert not list(tmp_path.rglob("*.part"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", _refuse)  # now read without a download
+    calls.clear()
+    again = load_dataset("mnist", data_dir=tmp_path / "data", progress=lambda *a: calls.append(a))
+    assert calls == [(0, 1), (1, 1)] and torch.equal(again.train.images, data.train.images)
+
+
+def test_a_corrupt_download_is_refused_and_removed(local_mnist, tmp_path, monkeypatch):
     from torchvision import datasets as tv_datasets
-    from torchvision.datasets import utils as tv_utils
 
-    roots = []
+    first, *rest = tv_datasets.MNIST.resources
+    monkeypatch.setattr(tv_datasets.MNIST, "resources", [(first[0], "0" * 32), *rest])
+    with pytest.raises(DataError, match="could not download mnist .*MD5 checksum"):
+        load_dataset("mnist", data_dir=tmp_path / "data")
+    assert not [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
 
-    class FakeMNIST:  # torchvision's layout: uint8 tensor (N, H, W), int64 targets
+
+def test_a_transfer_cut_off_midway_is_a_data_error(local_mnist, tmp_path, monkeypatch):
+    import http.client
+
+    class CutOff(io.BytesIO):
+        def __init__(self):
+            super().__init__()
+            self.headers = {"Content-Length": "100000"}
+
+        def read(self, size=-1):
+            raise http.client.IncompleteRead(b"partial", 99993)
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda request, timeout=None: CutOff())
+    with pytest.raises(DataError, match="could not download mnist .*IncompleteRead"):
+        load_dataset("mnist", data_dir=tmp_path / "data")
+    assert not [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+
+
+def test_a_download_can_be_cancelled(local_mnist, tmp_path):
+    calls = []
+    with pytest.raises(LoadCancelled):
+        load_dataset("mnist", data_dir=tmp_path / "data", progress=lambda *a: calls.append(a),
+                     cancel=lambda: len(calls) >= 3)
+    assert len(calls) == 3  # (0, 1) and two chunks, then no more
+    assert not [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+
+
+def test_loading_folders_can_be_cancelled(tmp_path):
+    make_idx_folder(tmp_path / "idx")
+    asked = []
+
+    def cancel_third_time():
+        asked.append(1)
+        return len(asked) == 3
+
+    with pytest.raises(LoadCancelled):
+        load_dataset(str(tmp_path / "idx"), cancel=cancel_third_time)
+    assert len(asked) == 3  # before loading, then before each IDX file
+    for label in range(2):
+        for i in range(3):
+            write_png(tmp_path / "images" / f"c{label}" / f"{i}.png", grey_image(40 * i))
+    asked.clear()
+    with pytest.raises(LoadCancelled):
+        load_dataset(str(tmp_path / "images"), cancel=cancel_third_time)
+    assert len(asked) == 3  # between images
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _fake_cifar(archive: Path):
+    class FakeCIFAR:  # torchvision's CIFAR10 attributes; numpy (N, H, W, 3) and a label list
+        url = archive.as_uri()
+        filename = "cifar-fake.tar.gz"
+        tgz_md5 = md5(archive)
+
         def __init__(self, root, train=True, download=False):
-            roots.append(root)
-            with tv_utils.tqdm(total=100, unit="B") as bar:
-                bar.update(60)
-                bar.update(40)
-            n = 6 if train else 4
-            self.data = torch.arange(n * 784, dtype=torch.int64).reshape(n, 28, 28).to(torch.uint8)
-            self.targets = torch.arange(n) % 10
-
-    class FakeCIFAR:  # numpy (N, H, W, 3) and a list of labels
-        def __init__(self, root, train=True, download=False):
+            assert not download
+            if not (Path(root) / "cifar-fake" / "data_batch").is_file():
+                raise RuntimeError("Dataset not found or corrupted.")
             self.data = np.zeros((5, 32, 32, 3), dtype=np.uint8)
             self.data[..., 2] = 200
             self.targets = [1, 2, 3, 4, 5]
 
-    monkeypatch.setattr(tv_datasets, "MNIST", FakeMNIST)
-    monkeypatch.setattr(tv_datasets, "CIFAR10", FakeCIFAR)
+    return FakeCIFAR
+
+
+def test_cifar_archive_download_and_conversion(monkeypatch, tmp_path):
+    from torchvision import datasets as tv_datasets
+
+    archive = tmp_path / "served.tar.gz"
+    archive.write_bytes(_tar_gz({"cifar-fake/data_batch": b"x" * 10000}))
+    monkeypatch.setattr(tv_datasets, "CIFAR10", _fake_cifar(archive))
     calls = []
-    data = load_dataset("mnist", data_dir=tmp_path, progress=lambda *a: calls.append(a))
-    assert roots == [str(tmp_path)] * 2
-    assert data.train.images.shape == (6, 1, 28, 28) and data.test.images.shape == (4, 1, 28, 28)
-    assert data.train.labels.dtype == torch.int64
-    assert (data.mean, data.std) == ((0.1307,), (0.3081,))
-    assert calls == [(0, 1), (60, 100), (100, 100), (60, 100), (100, 100), (1, 1)]
-    assert tv_utils.tqdm is not None and tv_utils.tqdm.__name__ != "_Bar"  # put back
-    cifar = load_dataset("cifar10", data_dir=tmp_path)
+    cifar = load_dataset("cifar10", data_dir=tmp_path / "data", progress=lambda *a: calls.append(a))
+    assert (tmp_path / "data" / "cifar-fake" / "data_batch").is_file()
+    assert calls[1][1] == archive.stat().st_size
     assert cifar.image_shape == (3, 32, 32) and cifar.classes[0] == "airplane"
     assert cifar.train.images[0, :, 0, 0].tolist() == [0, 0, 200]
     assert cifar.train.labels.tolist() == [1, 2, 3, 4, 5]
     assert cifar.mean == (0.4914, 0.4822, 0.4465)
+
+
+def test_an_archive_cannot_write_outside_the_data_folder(monkeypatch, tmp_path):
+    from torchvision import datasets as tv_datasets
+
+    archive = tmp_path / "served.tar.gz"
+    archive.write_bytes(_tar_gz({"../escaped": b"x"}))
+    monkeypatch.setattr(tv_datasets, "CIFAR10", _fake_cifar(archive))
+    with pytest.raises(DataError, match="could not download cifar10"):
+        load_dataset("cifar10", data_dir=tmp_path / "data")
+    assert not (tmp_path / "escaped").exists()
 
 
 def test_fashion_mnist_from_debian_folder(monkeypatch, tmp_path):

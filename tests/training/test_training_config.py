@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -7,7 +8,9 @@ import time
 import pytest
 import torch
 
-from explorer.training import ConfigError, TrainConfig, TrainControl, resolve_device
+from explorer.core.registry import Param
+from explorer.training import SETTINGS, ConfigError, TrainConfig, TrainControl, resolve_device
+from explorer.training.config import setting
 from explorer.training.events import BatchEnd, Finished, event_name, event_to_dict
 
 
@@ -44,9 +47,8 @@ def test_defaults_are_the_course_setup():
     ],
 )
 def test_every_bad_field_is_named(field, value, expected):
-    config = TrainConfig(**{field: value})
     with pytest.raises(ConfigError) as info:
-        config.validate()
+        TrainConfig(**{field: value})
     message = str(info.value)
     assert info.value.field == field
     assert message.startswith(f"{field} = {value!r} is not valid: expected")
@@ -55,7 +57,48 @@ def test_every_bad_field_is_named(field, value, expected):
 
 def test_lr_message_reads_well():
     with pytest.raises(ConfigError, match=r"^lr = -0\.1 is not valid: expected a number > 0$"):
-        TrainConfig(lr=-0.1).validate()
+        TrainConfig(lr=-0.1)
+    with pytest.raises(ConfigError, match=r"^lr = 0 is not valid: expected a number > 0$"):
+        TrainConfig(lr=0)
+    with pytest.raises(ConfigError, match="gamma = 1.5 is not valid: expected a number > 0 and ≤ 1"):
+        TrainConfig(gamma=1.5)
+    with pytest.raises(ConfigError, match="≤ 9223372036854775807"):
+        TrainConfig(seed=2**63)
+    assert TrainConfig(device="cuda:1").device == "cuda:1"  # a name, checked when resolved
+
+
+def test_the_config_is_frozen_and_stays_valid():
+    config = TrainConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.lr = 0.5
+    assert dataclasses.replace(config, lr=0.5).lr == 0.5
+    with pytest.raises(ConfigError, match="lr = -1"):
+        dataclasses.replace(config, lr=-1)
+
+
+def test_one_schema_gives_the_fields_and_defaults():
+    assert [f.name for f in dataclasses.fields(TrainConfig)] == [p.name for p in SETTINGS]
+    assert all(isinstance(p, Param) for p in SETTINGS)
+    assert TrainConfig().to_dict() == {p.name: p.default for p in SETTINGS}
+    assert list(TrainConfig().to_dict()) == [p.name for p in SETTINGS]
+    assert all(p.help for p in SETTINGS)
+    assert setting("optimizer").choices == ("sgd", "adam", "adamw")
+    assert setting("schedule").choices == ("none", "step", "cosine", "onecycle")
+    assert setting("lr").describe() == "a number > 0"
+    assert setting("momentum").to_json()["applies_when"] == {"optimizer": ["sgd"]}
+
+
+def test_applies_when():
+    assert TrainConfig().applies("momentum")
+    assert not TrainConfig(optimizer="adam").applies("momentum")
+    assert not TrainConfig(optimizer="adamw").applies("momentum")
+    for name in ("step_size", "gamma"):
+        assert TrainConfig(schedule="step").applies(name)
+        assert not TrainConfig(schedule="cosine").applies(name)
+    assert TrainConfig(optimizer="adam").applies("lr")
+    assert setting("momentum").condition() == "optimizer is 'sgd'"
+    assert setting("gamma").condition() == "schedule is 'step'"
+    assert setting("lr").condition() == ""
 
 
 def test_json_round_trip():

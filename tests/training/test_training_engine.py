@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gc
 import json
 import threading
 
@@ -25,8 +26,12 @@ from explorer.training import (
     TrainControl,
     TrainError,
     load_checkpoint,
+    make_optimizer,
+    make_scheduler,
     train,
 )
+
+schedules = torch.optim.lr_scheduler
 
 
 def run(spec, config, **kwargs) -> list:
@@ -38,7 +43,7 @@ def of(events, kind) -> list:
 
 
 def test_training_learns_and_reports(spec, dataset, config):
-    config.epochs = 3
+    config = dataclasses.replace(config, epochs=3)
     events = run(spec, config, dataset=dataset)
     started, finished = events[0], events[-1]
     assert isinstance(started, Started) and isinstance(finished, Finished)
@@ -63,22 +68,47 @@ def test_events_hold_plain_python_values(spec, dataset, config):
             assert type(value) in (int, float, str, bool, type(None)), (event, item.name)
 
 
-def test_same_seed_same_run_other_seed_other_run(spec, dataset, config):
-    config.augment = True
+def dropout_spec() -> ArchitectureSpec:
+    data = tiny_spec_dict()
+    data["blocks"].insert(4, {"type": "dropout", "p": 0.5})
+    return ArchitectureSpec.from_dict(data)
+
+
+def test_same_seed_same_run_other_seed_other_run(dataset, config):
+    spec = dropout_spec()  # weights, batch order, augmentation and dropout are all seeded
 
     def losses(seed):
-        config.seed = seed
-        return [e.loss for e in run(spec, config, dataset=dataset) if isinstance(e, BatchEnd)]
+        changed = dataclasses.replace(config, augment=True, seed=seed)
+        return [e.loss for e in run(spec, changed, dataset=dataset) if isinstance(e, BatchEnd)]
 
     first = losses(3)
     assert losses(3) == first
     assert losses(4) != first
 
 
+def test_a_run_leaves_the_global_rng_and_the_collector_alone(dataset, config):
+    spec = dropout_spec()
+    torch.manual_seed(1234)
+    before = torch.get_rng_state()
+    frozen = gc.get_freeze_count()
+    events = train(spec, config, dataset=dataset)
+    first = [next(events) for _ in range(3)]
+    assert torch.equal(torch.get_rng_state(), before)  # also between events
+    rest = list(events)
+    assert rest[-1].status == "finished"
+    assert torch.equal(torch.get_rng_state(), before)
+    assert gc.get_freeze_count() == frozen and gc.isenabled()
+    plain = [e.loss for e in first + rest if isinstance(e, BatchEnd)]
+
+    # the caller drawing random numbers between events changes nothing in the run
+    drawn = []
+    for event in train(spec, config, dataset=dataset):
+        torch.rand(7)
+        drawn.append(event)
+    assert [e.loss for e in drawn if isinstance(e, BatchEnd)] == plain
+
+
 def test_bad_settings_raise_before_any_event(spec, dataset, config):
-    config.lr = -1.0
-    with pytest.raises(ConfigError, match="lr = -1.0"):
-        train(spec, config, dataset=dataset)
     with pytest.raises(ConfigError, match="device = 'cuda' is not available"):
         if torch.cuda.is_available():
             pytest.skip("CUDA is available here")
@@ -147,7 +177,7 @@ def test_pause_resume_stop_by_driving_the_generator(tmp_path, spec, dataset, con
 
 
 def test_pause_and_stop_from_another_thread(spec, dataset, config):
-    config.epochs = 1000
+    config = dataclasses.replace(config, epochs=1000)
     control = TrainControl()
     events: list = []
     paused = threading.Event()
@@ -196,7 +226,7 @@ def test_divergence_stops_with_a_reason_and_keeps_the_best(tmp_path, spec, datas
 
 
 def test_huge_learning_rate_fails_cleanly(spec, dataset, config):
-    config.lr = 1e12
+    config = dataclasses.replace(config, lr=1e12)
     finished = run(spec, config, dataset=dataset)[-1]
     assert finished.status == "failed" and "lr = 1e+12" in finished.reason
 
@@ -232,7 +262,7 @@ def test_optimizers_and_schedules(spec, dataset, config, changes, check):
 
 
 def test_max_batches_and_continuing_a_given_model(tmp_path, spec, dataset, config):
-    config.max_batches_per_epoch = 3
+    config = dataclasses.replace(config, max_batches_per_epoch=3)
     events = run(spec, config, dataset=dataset, run_dir=tmp_path)
     assert events[0].batches_per_epoch == 3 and len(of(events, BatchEnd)) == 6
     loaded = load_checkpoint(tmp_path / "last")
@@ -258,3 +288,142 @@ def test_mnist_sample_integration(tmp_path):
     assert of(events, EpochEnd)[0].test_accuracy > 0.5
     loaded = load_checkpoint(events[-1].checkpoint)
     assert loaded.mean == mnist.mean and loaded.classes == mnist.classes
+
+
+def test_a_stop_is_honoured_between_evaluation_batches(tmp_path, spec, dataset, config):
+    config = dataclasses.replace(config, eval_batch_size=8)  # 64 test images: 8 batches
+    model = build_model(spec)
+    control = TrainControl()
+    evaluated = []
+
+    def stop_while_evaluating(module, args, out):
+        if not module.training and not out.is_meta:
+            evaluated.append(1)
+            control.stop()
+
+    model.fc1.register_forward_hook(stop_while_evaluating)
+    events = run(spec, config, dataset=dataset, run_dir=tmp_path, control=control, model=model)
+    finished = events[-1]
+    assert finished.status == "stopped" and "while evaluating epoch 1" in finished.reason
+    assert len(evaluated) == 1  # not the other 7 batches
+    assert not of(events, EpochEnd) and finished.epochs_done == 0
+    assert load_checkpoint(tmp_path / "last").epoch == 0
+
+
+def test_a_stop_while_the_data_set_loads_ends_the_run(monkeypatch, tmp_path, spec, config):
+    from explorer.training import engine
+
+    control = TrainControl()
+    real_load, asked = engine.load_dataset, []
+
+    def load_and_stop(source, *, cancel):  # the user presses Stop while the data load
+        asked.append(cancel())
+        control.stop()
+        asked.append(cancel())
+        return real_load(source, cancel=cancel)  # which asks cancel() before it reads
+
+    monkeypatch.setattr(engine, "load_dataset", load_and_stop)
+    config = dataclasses.replace(config, dataset="mnist-sample")
+    events = run(spec, config, run_dir=tmp_path, control=control)
+    assert asked == [False, True]
+    assert len(events) == 1 and isinstance(events[0], Finished)
+    assert events[0].status == "stopped" and "while loading the data" in events[0].reason
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_a_data_set_that_cannot_be_loaded_is_a_failed_run(spec, config):
+    config = dataclasses.replace(config, dataset="/nonexistent/digits")
+    (finished,) = run(spec, config)
+    assert finished.status == "failed" and "unknown data source" in finished.reason
+    assert finished.error_log is None
+
+
+def test_an_unexpected_error_is_a_failed_run_with_its_traceback(tmp_path, spec, dataset, config,
+                                                                caplog):
+    def boom(module, args, out):
+        if module.training and not out.is_meta:
+            raise ValueError("boom in a user's block")
+
+    model = build_model(spec)
+    model.fc1.register_forward_hook(boom)
+    events = run(spec, config, dataset=dataset, run_dir=tmp_path, model=model)
+    assert isinstance(events[0], Started)
+    finished = events[-1]
+    assert finished.status == "failed"
+    assert "ValueError: boom in a user's block" in finished.reason
+    assert finished.error_log == str(tmp_path / "error.log") and finished.error_log in finished.reason
+    log = (tmp_path / "error.log").read_text()
+    assert log.startswith("Traceback") and "boom in a user's block" in log and "_step" in log
+
+    model = build_model(spec)
+    model.fc1.register_forward_hook(boom)
+    with caplog.at_level("ERROR", logger="explorer.training.engine"):
+        finished = run(spec, config, dataset=dataset, model=model)[-1]
+    assert finished.status == "failed" and finished.error_log is None
+    assert "the traceback is in the log" in finished.reason
+    assert "boom in a user's block" in caplog.text
+
+
+def test_the_run_keeps_the_spec_it_started_with(tmp_path, spec, dataset, config):
+    from explorer.core import edit
+
+    document = {"spec": spec}  # what the window holds; every edit replaces it
+    events = train(document["spec"], config, dataset=dataset, run_dir=tmp_path)
+    assert isinstance(next(events), Started) and isinstance(next(events), BatchEnd)
+    with pytest.raises(TypeError):
+        spec.blocks[0].params["out_channels"] = 8
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.blocks = ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.lr = 1.0
+    document["spec"] = edit.set_param(spec, (0,), "out_channels", 8)
+    document["spec"] = edit.remove(document["spec"], (1,))
+    assert list(events)[-1].status == "finished"
+    for name in ("best", "last"):
+        loaded = load_checkpoint(tmp_path / name)
+        assert loaded.spec == spec and loaded.spec != document["spec"]
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["architecture"] == spec.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("name", "cls", "expected"),
+    [
+        ("sgd", torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "weight_decay": 1e-3}),
+        ("adam", torch.optim.Adam, {"lr": 0.05, "weight_decay": 1e-3, "betas": (0.9, 0.999)}),
+        ("adamw", torch.optim.AdamW, {"lr": 0.05, "weight_decay": 1e-3, "betas": (0.9, 0.999)}),
+    ],
+)
+def test_each_optimizer_is_its_torch_class_with_the_settings(spec, config, name, cls, expected):
+    model = build_model(spec)
+    optimizer = make_optimizer(model, dataclasses.replace(config, optimizer=name,
+                                                          weight_decay=1e-3))
+    assert type(optimizer) is cls  # exact: AdamW is a subclass of Adam
+    (group,) = optimizer.param_groups
+    assert {key: group[key] for key in expected} == expected
+    assert ("momentum" in group) == (name == "sgd")
+    assert group["params"] == list(model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("changes", "cls", "expected"),
+    [
+        ({"schedule": "none"}, type(None), {}),
+        ({"schedule": "step", "step_size": 2, "gamma": 0.5}, schedules.StepLR,
+         {"step_size": 2, "gamma": 0.5}),
+        ({"schedule": "step", "epochs": 9}, schedules.StepLR, {"step_size": 3, "gamma": 0.1}),
+        ({"schedule": "cosine", "epochs": 4}, schedules.CosineAnnealingLR,
+         {"T_max": 4, "eta_min": 0.0}),
+        ({"schedule": "onecycle", "epochs": 3}, schedules.OneCycleLR,
+         {"total_steps": 24, "cycle_momentum": False}),
+    ],
+)
+def test_each_schedule_is_its_torch_class_with_the_settings(spec, config, changes, cls,
+                                                            expected):
+    config = dataclasses.replace(config, **changes)
+    optimizer = make_optimizer(build_model(spec), config)
+    scheduler = make_scheduler(optimizer, config, batches=8)
+    assert type(scheduler) is cls
+    assert {key: getattr(scheduler, key) for key in expected} == expected
+    if cls is schedules.OneCycleLR:
+        assert optimizer.param_groups[0]["max_lr"] == config.lr
