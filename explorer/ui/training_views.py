@@ -127,6 +127,7 @@ class TrainingController(QObject):
         runner.data_ready.connect(self._on_data)
         runner.confusion_ready.connect(self._on_confusion)
         runner.failed.connect(self._on_failed)
+        runner.cancelled.connect(self._on_cancelled)
         runner.loading.connect(panel.on_loading)
         self.inference.result.connect(self._on_result)
         self.inference.error.connect(self._on_error)
@@ -203,6 +204,11 @@ class TrainingController(QObject):
     def _on_failed(self, message: str) -> None:
         self.panel.on_failed(message)
         self.window.status_message(f"Training could not run: {message}")
+
+    def _on_cancelled(self) -> None:
+        self.panel.set_state("idle")
+        self.panel.progress.setFormat("stopped while loading the data set")
+        self.window.status_message("Training stopped before it began")
 
     def _on_snapshot(self, snapshot) -> None:
         self.snapshot = snapshot

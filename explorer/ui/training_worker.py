@@ -75,6 +75,7 @@ class _TrainWorker(QObject):
     data_ready = Signal(object)
     confusion_ready = Signal(object)
     failed = Signal(str)
+    cancelled = Signal()
     loading = Signal(int, int)
     done = Signal()
 
@@ -99,25 +100,26 @@ class _TrainWorker(QObject):
         lower_priority()  # the GUI thread gets a core first
 
         from explorer.core.builder import build_model
-        from explorer.data import DataError, load_dataset
+        from explorer.data import DataError, LoadCancelled, load_dataset
         from explorer.training import ConfigError, TrainError, train
         from explorer.training.events import EpochEnd, Finished, Started
         from explorer.training.inspect import Snapshot, confusion
 
         job = self.job
         try:
-            job.config.validate()
             dataset = job.dataset
             if dataset is None:
-                dataset = load_dataset(job.config.dataset, progress=self.loading.emit)
-            if self.control.stopped:
-                return
+                dataset = load_dataset(job.config.dataset, progress=self.loading.emit,
+                                       cancel=lambda: self.control.stopped)
             self.data_ready.emit(_data_info(dataset, job.spec))
             with torch.random.fork_rng():  # seeded like the engine, leaving the app's RNG be
                 torch.manual_seed(job.config.seed)
                 model = build_model(job.spec, device="cpu")
             events = train(job.spec, job.config, dataset=dataset, run_dir=job.run_dir,
                            control=self.control, model=model)
+        except LoadCancelled:
+            self.cancelled.emit()
+            return
         except (ConfigError, DataError, TrainError, ValueError) as exc:
             self.failed.emit(str(exc))
             return
@@ -194,6 +196,7 @@ class TrainingRunner(QObject):
     data_ready(object) : a DataInfo once the data set is loaded.
     confusion_ready(object) : a ConfusionReady after a run that did not fail.
     failed(str) : the run could not start or broke unexpectedly.
+    cancelled() : stopped while the data set was loading (before any event).
     loading(int, int) : data set loading progress (done, total).
     running_changed(bool)
     """
@@ -203,6 +206,7 @@ class TrainingRunner(QObject):
     data_ready = Signal(object)
     confusion_ready = Signal(object)
     failed = Signal(str)
+    cancelled = Signal()
     loading = Signal(int, int)
     running_changed = Signal(bool)
 
@@ -235,7 +239,8 @@ class TrainingRunner(QObject):
         thread.setObjectName("training")
         worker = _TrainWorker(job, self._control)
         worker.moveToThread(thread)
-        for name in ("event", "snapshot", "data_ready", "confusion_ready", "failed", "loading"):
+        for name in ("event", "snapshot", "data_ready", "confusion_ready", "failed", "cancelled",
+                     "loading"):
             getattr(worker, name).connect(getattr(self, name))
         worker.event.connect(self._track)
         thread.started.connect(worker.run)

@@ -8,9 +8,7 @@ feeds the events back through :meth:`TrainingPanel.on_event`.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.spec import INITS
-from explorer.training.config import DEVICES, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
+from explorer.training.config import SETTINGS, ConfigError, TrainConfig, check_setting
 
 LABELS = {
     "dataset": "Data set", "epochs": "Epochs", "batch_size": "Batch size",
@@ -49,49 +47,9 @@ ORDER = ("dataset", "init", "optimizer", "lr", "momentum", "weight_decay", "sche
 CHOOSE_FOLDER = "\x00folder"
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One field of the form: how to edit it and when it applies.
-
-    ``applies`` maps another setting's name to the values for which this one matters
-    (momentum: ``{"optimizer": ("sgd",)}``); ``none_text`` is shown for ``None``.
-    """
-
-    name: str
-    kind: str  # int, float, bool, choice, str
-    default: Any
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple = ()
-    applies: dict[str, tuple] = dataclasses.field(default_factory=dict)
-    none_text: str = ""
-    help: str = ""
-
-
-def settings() -> list[Setting]:
-    """The form's fields, from :class:`TrainConfig`'s fields and their defaults."""
-    kinds = {"int": "int", "float": "float", "bool": "bool", "str": "str"}
-    extra = {
-        "optimizer": {"kind": "choice", "choices": OPTIMIZERS},
-        "schedule": {"kind": "choice", "choices": SCHEDULES},
-        "device": {"kind": "choice", "choices": DEVICES},
-        "momentum": {"minimum": 0.0, "maximum": 0.999, "applies": {"optimizer": ("sgd",)}},
-        "step_size": {"kind": "int", "minimum": 1, "maximum": 10_000,
-                      "applies": {"schedule": ("step",)}, "none_text": "auto (epochs ÷ 3)"},
-        "gamma": {"applies": {"schedule": ("step",)}},
-        "max_batches_per_epoch": {"kind": "int", "minimum": 1, "maximum": 10**7,
-                                  "none_text": "all"},
-        "epochs": {"minimum": 1, "maximum": 100_000},
-        "batch_size": {"minimum": 1, "maximum": 65_536},
-        "eval_batch_size": {"minimum": 1, "maximum": 65_536},
-        "seed": {"minimum": 0, "maximum": 2**31 - 1},
-    }
-    result = []
-    for f in dataclasses.fields(TrainConfig):
-        options = {"kind": kinds.get(str(f.type).split(" ")[0], "str"),
-                   **extra.get(f.name, {})}
-        result.append(Setting(name=f.name, default=f.default, **options))
-    return result
+NONE_TEXT = {"step_size": "auto (a third of the epochs)", "max_batches_per_epoch": "all"}
+"""What a spin box shows for a setting whose default is ``None``."""
+SPIN_MAX = 2**31 - 1
 
 
 def device_choices() -> list[tuple[str, str]]:
@@ -144,7 +102,7 @@ class TrainingPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.schema = {s.name: s for s in settings()}
+        self.schema = {param.name: param for param in SETTINGS}
         self.editors: dict[str, QWidget] = {}
         self.rows: dict[str, tuple[QLabel, QWidget]] = {}
         self.state = "idle"
@@ -238,32 +196,47 @@ class TrainingPanel(QWidget):
             for value, label in device_choices():
                 combo.addItem(label, value)
             return combo
-        setting = self.schema[name]
-        if setting.kind == "choice":
+        param = self.schema[name]
+        editor = self._schema_editor(param)
+        editor.setToolTip(param.help)
+        return editor
+
+    def _schema_editor(self, param) -> QWidget:
+        """An editor made from a setting's :class:`~explorer.core.registry.Param`."""
+        if param.kind == "choice":
             combo = QComboBox()
-            for value in setting.choices:
+            for value in param.choices:
                 combo.addItem(str(value), value)
-            combo.setCurrentIndex(max(0, combo.findData(setting.default)))
+            combo.setCurrentIndex(max(0, combo.findData(param.default)))
             combo.currentIndexChanged.connect(self._update_applicable)
             return combo
-        if setting.kind == "bool":
-            box = QCheckBox()
-            box.setChecked(bool(setting.default))
-            if name == "augment":
-                box.setText("small random rotations, scales and shifts")
+        if param.kind == "bool":
+            box = QCheckBox(param.help.split(" (")[0] if param.name == "augment" else "")
+            box.setChecked(bool(param.default))
             return box
-        if setting.kind == "int":
+        if param.kind == "int":
             spin = QSpinBox()
-            low = int(setting.minimum if setting.minimum is not None else 0)
-            spin.setRange(low - 1 if setting.none_text else low,
-                          int(setting.maximum if setting.maximum is not None else 2**31 - 1))
-            if setting.none_text:
-                spin.setSpecialValueText(setting.none_text)
-            spin.setValue(low - 1 if setting.default is None else int(setting.default))
+            low = int(param.minimum if param.minimum is not None else 0)
+            optional = param.default is None
+            high = SPIN_MAX if param.maximum is None else int(min(param.maximum, SPIN_MAX))
+            spin.setRange(low - 1 if optional else low, high)
+            if optional:
+                spin.setSpecialValueText(NONE_TEXT.get(param.name, "default"))
+            spin.setValue(low - 1 if optional else int(param.default))
             return spin
-        edit = QLineEdit(_format(setting.default))
-        edit.setToolTip(setting.help or f"default {_format(setting.default)}")
+        edit = QLineEdit(_format(param.default))
+        edit.editingFinished.connect(lambda: self._check_field(param.name))
         return edit
+
+    def _check_field(self, name: str) -> None:
+        """Say at once when a typed value is not valid (the field keeps what was typed)."""
+        try:
+            check_setting(self.schema[name], self.value(name))
+        except ConfigError as exc:
+            self.show_error(exc)
+        else:
+            if self.error.property("field") == name:
+                self.error.setText("")
 
     def _maybe_choose_folder(self, index: int) -> None:
         combo = self.editors["dataset"]
@@ -286,18 +259,17 @@ class TrainingPanel(QWidget):
         combo.setCurrentIndex(index)
 
     def _update_applicable(self) -> None:
-        values = {name: self.editors[name].currentData()
-                  for name in ("optimizer", "schedule") if name in self.editors}
-        for name, setting in self.schema.items():
-            if name not in self.rows or not setting.applies:
+        """Enable the settings that apply to the others' current values (momentum: SGD)."""
+        values = {name: editor.currentData() for name, editor in self.editors.items()
+                  if isinstance(editor, QComboBox)}
+        for name, param in self.schema.items():
+            if name not in self.rows or not param.applies_when:
                 continue
-            on = all(values.get(other) in allowed for other, allowed in setting.applies.items())
+            on = param.applies(values)
             for widget in self.rows[name]:
                 widget.setEnabled(on)
             self.rows[name][1].setToolTip(
-                "" if on else "only used with " + " and ".join(
-                    f"{other} = {' or '.join(map(str, allowed))}"
-                    for other, allowed in setting.applies.items()))
+                param.help + ("" if on else f" (used only when {param.condition()})"))
 
     # ----------------------------------------------------------------- values
 
@@ -318,13 +290,13 @@ class TrainingPanel(QWidget):
 
     def value(self, name: str) -> Any:
         editor = self.editors[name]
-        setting = self.schema.get(name)
+        param = self.schema.get(name)
         if isinstance(editor, QComboBox):
             return editor.currentData()
         if isinstance(editor, QCheckBox):
             return editor.isChecked()
         if isinstance(editor, QSpinBox):
-            if setting is not None and setting.none_text and editor.value() == editor.minimum():
+            if param is not None and param.default is None and editor.value() == editor.minimum():
                 return None
             return editor.value()
         text = editor.text().strip()
@@ -347,9 +319,7 @@ class TrainingPanel(QWidget):
             Naming the field; the panel shows it inline too.
         """
         try:
-            values = {name: self.value(name) for name in self.schema}
-            config = TrainConfig(**values)
-            config.validate()
+            config = TrainConfig(**{name: self.value(name) for name in self.schema})
         except ConfigError as exc:
             self.show_error(exc)
             raise
@@ -363,6 +333,7 @@ class TrainingPanel(QWidget):
         if field and field in LABELS:
             text = f"{LABELS[field]}: {text}"
             self.editors[field].setFocus()
+        self.error.setProperty("field", field)
         self.error.setText(text)
 
     # ----------------------------------------------------------------- the run
