@@ -1,3 +1,5 @@
-"""The desktop window (PySide6). Importing it first fixes a PySide6 6.12.0 emit bug."""
+"""The desktop window (PySide6). Importing it first applies the binding's work-arounds."""
 
-from explorer.ui import qtfix  # noqa: F401  (before any signal is emitted)
+from explorer.ui.compat import protect_singletons
+
+protect_singletons()

@@ -113,20 +113,28 @@ def create_app(argv: Sequence[str]):
     return app
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Open the window; ``argv`` may name one architecture file to open."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+def launch(argv: Sequence[str]):
+    """Create the app and show the window; the loader starts once the event loop runs.
+
+    Returns ``(app, window)``; :func:`main` then runs the event loop.
+    """
     app = create_app(argv)
+    from PySide6.QtCore import QTimer
+
     from explorer.ui.main_window import MainWindow
 
     window = MainWindow()
     install_exception_hook(window)
     window.show()
     path = argv[0] if argv else None
-    from PySide6.QtCore import QTimer
-
     QTimer.singleShot(0, lambda: window.start(path))   # after the first paint
     window.loaded.connect(_freeze_startup_garbage)
+    return app, window
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Open the window; ``argv`` may name one architecture file to open."""
+    app, _window = launch(list(sys.argv[1:] if argv is None else argv))
     return app.exec()
 
 

@@ -60,7 +60,8 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def load_startup(path: str | None, last_path: str | None, last_spec: str | None) -> dict:
+def load_startup(path: str | None, last_path: str | None, last_spec: str | None,
+                 crashed: bool = False) -> dict:
     """Work for the loader thread: registries, user blocks, device, the first network.
 
     Returns plain values: block and preset definitions, user blocks (and problems reading
@@ -95,22 +96,25 @@ def load_startup(path: str | None, last_path: str | None, last_spec: str | None)
             spec = None
     out["spec"] = spec or preset_spec(FIRST_NETWORK)
     out["path"] = spec_path if spec is not None else None
-    out["autosave"] = read_autosave()
+    out["autosave"] = read_autosave() if crashed else None
     return out
 
 
+def previous_session_crashed() -> bool:
+    """Whether the last session's lock is still there and its process is gone."""
+    try:
+        lock = json.loads((state_folder() / "session.json").read_text())
+    except (OSError, ValueError):
+        return False
+    pid = lock.get("pid") if isinstance(lock, dict) else None
+    return not (isinstance(pid, int) and (pid == os.getpid() or _pid_alive(pid)))
+
+
 def read_autosave() -> dict | None:
-    """The autosave of a session that did not end cleanly, or ``None``."""
+    """The autosaved work, if it holds changes that were never saved; else ``None``."""
     from explorer.core.spec import ArchitectureSpec, SpecError
 
     folder = state_folder()
-    try:
-        lock = json.loads((folder / "session.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(lock, dict) or lock.get("pid") == os.getpid() or (
-            isinstance(lock.get("pid"), int) and _pid_alive(lock["pid"])):
-        return None
     try:
         data = json.loads((folder / "autosave.json").read_text(encoding="utf-8"))
         spec = ArchitectureSpec.from_dict(data["spec"])
@@ -374,10 +378,11 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ start-up
     def start(self, path: str | None = None) -> None:
         """Load registries, user blocks and the first network on a worker thread."""
+        crashed = previous_session_crashed()
         self._write_session_lock()
         last_path = self.settings.value("last/path", None)
         last_spec = self.settings.value("last/spec", None)
-        task = Task(lambda: load_startup(path, last_path, last_spec), "loader", self)
+        task = Task(lambda: load_startup(path, last_path, last_spec, crashed), "loader", self)
         task.done.connect(self._startup_loaded)
         task.error.connect(lambda text: self.show_error("Start-up failed", text))
         self._start(task)
@@ -437,7 +442,6 @@ class MainWindow(QMainWindow):
             return
         self.properties.set_network(doc.spec)
         self.properties.set_read_only(doc.read_only)
-        self.diagram.setVisible(not doc.read_only)
         if doc.read_only:
             self.read_only_banner.setText(
                 f"Viewing {doc.torchvision} read-only (random weights, never downloaded). "
@@ -464,8 +468,7 @@ class MainWindow(QMainWindow):
         if error_path is None and summary.error is not None and summary.error.block is not None:
             error_path = (summary.error.block,)
         self.tree.model_.set_error_path(error_path)
-        if not self.document.read_only:
-            self.diagram.set_network(self.document.spec, summary)
+        self.diagram.set_network(None if self.document.read_only else self.document.spec, summary)
         self.params_label.setText(f"{summary.total_params:,} parameters")
         self.summary_ready.emit(summary)
 
@@ -733,7 +736,9 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            self.resize(1400, 860)
+            self.resizeDocks([self.palette_dock, self.properties_dock], [260, 320],
+                             Qt.Orientation.Horizontal)
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)

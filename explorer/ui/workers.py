@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,16 @@ class Inspector(QObject):
         self._wake.connect(self._worker.process)
         self._worker.finished.connect(self.finished)
         self._worker.failed.connect(self.failed)
-        self._thread.start()
+        app = QCoreApplication.instance()
+        if app is not None:  # never left running when the application quits
+            app.aboutToQuit.connect(self.stop)
 
     def request(self, job: InspectJob) -> None:
         """Inspect ``job`` soon; replaces a pending job that has not started yet."""
         with self._lock:
             self._pending = job
+        if not self._thread.isRunning():  # started on first use
+            self._thread.start()
         self._wake.emit()
 
     def _take(self) -> InspectJob | None:

@@ -10,10 +10,10 @@ import weakref
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-import pytest  # noqa: E402
-from PySide6.QtCore import QPoint, QSettings, Qt, QThread, QTimer  # noqa: E402
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent  # noqa: E402
-from PySide6.QtWidgets import (  # noqa: E402
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt, QThread, QTimer
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
     QDialog,
@@ -88,7 +88,11 @@ def answer_dialog(button: str | None = None, *, text: str | None = None, log: li
         if isinstance(dialog, QInputDialog):
             if text is not None:
                 dialog.setTextValue(text)
-            dialog.accept() if button in (None, "OK") else dialog.reject()
+            dialog.accept() if button in (None, "OK", "Ok") else dialog.reject()
+            return
+        standard = getattr(QMessageBox.StandardButton, button or "Ok", None)
+        if isinstance(dialog, QMessageBox) and standard is not None and dialog.button(standard):
+            dialog.button(standard).click()
             return
         for b in dialog.findChildren(QAbstractButton):
             if b.text().replace("&", "") == (button or "OK"):
@@ -122,9 +126,8 @@ def drop(view, mime, pos: QPoint, action=Qt.DropAction.CopyAction) -> bool:
 def make_window(qtbot, path=None):
     from explorer.ui.main_window import MainWindow
 
-    window = MainWindow(QSettings())
-    qtbot.addWidget(window)
-    window.show()
+    window = MainWindow(QSettings())  # not qtbot.addWidget: its close at teardown would come
+    window.show()                     # before ours and block on the unsaved-changes question
     with qtbot.waitSignal(window.summary_ready, timeout=30000):
         window.start(path)
     return window

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import QAbstractItemView, QTreeView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView
 
 from explorer.ui.widgets.palette import BLOCK_MIME
 
@@ -324,9 +324,10 @@ class EditorTree(QTreeView):
         self.model_ = NetworkModel(document, self)
         self._expanded: set[tuple] = set()
         self._current: tuple | None = None
+        self.setModel(self.model_)
+        # after setModel, so that these run after the view's own reset (which clears it all)
         self.model_.modelAboutToBeReset.connect(self._remember)
         self.model_.modelReset.connect(self._restore)
-        self.setModel(self.model_)
         self.setHeaderHidden(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -337,6 +338,8 @@ class EditorTree(QTreeView):
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setAnimated(False)
         self.setUniformRowHeights(True)
+        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.header().setStretchLastSection(True)
         self.selectionModel().currentRowChanged.connect(self._current_changed)
         self.expanded.connect(lambda i: self._expanded.add(self.model_.node(i).key()))
         self.collapsed.connect(lambda i: self._expanded.discard(self.model_.node(i).key()))
@@ -401,7 +404,6 @@ class EditorTree(QTreeView):
         if target is not None and not self.model_.index_of_path(target).isValid():
             target = _nearest(self.model_, target)
         self.select_block(target)
-        self.resizeColumnToContents(0)
         self.blockSelected.emit(self._current)
 
     def expand_path(self, path: tuple) -> None:

@@ -232,6 +232,7 @@ class PropertiesPanel(QScrollArea):
         layout.addStretch(1)
         self.fields: dict[str, ParamField] = {}
         self._path = None
+        self._block = None
         self.setEnabled(False)
 
     # ------------------------------------------------------------------ network
@@ -259,10 +260,27 @@ class PropertiesPanel(QScrollArea):
 
     # ------------------------------------------------------------------ block
     def set_block(self, path, block, definition) -> None:
-        """Show the form of ``block`` (at ``path``) from its ``definition``; ``None`` clears it."""
-        self._path = path
+        """Show the form of ``block`` (at ``path``) from its ``definition``; ``None`` clears it.
+
+        The same block type at the same path keeps its form (values refreshed in place), so a
+        field being typed in is not destroyed under the user's cursor.
+        """
+        same = (block is not None and definition is not None and path == self._path
+                and self._block is not None and self._block.type == block.type and self.fields
+                and block.type != "parallel")
+        self._path, self._block = path, block
+        if same:
+            for name, field in self.fields.items():
+                param = field.param
+                field.set_value(block.params.get(name, None if param.required
+                                                 else param.default))
+            return
         while self.block_form.rowCount() > 1:
-            self.block_form.removeRow(1)
+            row = self.block_form.takeRow(1)  # widgets deleted later: one may be signalling
+            for item in (row.labelItem, row.fieldItem):
+                if item is not None and item.widget() is not None:
+                    item.widget().hide()
+                    item.widget().deleteLater()
         self.fields = {}
         if block is None or definition is None:
             self.block_box.setTitle("Block")
@@ -286,8 +304,7 @@ class PropertiesPanel(QScrollArea):
         if definition.name == "parallel":
             count = len(block.params.get("branches", ()))
             self.block_form.addRow(QLabel(f"{count} branch{'es' if count != 1 else ''} "
-                                          "(add or remove them from the editor's menu)"))
-        self._block = block
+                                          "(add branches with Edit › Add branch)"))
 
     def _validator_for(self, name: str):
         def check(value: Any) -> str | None:

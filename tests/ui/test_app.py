@@ -1,0 +1,119 @@
+"""Start-up: `explorer` opens the window, window before torch, crash hook, palette, form."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+import explorer.cli
+from explorer.core.registry import get_block, list_blocks
+from explorer.core.spec import BlockSpec
+from explorer.ui.widgets.palette import BLOCK_MIME, BlockPalette
+from explorer.ui.widgets.properties import PropertiesPanel, parse_size
+from tests.ui.conftest import answer_dialog
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_no_subcommand_or_a_file_opens_the_window_and_subcommands_still_work(monkeypatch,
+                                                                            tmp_path):
+    opened = []
+    monkeypatch.setattr("explorer.ui.app.main", lambda argv: opened.append(argv) or 0)
+    assert explorer.cli.main([]) == 0
+    net = tmp_path / "net.json"
+    net.write_text("{}")
+    assert explorer.cli.main([str(net)]) == 0
+    assert opened == [[], [str(net)]]
+    assert explorer.cli.main(["presets"]) == 0 and len(opened) == 2
+    assert explorer.cli.main(["no-such-command"]) == 2 and len(opened) == 2
+
+
+def test_the_window_is_created_and_shown_before_torch_is_imported(tmp_path):
+    code = (
+        "import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "from explorer.ui.app import create_app\n"
+        "app = create_app([])\n"
+        "from explorer.ui.main_window import MainWindow\n"
+        "w = MainWindow(); w.show(); app.processEvents()\n"
+        "print('torch' in sys.modules, w.isVisible())\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert out.stdout.split() == ["False", "True"]
+
+
+def test_exception_hook_autosaves_logs_and_shows_a_copyable_dialog(qtbot, isolated_folders,
+                                                                   monkeypatch):
+    from tests.ui.conftest import close_window, make_window
+
+    window = make_window(qtbot)
+    try:
+        from explorer.ui.app import install_exception_hook
+
+        monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+        install_exception_hook(window)
+        log: list[str] = []
+        answer_dialog("Ok", log=log)
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            sys.excepthook(*sys.exc_info())
+        crashes = list((isolated_folders / "state" / "network-explorer" / "crashes").iterdir())
+        assert len(crashes) == 1 and "RuntimeError: boom" in crashes[0].read_text()
+        assert "internal error: boom" in log[0] and "RuntimeError: boom" in log[1]
+        autosave = isolated_folders / "state" / "network-explorer" / "autosave.json"
+        assert json.loads(autosave.read_text())["spec"]["name"] == "course-inception"
+    finally:
+        import threading
+
+        monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)
+        close_window(window, qtbot)
+        window.shutdown()
+
+
+def test_palette_groups_tooltips_and_drag_data(qtbot):
+    palette = BlockPalette()
+    qtbot.addWidget(palette)
+    palette.set_blocks(list_blocks())
+    assert {i.text(0) for i in palette.items()} == {b.name for b in list_blocks()}
+    conv = palette.find("conv2d")
+    assert conv.parent().text(0) == "Layers"
+    tip = conv.toolTip(0)
+    assert "<b>out_channels</b>: an integer ≥ 1" in tip and "<b>kernel_size</b>" in tip
+    mime = palette.tree.mimeData([conv])
+    assert json.loads(bytes(mime.data(BLOCK_MIME)).decode()) == {"type": "conv2d",
+                                                                "out_channels": 16}
+    palette.search.setText("concaten")
+    visible = {i.text(0) for i in palette.items() if not i.isHidden()}
+    assert "parallel" in visible and "conv2d" not in visible
+
+
+def test_property_form_follows_the_schema(qtbot):
+    panel = PropertiesPanel()
+    qtbot.addWidget(panel)
+    block = BlockSpec("dropout", {"p": 0.3})
+    panel.set_block((2,), block, get_block("dropout"))
+    spin = panel.fields["p"].editor
+    assert spin.minimum() == 0 and spin.maximum() < 1 and abs(spin.value() - 0.3) < 1e-9
+    linear = BlockSpec("linear", {"out_features": "classes"})
+    panel.set_block((3,), linear, get_block("linear"))
+    field = panel.fields["out_features"]
+    assert field.alt.isChecked() and not field.editor.isEnabled()
+    edits = []
+    panel.paramEdited.connect(lambda *a: edits.append(a))
+    field.alt.setChecked(False)
+    assert edits == [((3,), "out_features", field.editor.value())]
+    residual = BlockSpec("residual", {"body": ()})
+    panel.set_block((0,), residual, get_block("residual"))
+    combo = panel.fields["shortcut"].editor
+    assert [combo.itemText(i) for i in range(combo.count())] == ["identity", "conv1x1", "pad",
+                                                                 "none"]
+    assert "body" not in panel.fields
+    assert parse_size("3×5") == [3, 5] and parse_size(" 7 ") == 7 and parse_size("") is None
+    QApplication.processEvents()
