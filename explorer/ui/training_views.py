@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QFrame, QMessageBox, QScrollArea, QWidget
 
 from explorer.ui.training_worker import InferenceWorker, TrainingRunner, TrainJob
 from explorer.ui.widgets.canvas import CanvasView
@@ -58,6 +58,16 @@ def _load_run(cache, sidecar: str, label: str):
     return Snapshot.of_checkpoint(load_checkpoint(sidecar), label)
 
 
+def _scrollable(view: QWidget) -> QScrollArea:
+    """``view`` in a frameless scroll area, so that its minimum size (the canvas is a fixed
+    280 pixels) does not become the window's."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(view)
+    return area
+
+
 class TrainingController(QObject):
     """Connects the training views, the document and the workers; owns no widgets' logic."""
 
@@ -77,12 +87,11 @@ class TrainingController(QObject):
         self.canvas = CanvasView()
         self.confusion = ConfusionView()
         self.docks = {
-            "training": window.add_view("Training", self.panel),
-            "curves": window.add_view("Curves", self.curves),
-            "canvas": window.add_view("Draw", self.canvas),
-            "feature_maps": window.add_view("Feature maps", self.feature_maps),
-            "confusion": window.add_view("Confusion", self.confusion),
-            "runs": window.add_view("Runs", self.runs),
+            key: window.add_view(title, _scrollable(view)) for key, title, view in (
+                ("training", "Training", self.panel), ("curves", "Curves", self.curves),
+                ("canvas", "Draw", self.canvas), ("feature_maps", "Feature maps",
+                                                  self.feature_maps),
+                ("confusion", "Confusion", self.confusion), ("runs", "Runs", self.runs))
         }
         self.snapshot = None  # the newest weights of the network being trained or loaded
         self.job: TrainJob | None = None
