@@ -83,14 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     training = window.training
 
     # the canvas and the feature maps of a drawing, read by the bundled digit model
-    training.show_view("canvas")
+    for key, size in (("canvas", (760, 420)), ("feature_maps", (900, 760))):
+        dock = training.docks[key]
+        dock.setFloating(True)
+        dock.resize(*size)
+        dock.show()
     training.canvas.canvas.set_strokes(three(), width=20)
     wait(app, lambda: training.canvas.prediction is not None)
-    training.canvas.resize(760, 420)
+    app.processEvents()
     training.canvas.grab().save(str(out / "training-canvas.png"))
-    training.show_view("feature_maps")
     maps = training.feature_maps
-    maps.resize(900, 760)
     maps.refresh()
     wait(app, lambda: maps.result is not None and maps.result.maps is not None)
     maps.select_layer("conv1")
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                         ("lr", 0.003), ("schedule", "onecycle"), ("augment", True),
                         ("device", "cpu")):
         panel.set_value(name, value)
-    for key, size in (("training", (470, 640)), ("curves", (820, 640))):
+    for key, size in (("training", (480, 640)), ("curves", (800, 640))):
         dock = training.docks[key]
         dock.setFloating(True)
         dock.resize(*size)

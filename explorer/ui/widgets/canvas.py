@@ -185,10 +185,12 @@ class ProbabilityBars(QWidget):
         self._classes: tuple[str, ...] = tuple(str(i) for i in range(10))
         self._values: tuple[float, ...] | None = None
         self.setMinimumWidth(180)
+        self.setMaximumHeight(300)
 
     def set_values(self, classes, values) -> None:
         self._classes = tuple(classes)
         self._values = None if values is None else tuple(values)
+        self.setMaximumHeight(30 * max(10, len(self._classes)))
         self.updateGeometry()
         self.update()
 

@@ -211,7 +211,7 @@ class TrainingPanel(QWidget):
             combo.currentIndexChanged.connect(self._update_applicable)
             return combo
         if param.kind == "bool":
-            box = QCheckBox(param.help.split(" (")[0] if param.name == "augment" else "")
+            box = QCheckBox("random rotations, scales, shifts" if param.name == "augment" else "")
             box.setChecked(bool(param.default))
             return box
         if param.kind == "int":
