@@ -33,15 +33,14 @@ class Parallel(nn.Module):
         for i, branch in enumerate(branches, start=1):
             self.add_module(f"branch{i}", branch)
 
-    def paths(self) -> list[list[nn.Module]]:
-        """The parallel paths, for receptive-field analysis."""
-        return [[b] for b in self.children()]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = [branch(x) for branch in self.children()]
         if self.merge == "concat":
             return torch.cat(outs, dim=1)
-        return torch.stack(outs).sum(dim=0)
+        total = outs[0]
+        for out in outs[1:]:
+            total = total + out
+        return total
 
 
 class PadShortcut(nn.Module):
@@ -73,9 +72,6 @@ class Residual(nn.Module):
         self.shortcut = shortcut
         self.scale = scale
         self.act = make_activation(activation) if activation != "none" else None
-
-    def paths(self) -> list[list[nn.Module]]:
-        return [[self.body]] + ([[self.shortcut]] if self.shortcut is not None else [])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x)

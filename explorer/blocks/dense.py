@@ -39,14 +39,6 @@ class DenseBlock(nn.Module):
             self.add_module(f"layer{i + 1}", DenseLayer(in_channels + i * growth_rate,
                                                         growth_rate))
 
-    def paths(self) -> list[list[nn.Module]]:
-        """The chain of all layers, for receptive-field analysis.
-
-        Every other route to the output (the input itself, or a layer's output copied
-        forward) skips layers of this chain, so it never sees a wider window.
-        """
-        return [list(self.children())]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.children():
             x = torch.cat([x, layer(x)], dim=1)

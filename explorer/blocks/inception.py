@@ -23,10 +23,6 @@ from explorer.core.registry import Param, register_block
 class ConcatBranches(nn.Module):
     """Run every branch (the child modules, in order) on the input; concatenate on dim 1."""
 
-    def paths(self) -> list[list[nn.Module]]:
-        """The parallel paths, for receptive-field analysis."""
-        return [[branch] for branch in self.children()]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([branch(x) for branch in self.children()], dim=1)
 

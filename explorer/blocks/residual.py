@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from explorer.blocks.containers import shortcut_for
@@ -28,16 +29,18 @@ SHORTCUTS = ("auto", "identity", "conv1x1", "pad", "none")
 VARIANTS = (
     "original",
     "constant_scaling",
+    "shortcut_scaling",
     "conv_shortcut",
     "dropout_shortcut",
     "exclusive_gating",
     "shortcut_only_gating",
+    "bn_after_addition",
     "relu_before_add",
     "relu_only_preact",
     "full_preact",
 )
 
-POST_ACTIVATION_VARIANTS = VARIANTS[:6]
+POST_ACTIVATION_VARIANTS = VARIANTS[:8]
 """Variants with a ReLU after the addition (the original's; Fig. 4 (c)–(e) drop it)."""
 
 
@@ -80,10 +83,6 @@ class SimpleResidual(nn.Module):
         self.shortcut = nn.Identity()
         self.relu_out = nn.ReLU()
 
-    def paths(self) -> list[list[nn.Module]]:
-        """Residual path and shortcut, for receptive-field analysis."""
-        return [[self.conv1, self.relu1, self.conv2], [self.shortcut]]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv2(self.relu1(self.conv1(x)))
         return self.relu_out(y + self.shortcut(x))
@@ -117,11 +116,6 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.shortcut = shortcut
         self.relu_out = nn.ReLU()
-
-    def paths(self) -> list[list[nn.Module]]:
-        """Residual path and shortcut (if any), for receptive-field analysis."""
-        body = [self.conv1, self.bn1, self.relu1, self.conv2, self.bn2]
-        return [body] + ([[self.shortcut]] if self.shortcut is not None else [])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
@@ -177,12 +171,6 @@ class Bottleneck(nn.Module):
         self.shortcut = shortcut
         self.relu_out = nn.ReLU()
 
-    def paths(self) -> list[list[nn.Module]]:
-        """Residual path and shortcut (if any), for receptive-field analysis."""
-        body = [self.conv1, self.bn1, self.relu1, self.conv2, self.bn2, self.relu2,
-                self.conv3, self.bn3]
-        return [body] + ([[self.shortcut]] if self.shortcut is not None else [])
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu1(self.bn1(self.conv1(x)))
         out = self.relu2(self.bn2(self.conv2(out)))
@@ -232,17 +220,33 @@ def variant_body(variant: str, in_channels: int, out_channels: int, stride: int)
                              relu2=nn.ReLU(), conv2=conv2, bn2=nn.BatchNorm2d(out_channels))
     else:  # the original conv → BN → ReLU → conv → BN (→ ReLU for relu_before_add)
         layers = OrderedDict(conv1=conv1, bn1=nn.BatchNorm2d(out_channels), relu1=nn.ReLU(),
-                             conv2=conv2, bn2=nn.BatchNorm2d(out_channels))
+                             conv2=conv2)
+        if variant != "bn_after_addition":  # Fig. 4 (b) moves this BN after the addition
+            layers["bn2"] = nn.BatchNorm2d(out_channels)
         if variant == "relu_before_add":
             layers["relu2"] = nn.ReLU()
     return nn.Sequential(layers)
+
+
+class ShortcutDropout(nn.Dropout):
+    """Dropout that scales what it keeps by 1 − p in expectation, as He et al. describe.
+
+    PyTorch's ``Dropout`` divides what it keeps by 1 − p during training, so the expectation
+    stays x; on a shortcut the paper's dropout "statistically imposes a scale of λ with an
+    expectation of 0.5" (p = 0.5). Here training keeps each element (unscaled) with
+    probability 1 − p, and evaluation multiplies by 1 − p, the expectation.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(x, self.p, self.training) * (1 - self.p)
 
 
 class ResidualVariant(nn.Module):
     """One of He et al.'s 2016 residual variants: how F(x) and the shortcut are combined.
 
     ``body`` is F(x); ``shortcut`` carries x (identity, 1×1 conv, or dropout); ``gate`` is
-    ``sigmoid(1×1 conv(x))`` for the gating variants, else ``None``.
+    ``sigmoid(1×1 conv(x))`` for the gating variants, else ``None``; ``bn_out`` the batch
+    norm after the addition (``bn_after_addition``), else ``None``.
     """
 
     def __init__(
@@ -252,6 +256,7 @@ class ResidualVariant(nn.Module):
         shortcut: nn.Module,
         gate: nn.Module | None,
         scale: float,
+        bn_out: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.variant = variant
@@ -259,16 +264,15 @@ class ResidualVariant(nn.Module):
         self.body = body
         self.shortcut = shortcut
         self.gate = gate
+        self.bn_out = bn_out
         self.relu_out = nn.ReLU() if variant in POST_ACTIVATION_VARIANTS else None
-
-    def paths(self) -> list[list[nn.Module]]:
-        """Residual path, shortcut and gate (if any), for receptive-field analysis."""
-        return [[self.body], [self.shortcut]] + ([[self.gate]] if self.gate is not None else [])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         fx, sx = self.body(x), self.shortcut(x)
         if self.variant == "constant_scaling":
             out = self.scale * (sx + fx)
+        elif self.variant == "shortcut_scaling":
+            out = fx + self.scale * sx
         elif self.variant == "exclusive_gating":
             g = self.gate(x)
             out = (1 - g) * sx + g * fx
@@ -276,11 +280,23 @@ class ResidualVariant(nn.Module):
             out = fx + (1 - self.gate(x)) * sx
         else:
             out = fx + sx
+        if self.bn_out is not None:
+            out = self.bn_out(out)
         return self.relu_out(out) if self.relu_out is not None else out
 
+    @property
+    def detail(self) -> str:
+        """The variant and the setting it uses, for summary rows: ``constant_scaling, scale
+        0.5``, ``dropout_shortcut, p 0.5``, ``full_preact``."""
+        if self.variant in ("constant_scaling", "shortcut_scaling"):
+            return f"{self.variant}, scale {self.scale:g}"
+        if self.variant == "dropout_shortcut":
+            dropout = next(m for m in self.shortcut.modules() if isinstance(m, ShortcutDropout))
+            return f"{self.variant}, p {dropout.p:g}"
+        return self.variant
+
     def extra_repr(self) -> str:
-        scale = f", scale={self.scale:g}" if self.variant == "constant_scaling" else ""
-        return f"variant={self.variant}{scale}"
+        return self.detail
 
 
 @register_block(
@@ -294,19 +310,24 @@ class ResidualVariant(nn.Module):
               help="channels that come out (default: as many as come in)"),
         STRIDE,
         Param("scale", "float", 0.5, minimum=0,
-              help="constant_scaling: multiplies both the shortcut and F(x)"),
+              help="constant_scaling: multiplies both the shortcut and F(x); "
+                   "shortcut_scaling: multiplies the shortcut only"),
         Param("p", "float", 0.5, minimum=0, maximum=1, maximum_exclusive=True,
-              help="dropout_shortcut: probability of dropping a shortcut element"),
+              help="dropout_shortcut: probability of dropping a shortcut element (what is "
+                   "kept is not rescaled: the shortcut is scaled by 1 − p in expectation)"),
     ],
 )
 def residual_variant(ctx, in_shape, *, variant, out_channels, stride, scale, p):
     """A residual block variant from "Identity Mappings in Deep Residual Networks" (2016).
 
     ``original``: conv-BN-ReLU-conv-BN, add, ReLU (Fig. 2a). ``constant_scaling``:
-    relu(scale·x + scale·F(x)). ``conv_shortcut``: a 1×1 conv on the shortcut.
-    ``dropout_shortcut``: dropout(p) on the shortcut. ``exclusive_gating``:
+    relu(scale·x + scale·F(x)); ``shortcut_scaling``: relu(scale·x + F(x)) (Fig. 2b, the
+    shortcut alone scaled). ``conv_shortcut``: a 1×1 conv on the shortcut.
+    ``dropout_shortcut``: dropout(p) on the shortcut, keeping elements unscaled, so the
+    shortcut carries (1 − p)·x in expectation (Fig. 2f). ``exclusive_gating``:
     relu((1 − g)·x + g·F(x)) with g = sigmoid(1×1 conv(x)). ``shortcut_only_gating``:
-    relu(F(x) + (1 − g)·x). ``relu_before_add``: conv-BN-ReLU-conv-BN-ReLU, add (Fig. 4c).
+    relu(F(x) + (1 − g)·x). ``bn_after_addition``: conv-BN-ReLU-conv, add, BN, ReLU
+    (Fig. 4b). ``relu_before_add``: conv-BN-ReLU-conv-BN-ReLU, add (Fig. 4c).
     ``relu_only_preact``: ReLU-conv-BN-ReLU-conv-BN, add (Fig. 4d). ``full_preact``:
     BN-ReLU-conv-BN-ReLU-conv, add, no ReLU after (Fig. 4e).
 
@@ -322,9 +343,9 @@ def residual_variant(ctx, in_shape, *, variant, out_channels, stride, scale, p):
     shortcut = _shortcut(kind, in_shape, out_shape)
     if variant == "dropout_shortcut":
         shortcut = (
-            nn.Dropout(p)
+            ShortcutDropout(p)
             if isinstance(shortcut, nn.Identity)
-            else nn.Sequential(OrderedDict(conv=shortcut, dropout=nn.Dropout(p)))
+            else nn.Sequential(OrderedDict(conv=shortcut, dropout=ShortcutDropout(p)))
         )
     gate = None
     if variant in ("exclusive_gating", "shortcut_only_gating"):
@@ -332,5 +353,6 @@ def residual_variant(ctx, in_shape, *, variant, out_channels, stride, scale, p):
             conv=nn.Conv2d(channels, out_channels, kernel_size=1, stride=stride),
             sigmoid=nn.Sigmoid(),
         ))
+    bn_out = nn.BatchNorm2d(out_channels) if variant == "bn_after_addition" else None
     return ResidualVariant(variant, variant_body(variant, channels, out_channels, stride),
-                           shortcut, gate, scale)
+                           shortcut, gate, scale, bn_out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,7 +162,9 @@ def build_partial(spec: ArchitectureSpec, device: str | torch.device | None = No
             modules[name] = module
             built.append(BuiltBlock(index, name, block.type, shape, out_shape))
             shape = out_shape
-    return BuildResult(Network(spec, modules), built, error)
+    network = Network(spec, modules)
+    initialise(network, spec.init)
+    return BuildResult(network, built, error)
 
 
 def build_model(spec: ArchitectureSpec, device: str | torch.device | None = None) -> Network:
@@ -170,6 +173,26 @@ def build_model(spec: ArchitectureSpec, device: str | torch.device | None = None
     if result.error is not None:
         raise result.error
     return result.network
+
+
+def initialise(network: nn.Module, init: str) -> nn.Module:
+    """Initialise the weights of every convolution and linear layer, as d2l does.
+
+    ``"xavier"``: Glorot's uniform initialisation (``nn.init.xavier_uniform_``), d2l's
+    ``init_cnn`` for LeNet; ``"kaiming"``: He et al.'s normal initialisation for ReLU
+    networks (``nn.init.kaiming_normal_``, std √(2 / fan_in)). Like d2l's ``init_cnn`` they
+    set the weights only: biases, batch norm and other layers keep PyTorch's initialisation,
+    which is all ``"default"`` keeps. On the meta device nothing is computed.
+    """
+    if init == "default":
+        return network
+    fill = {"xavier": nn.init.xavier_uniform_,
+            "kaiming": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu")}[init]
+    with torch.no_grad():
+        for layer in network.modules():
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                fill(layer.weight)
+    return network
 
 
 def check_output(spec: ArchitectureSpec, out_shape: Shape) -> str | None:
@@ -195,21 +218,26 @@ _SAME_SHAPE_LAYERS = (
 )
 
 
-def answer_shapes_directly(network: nn.Module) -> nn.Module:
-    """Make the shape-preserving layers of a meta-device network return their input's shape
-    without running (batch norm, activations, dropout).
+@contextlib.contextmanager
+def fast_meta_shapes(network: nn.Module) -> Iterator[nn.Module]:
+    """While the block is open, the shape-preserving layers of ``network`` (batch norm,
+    activations, dropout) return an empty tensor of their input's shape without running.
 
-    Meta tensors hold no values, so this changes nothing but the cost: PyTorch runs most of
+    Only for a network run on meta tensors, whose values do not exist: PyTorch runs most of
     these layers on the meta device as Python decompositions (batch norm ≈ 1.4 ms, ReLU
-    ≈ 0.25 ms a call), far slower than the convolutions' shape arithmetic. A network with any
-    real weight or buffer is left alone.
+    ≈ 0.25 ms a call), far slower than the convolutions' shape arithmetic. Every layer gets
+    its own ``forward`` back when the block ends, even on an error, so a network that leaves
+    the builder or the inspector computes what it should once it has real weights.
     """
-    tensors = list(itertools.chain(network.parameters(), network.buffers()))
-    if tensors and all(t.is_meta for t in tensors):
-        for layer in network.modules():
-            if isinstance(layer, _SAME_SHAPE_LAYERS):
-                layer.forward = torch.empty_like
-    return network
+    patched = [layer for layer in network.modules()
+               if isinstance(layer, _SAME_SHAPE_LAYERS) and "forward" not in vars(layer)]
+    try:
+        for layer in patched:
+            layer.forward = torch.empty_like
+        yield network
+    finally:
+        for layer in patched:
+            del layer.forward
 
 
 def infer_shape(module: nn.Module, in_shape: Shape) -> Shape:
@@ -247,7 +275,8 @@ def _meta_forward(module: nn.Module, in_shape: Shape) -> Any:
     x = torch.zeros((2, *in_shape), device="meta")
     with torch.no_grad():
         if all(t.is_meta for _, t in tensors):
-            return answer_shapes_directly(module)(x)
+            with fast_meta_shapes(module):
+                return module(x)
         state = {name: t.to("meta") for name, t in tensors}  # meta stand-ins for the weights
         return functional_call(module, state, (x,), tie_weights=False)
 

@@ -10,18 +10,17 @@ raises for a user's mistake.
 from __future__ import annotations
 
 import copy
-import itertools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from torch import nn
 
-from explorer.core.builder import answer_shapes_directly, build_partial, check_output
+from explorer.core.builder import build_partial, check_output, fast_meta_shapes
+from explorer.core.receptive import ReceptiveFields, receptive_fields
 from explorer.core.shapes import ShapeError, fmt_shape, pair
 from explorer.core.spec import ArchitectureSpec, BlockPath, SpecError
 
 SPATIAL = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
-GLOBAL = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten, nn.Linear)
 
 
 @dataclass
@@ -30,7 +29,9 @@ class LayerRow:
 
     ``block_path`` is the innermost spec block the row belongs to (``None`` for modules not
     built from a spec); ``input_shape`` what reached the layer; ``geometry`` the kernel,
-    stride, padding and dilation (``(h, w)`` pairs) of convolution and pooling rows.
+    stride, padding and dilation (``(h, w)`` pairs) of convolution and pooling rows;
+    ``detail`` the settings a block shows next to its type (a residual variant:
+    ``constant_scaling, scale 0.5``), else empty.
     """
 
     name: str
@@ -46,6 +47,7 @@ class LayerRow:
     block_path: BlockPath | None = None
     input_shape: tuple[int, ...] | None = None
     geometry: dict[str, tuple[int, int]] | None = None
+    detail: str = ""
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -162,10 +164,10 @@ def inspect_module(
 ) -> Summary:
     """Summarise any ``nn.Module`` (e.g. a torchvision model built on the meta device).
 
-    A module with real weights is copied first: the summary runs on the meta device.
+    The summary runs on a copy moved to the meta device: ``module`` itself is never changed,
+    and may be used on another thread meanwhile.
     """
-    if any(not t.is_meta for t in itertools.chain(module.parameters(), module.buffers())):
-        module = copy.deepcopy(module)
+    module = copy.deepcopy(module).to("meta")
     names = {n: i for i, (n, _) in enumerate(module.named_children())}
     return _summarise(module, name or type(module).__name__, tuple(input_shape), None, depth,
                       names)
@@ -177,7 +179,7 @@ def _rows(
     depth: int,
     block_index: dict[str, int],
     leaf_macs: dict[int, int],
-    fields: dict[int, tuple[int, int]],
+    fields: ReceptiveFields,
 ) -> list[LayerRow]:
     """One :class:`LayerRow` per executed submodule down to ``depth``."""
     qualified = {id(m): n for n, m in module.named_modules()}
@@ -189,7 +191,7 @@ def _rows(
         sub = info.module
         path = qualified.get(id(sub), info.var_name)
         sub_params = list(sub.parameters())
-        rf = fields.get(id(sub))
+        rf = fields.get(sub)
         rows.append(
             LayerRow(
                 name=path,
@@ -200,14 +202,21 @@ def _rows(
                 params=sum(p.numel() for p in sub_params),
                 trainable=all(p.requires_grad for p in sub_params),
                 mult_adds=sum(leaf_macs.get(id(m), 0) for m in sub.modules()),
-                receptive_field=rf[0] if rf else None,
-                effective_stride=rf[1] if rf else None,
+                receptive_field=rf.size if rf else None,
+                effective_stride=rf.stride if rf else None,
                 block_path=_block_path(path, by_name),
                 input_shape=_input_shape(info),
                 geometry=_geometry(sub),
+                detail=_detail(sub),
             )
         )
     return rows
+
+
+def _detail(layer: nn.Module) -> str:
+    """What a block says about its settings through a ``detail`` text, if it has one."""
+    detail = getattr(layer, "detail", "")
+    return detail if isinstance(detail, str) else ""
 
 
 def _block_path(name: str, by_name: dict[str, nn.Module]) -> BlockPath | None:
@@ -257,14 +266,15 @@ def _summarise(
 
     import torchinfo  # heavy; imported when first needed
 
-    stats = torchinfo.summary(
-        answer_shapes_directly(module),
-        input_size=(1, *input_shape),
-        device="meta",
-        depth=max(1, depth),
-        verbose=0,
-        mode="eval",
-    )
+    with fast_meta_shapes(module):
+        stats = torchinfo.summary(
+            module,
+            input_size=(1, *input_shape),
+            device="meta",
+            depth=max(1, depth),
+            verbose=0,
+            mode="eval",
+        )
     infos = [info for info in stats.summary_list if info.depth >= 1 and info.executed]
     leaf_macs: dict[int, int] = {}
     activation = 0
@@ -289,70 +299,8 @@ def _summarise(
         mult_adds=sum(leaf_macs.values()),
         activation_bytes=activation,
         param_bytes=param_bytes,
+        warnings=[f"receptive field {fields.reason}"] if fields.reason else [],
     )
-
-
-# --------------------------------------------------------------------------- receptive field
-
-
-def receptive_fields(
-    module: nn.Module, input_shape: tuple[int, ...]
-) -> dict[int, tuple[int, int]]:
-    """Receptive field and effective stride (along the height) after every submodule.
-
-    The receptive field of a block is that of its widest path (a parallel block exposes its
-    paths through a ``paths()`` method); after global pooling, flatten or a linear layer every
-    output sees the whole input, so the field is the input's height (or more). Only modules
-    whose data flow is known are analysed: layers, ``nn.Sequential``, blocks built from a spec
-    and modules with ``paths()``; from any other module on (a torchvision block, say) the field
-    is unknown and left out. Keys are ``id(submodule)``.
-    """
-    out: dict[int, tuple[int, int]] = {}
-    full = int(input_shape[1]) if len(input_shape) == 3 else 1
-
-    def walk(mod: nn.Module, rf: int, jump: int) -> tuple[int, int] | None:
-        if isinstance(mod, SPATIAL):
-            k, s, d = _first(mod.kernel_size), _first(mod.stride), _first(
-                getattr(mod, "dilation", 1))
-            rf, jump = rf + d * (k - 1) * jump, jump * s
-        elif isinstance(mod, GLOBAL):
-            rf = max(rf, full)
-        elif hasattr(mod, "paths"):
-            ends = [seq(path, rf, jump) for path in mod.paths()]
-            if any(e is None for e in ends):
-                return None
-            rf, jump = max(e[0] for e in ends), max(e[1] for e in ends)
-            # what follows the merge (e.g. the activation after an addition)
-            end = seq([c for c in mod.children() if id(c) not in out], rf, jump)
-            if end is None:
-                return None
-            rf, jump = end
-        elif isinstance(mod, nn.Sequential) or hasattr(mod, "block_type"):
-            end = seq(list(mod.children()), rf, jump)
-            if end is None:
-                return None
-            rf, jump = end
-        elif any(True for _ in mod.children()):
-            return None  # a composite whose forward we cannot see
-        out[id(mod)] = (rf, jump)
-        return rf, jump
-
-    def seq(mods: list[nn.Module], rf: int, jump: int) -> tuple[int, int] | None:
-        for m in mods:
-            end = walk(m, rf, jump)
-            if end is None:
-                return None
-            rf, jump = end
-        return rf, jump
-
-    walk(module, 1, 1)
-    return out
-
-
-def _first(value: Any) -> int:
-    if isinstance(value, (tuple, list)):
-        return int(value[0])
-    return int(value)
 
 
 def format_count(n: int) -> str:
@@ -381,7 +329,7 @@ def format_table(summary: Summary) -> str:
             label = f"{row.block}: {label}"
         lines.append((
             indent + label,
-            row.type,
+            f"{row.type} ({row.detail})" if row.detail else row.type,
             fmt_shape(row.output_shape),
             f"{row.params:,}" if row.params else "--",
             format_count(row.mult_adds) if row.mult_adds else "--",

@@ -21,7 +21,6 @@ from typing import Any
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
-from torch.utils._device import _device_constructors  # what torch.device(...) redirects
 
 from explorer.core.registry import get_preset, list_presets, register_preset
 from explorer.core.spec import ArchitectureSpec
@@ -140,10 +139,13 @@ def course_resnet() -> list[dict]:
 # --------------------------------------------------------------------------- modern CNNs
 
 
-@_preset("lenet", input_shape=(1, 28, 28),
+@_preset("lenet", input_shape=(1, 28, 28), init="xavier",
          source=f"{D2L} §7.6; LeCun et al. 1998", tags=("classic", "d2l", "mnist"))
 def lenet() -> list[dict]:
     """LeNet-5: sigmoid activations and average pooling, as in d2l (61,706 parameters).
+
+    Xavier-initialised, as d2l trains it: with PyTorch's default initialisation and d2l's
+    settings (SGD, lr 0.9) the sigmoid network stays at chance for epochs.
 
     conv 5×5 6 p2 → sigmoid → avg-pool → conv 5×5 16 → sigmoid → avg-pool → flatten →
     linear 120 → sigmoid → linear 84 → sigmoid → linear.
@@ -393,6 +395,7 @@ def preset_spec(
         "input_shape": list(input_shape if input_shape is not None else preset.input_shape),
         "num_classes": num_classes if num_classes is not None else preset.num_classes,
         "blocks": preset.blocks(),
+        "init": preset.init,
     })
 
 
@@ -437,16 +440,26 @@ def torchvision_input_shape(name: str) -> tuple[int, int, int]:
 _WITHOUT_AUX = {"googlenet": {"aux_logits": False}, "inception_v3": {"aux_logits": False}}
 
 
+_FACTORIES = frozenset({
+    torch.empty, torch.empty_strided, torch.zeros, torch.ones, torch.full, torch.eye,
+    torch.rand, torch.randn, torch.randint, torch.randperm, torch.arange, torch.linspace,
+    torch.logspace, torch.tensor, torch.as_tensor, torch.asarray, torch.scalar_tensor,
+    torch.tril_indices, torch.triu_indices,
+})
+"""The public tensor factories that take a ``device`` (those ``torch.device(...)`` redirects)."""
+
+
 class _MetaWeights(TorchFunctionMode):
     """Like ``torch.device("meta")``, but integer tensors are made on the CPU.
 
     Some builders compute their layer sizes with tensors (RegNet's block widths) and read
-    them back, which a meta tensor cannot do; weights are floating-point and stay on meta.
+    them back, which a meta tensor cannot do (``torch.device("meta")`` fails there with
+    "Cannot copy out of meta tensor"); weights are floating-point and stay on meta.
     """
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func in _device_constructors() and kwargs.get("device") is None:
+        if func in _FACTORIES and kwargs.get("device") is None:
             out = func(*args, **{**kwargs, "device": "meta"})
             if out.is_floating_point() or out.is_complex():
                 return out

@@ -173,6 +173,7 @@ class PresetDef:
     doc: str
     source: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    init: str = "default"
 
 
 T = TypeVar("T")
@@ -303,8 +304,12 @@ def register_preset(
     num_classes: int = 10,
     source: str = "",
     tags: tuple[str, ...] = (),
+    init: str = "default",
 ) -> Callable:
-    """Decorator registering a function that returns a preset's list of block dicts."""
+    """Decorator registering a function that returns a preset's list of block dicts.
+
+    ``init`` is the preset's weight initialisation (``ArchitectureSpec.init``).
+    """
 
     def decorate(fn: Callable) -> Callable:
         PRESETS.register(name, PresetDef(
@@ -315,6 +320,7 @@ def register_preset(
             doc=(fn.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
             source=source,
             tags=tuple(tags),
+            init=init,
         ))
         return fn
 

@@ -101,9 +101,9 @@ CASES = {
         [{"type": "residual", "body": POST, "shortcut": "conv1x1"}],
         (8, 10, 10),
     ),
-    "variant_dropout_shortcut": (  # dropout is the identity in eval mode
-        {"type": "residual_variant", "variant": "dropout_shortcut"},
-        [{"type": "parallel", "merge": "add", "branches": [POST, [{"type": "dropout"}]]}, RELU],
+    "variant_bn_after_addition": (
+        {"type": "residual_variant", "variant": "bn_after_addition"},
+        [{"type": "parallel", "merge": "add", "branches": [POST[:4], []]}, BN, RELU],
         (8, 10, 10),
     ),
     "variant_relu_before_add": (

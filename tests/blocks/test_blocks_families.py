@@ -8,8 +8,9 @@ import torch.nn.functional as F
 from reference_nets import CourseInceptionA
 from torch import nn
 
-from explorer.blocks.residual import POST_ACTIVATION_VARIANTS, VARIANTS
+from explorer.blocks.residual import POST_ACTIVATION_VARIANTS, VARIANTS, ShortcutDropout
 from explorer.core import ArchitectureSpec, BlockSpec, ShapeError, build_model, build_partial
+from explorer.core.inspector import format_table, inspect_spec
 
 
 def build(blocks: list[dict], input_shape: tuple, num_classes: int = 10):
@@ -161,9 +162,12 @@ def test_pad_shortcut_cannot_drop_channels():
 
 def test_resnet_basic_none_is_a_plain_block():
     block = build([{"type": "resnet_basic", "out_channels": 8, "shortcut": "none"}],
-                  (8, 8, 8))[0]
-    assert block.shortcut is None and block.paths() == [
-        [block.conv1, block.bn1, block.relu1, block.conv2, block.bn2]]
+                  (8, 8, 8))[0].eval()
+    assert block.shortcut is None
+    x = torch.randn(2, 8, 8, 8)
+    with torch.no_grad():
+        body = block.bn2(block.conv2(block.relu1(block.bn1(block.conv1(x)))))
+        torch.testing.assert_close(block(x), body.relu())
 
 
 def test_simple_residual_keeps_the_shape_and_matches_the_course():
@@ -228,10 +232,12 @@ def test_full_preact_has_no_relu_after_the_addition():
 ZERO_RESIDUAL = {
     "original": 1.0,
     "constant_scaling": 0.5,
+    "shortcut_scaling": 0.5,
     "conv_shortcut": 1.0,  # the 1×1 conv is set to the identity
-    "dropout_shortcut": 1.0,  # eval mode
+    "dropout_shortcut": 0.5,  # eval mode: the expectation, 1 − p
     "exclusive_gating": 0.5,
     "shortcut_only_gating": 0.5,
+    "bn_after_addition": 1 / (1 + 1e-5) ** 0.5,  # a fresh BN in eval: x / √(1 + eps)
     "relu_before_add": 1.0,
     "relu_only_preact": 1.0,
     "full_preact": 1.0,
@@ -255,18 +261,104 @@ def test_residual_variant_combines_shortcut_as_the_paper_says(variant):
         torch.testing.assert_close(module(x), expected)
 
 
-def test_dropout_shortcut_drops_in_training():
-    module = build([{"type": "residual_variant", "variant": "dropout_shortcut", "p": 0.5}],
-                   (4, 5, 5))[0]
-    assert isinstance(module.shortcut, nn.Dropout) and module.shortcut.p == 0.5
+def zero_body(variant: str, p: float = 0.5) -> nn.Module:
+    module = build([{"type": "residual_variant", "variant": variant, "p": p}], (4, 5, 5))[0]
     with torch.no_grad():
-        for p in module.body.parameters():
-            p.zero_()
-        x = torch.rand(4, 4, 5, 5) + 0.1
+        for param in module.body.parameters():
+            param.zero_()
+    return module
+
+
+def test_dropout_shortcut_drops_in_training_without_rescaling():
+    module = zero_body("dropout_shortcut")
+    assert isinstance(module.shortcut, ShortcutDropout) and module.shortcut.p == 0.5
+    x = torch.rand(4, 4, 5, 5) + 0.1
+    with torch.no_grad():
         out = module.train()(x)
     kept = out != 0
     assert 0 < kept.float().mean() < 1
-    torch.testing.assert_close(out[kept], 2 * x[kept])
+    torch.testing.assert_close(out[kept], x[kept])  # PyTorch's Dropout would give 2·x
+
+
+@pytest.mark.parametrize("p", [0.5, 0.2])
+def test_dropout_shortcut_scales_the_shortcut_by_1_minus_p_in_expectation(p):
+    module = zero_body("dropout_shortcut", p)
+    x = (torch.rand(1, 4, 5, 5) + 0.5).expand(4000, -1, -1, -1)  # positive: ReLU passes it
+    torch.manual_seed(0)
+    with torch.no_grad():
+        mean = module.train()(x).mean(dim=0)
+        torch.testing.assert_close(mean, (1 - p) * x[0], rtol=0.05, atol=0)
+        torch.testing.assert_close(module.eval()(x[:1])[0], (1 - p) * x[0])
+
+
+class HandShortcutScaling(nn.Module):
+    """relu(F(x) + 0.5·x) with the original F (He et al. 2016, Fig. 2b, F not scaled)."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+        self.conv2, self.bn2 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        fx = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(fx + 0.5 * x)
+
+
+class HandDropoutShortcut(HandShortcutScaling):
+    """Evaluated: relu(F(x) + (1 − p)·x), the dropout shortcut's expectation (p = 0.5)."""
+
+
+class HandBNAfterAddition(nn.Module):
+    """conv-BN-ReLU-conv, add, BN, ReLU (He et al. 2016, Fig. 4b)."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+        self.bn_out = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        fx = self.conv2(F.relu(self.bn1(self.conv1(x))))
+        return F.relu(self.bn_out(fx + x))
+
+
+@pytest.mark.parametrize("variant, hand", [
+    ("shortcut_scaling", HandShortcutScaling),
+    ("dropout_shortcut", HandDropoutShortcut),
+    ("bn_after_addition", HandBNAfterAddition),
+])
+def test_new_variants_equal_hand_written_blocks(variant, hand):
+    torch.manual_seed(0)
+    ours = build([{"type": "residual_variant", "variant": variant}], (6, 7, 7))[0]
+    reference = hand(6)
+    with torch.no_grad():
+        for a in reference.parameters():
+            a.normal_(0, 0.5)
+        for module in reference.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.running_mean.normal_(0, 0.3)
+                module.running_var.uniform_(0.5, 1.5)
+    ours.load_state_dict(dict(zip(ours.state_dict(), reference.state_dict().values())))
+    x = torch.randn(3, 6, 7, 7)
+    with torch.no_grad():
+        torch.testing.assert_close(ours.eval()(x), reference.eval()(x))
+
+
+@pytest.mark.parametrize("block, detail", [
+    ({"variant": "original"}, "original"),
+    ({"variant": "constant_scaling"}, "constant_scaling, scale 0.5"),
+    ({"variant": "shortcut_scaling", "scale": 0.8}, "shortcut_scaling, scale 0.8"),
+    ({"variant": "dropout_shortcut", "p": 0.3}, "dropout_shortcut, p 0.3"),
+    ({"variant": "bn_after_addition"}, "bn_after_addition"),
+    ({}, "full_preact"),
+])
+def test_summary_rows_show_the_variant_and_its_settings(block, detail):
+    spec = ArchitectureSpec("v", (4, 6, 6), 10,
+                            (BlockSpec.from_dict({"type": "residual_variant", **block}),))
+    summary = inspect_spec(spec, depth=1)
+    assert (summary.layers[0].type, summary.layers[0].detail) == ("residual_variant", detail)
+    assert summary.layers[0].to_json()["detail"] == detail
+    assert f"residual_variant ({detail})" in format_table(summary)
 
 
 # --------------------------------------------------------------------------- dense
@@ -290,7 +382,6 @@ def test_dense_channel_arithmetic():
 def test_dense_block_layers_see_all_previous_channels():
     block = build([{"type": "dense_block", "num_layers": 3, "growth_rate": 4}], (6, 5, 5))[0]
     assert [layer.conv.in_channels for layer in block.children()] == [6, 10, 14]
-    assert block.paths() == [[block.layer1, block.layer2, block.layer3]]
     x = torch.randn(2, 6, 5, 5)
     with torch.no_grad():
         torch.testing.assert_close(block(x)[:, :6], x)  # the input is passed on unchanged

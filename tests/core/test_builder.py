@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
+from torch import nn
 
 from explorer.core import ArchitectureSpec, ShapeError, SpecError, build_model, build_partial
 
@@ -118,3 +121,71 @@ def test_group_names_never_collide():
         {"type": "group", "name": "stage", "blocks": [{"type": "relu"}]},
     ]))
     assert [n for n, _ in net.named_children()] == ["relu1", "relu1_1", "stage", "stage_1"]
+
+
+# --------------------------------------------------------------------------- initialisation
+
+INIT_NET = [
+    {"type": "conv2d", "out_channels": 32, "kernel_size": 5},
+    {"type": "batch_norm2d"},
+    {"type": "relu"},
+    {"type": "flatten"},
+    {"type": "linear", "out_features": 256},
+    {"type": "linear", "out_features": "classes"},
+]
+
+
+def built_with(init: str, seed: int = 0):
+    torch.manual_seed(seed)
+    return build_model(dataclasses.replace(spec_of(INIT_NET, shape=(8, 12, 12)), init=init))
+
+
+def weighted(net):
+    return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+@pytest.mark.parametrize("init", ["xavier", "kaiming"])
+def test_init_sets_the_spread_of_the_weights_only(init):
+    net = built_with(init)
+    for layer in weighted(net):
+        w = layer.weight
+        fan_out, fan_in = w.shape[0] * w[0, 0].numel(), w[0].numel()
+        if init == "xavier":  # uniform on ±√(6 / (fan_in + fan_out))
+            bound = (6 / (fan_in + fan_out)) ** 0.5
+            assert w.abs().max() <= bound
+            expected = bound / 3 ** 0.5
+        else:  # normal with std √(2 / fan_in)
+            expected = (2 / fan_in) ** 0.5
+        assert w.std().item() == pytest.approx(expected, rel=0.1)
+        assert abs(w.mean().item()) < 0.1 * expected
+        # the biases keep PyTorch's initialisation, as d2l's init_cnn leaves them
+        assert torch.count_nonzero(layer.bias) > 0
+        assert layer.bias.abs().max() <= 1 / fan_in ** 0.5
+    bn = net[1]  # batch norm keeps its own: weight 1, bias 0
+    assert torch.equal(bn.weight, torch.ones(32)) and torch.equal(bn.bias, torch.zeros(32))
+
+
+def test_default_init_is_pytorchs():
+    net = built_with("default")
+    for layer in weighted(net):
+        fan_in = layer.weight[0].numel()
+        bound = 1 / fan_in ** 0.5  # kaiming_uniform_(a=√5): uniform on ±1/√fan_in
+        assert layer.weight.abs().max() <= bound
+        assert layer.weight.std().item() == pytest.approx(bound / 3 ** 0.5, rel=0.1)
+        assert torch.count_nonzero(layer.bias) > 0
+    fc = weighted(net)[1]  # 4608 → 256: default spread 0.0085, Xavier's 0.0198, He's 0.0208
+    assert fc.weight.std() < 0.5 * weighted(built_with("xavier"))[1].weight.std()
+
+
+@pytest.mark.parametrize("init", ["default", "xavier", "kaiming"])
+def test_a_seeded_build_is_reproducible(init):
+    first, again, other = built_with(init), built_with(init), built_with(init, seed=1)
+    for a, b, c in zip(first.state_dict().values(), again.state_dict().values(),
+                       other.state_dict().values()):
+        assert torch.equal(a, b)
+    assert not torch.equal(first[0].weight, other[0].weight)
+
+
+def test_init_on_meta_allocates_nothing():
+    spec = dataclasses.replace(spec_of(INIT_NET, shape=(8, 12, 12)), init="kaiming")
+    assert all(p.is_meta for p in build_model(spec, device="meta").parameters())
