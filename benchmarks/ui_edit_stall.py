@@ -35,7 +35,13 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=50)
     parser.add_argument("--no-freeze", action="store_true",
                         help="skip gc.freeze() after start-up (to compare)")
+    parser.add_argument("--switch-ms", type=float, default=None,
+                        help="sys.setswitchinterval for the run (Python's default is 5 ms)")
     args = parser.parse_args()
+    if args.switch_ms is not None:
+        import sys
+
+        sys.setswitchinterval(args.switch_ms / 1000)
     tmp = tempfile.mkdtemp()
     for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
         os.environ[var] = os.path.join(tmp, var)
@@ -79,7 +85,9 @@ def main() -> None:
     probe.timeout.connect(tick)
 
     spec = window.document.spec
-    conv = next(i for i, b in enumerate(spec.blocks) if b.type == "conv2d")
+    from explorer.core.edit import iter_blocks
+
+    conv = next(path for path, b in iter_blocks(spec) if b.type == "conv2d")
     widths = [64 + 8 * (i % 2 + 1) for i in range(args.edits)]
 
     shown = [0]  # the generation whose table is on screen
@@ -92,7 +100,7 @@ def main() -> None:
 
     def burst_edit() -> None:
         if pending:
-            window._param_edited((conv,), "out_channels", pending.pop())
+            window._param_edited(conv, "out_channels", pending.pop())
         else:
             burst.stop()
 
@@ -108,7 +116,7 @@ def main() -> None:
     latencies = []
     for i in range(args.edits):
         start = time.perf_counter()
-        window._param_edited((conv,), "out_channels", 96 + (i % 2) * 8)
+        window._param_edited(conv, "out_channels", 96 + (i % 2) * 8)
         wait_for(lambda: shown[0] == window.document.generation)
         latencies.append(time.perf_counter() - start)
         pause = time.perf_counter() + 0.02
@@ -117,9 +125,10 @@ def main() -> None:
     paced_gaps = list(gaps)
     window.document.undo_stack.setClean()
     window.close()
+    window.shutdown()
 
     ms = 1000
-    print(f"{args.preset}: {len(spec.blocks)} top-level blocks, {args.edits} edits per phase, "
+    print(f"{args.preset}: editing {conv}, {args.edits} edits per phase, "
           f"gc.freeze {'off' if args.no_freeze else 'on'}")
     print(f"burst (20 ms apart): longest GUI stall {max(burst_gaps) * ms:6.1f} ms, "
           f"p99 {percentile(burst_gaps, 0.99) * ms:5.1f} ms; {dropped} stale results dropped")

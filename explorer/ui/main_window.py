@@ -348,9 +348,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         self.torchvision_menu = m.addMenu("torchvision (read-only)")
         self.torchvision_menu.addAction("(loading…)").setEnabled(False)
-        task = Task(_torchvision_names, "torchvision-names", self)
-        task.done.connect(self._fill_torchvision)
-        self._start(task)
+        self._torchvision_pending = True  # listed after the first table: not to compete with it
 
     def _fill_torchvision(self, names: list[str]) -> None:
         self.torchvision_menu.clear()
@@ -470,6 +468,11 @@ class MainWindow(QMainWindow):
         self.tree.model_.set_error_path(error_path)
         self.diagram.set_network(None if self.document.read_only else self.document.spec, summary)
         self.params_label.setText(f"{summary.total_params:,} parameters")
+        if getattr(self, "_torchvision_pending", False):
+            self._torchvision_pending = False
+            task = Task(_torchvision_names, "torchvision-names", self)
+            task.done.connect(self._fill_torchvision)
+            self._start(task)
         self.summary_ready.emit(summary)
 
     def _inspect_failed(self, generation: int, text: str) -> None:
@@ -480,8 +483,8 @@ class MainWindow(QMainWindow):
         doc = self.document
         name = doc.torchvision or (doc.spec.name if doc.spec is not None else "")
         where = f" — {doc.path.name}" if doc.path else ""
-        self.setWindowTitle(f"Network Explorer — {name}{where}[*]" if name else
-                            "Network Explorer")
+        # Qt appends the application's display name ("— Network Explorer") itself
+        self.setWindowTitle(f"{name}{where}[*]" if name else "Network Explorer")
         self.setWindowModified(doc.modified)
         self.network_label.setText(name)
 

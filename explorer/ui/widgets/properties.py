@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -50,6 +51,12 @@ def format_size(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "×".join(str(v) for v in value)
     return str(value)
+
+
+def _shrinkable(widget: QWidget) -> None:
+    """Let a field be narrower than its size hint (a wide range makes spin boxes wide)."""
+    widget.setMinimumWidth(60)
+    widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
 
 class ParamField(QWidget):
@@ -102,6 +109,7 @@ class ParamField(QWidget):
                     "default" if param.default is None else "e.g. 3 or 3×5")
             self.editor.editingFinished.connect(self._commit)
         self.editor.setObjectName(f"param_{param.name}")
+        _shrinkable(self.editor)
         self.editor.setToolTip(f"{param.help}\nValid: {param.describe()}".strip())
         row.addWidget(self.editor, 1)
         if self.alt is not None:
@@ -193,6 +201,7 @@ class PropertiesPanel(QScrollArea):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
         self.setWidget(body)
         layout = QVBoxLayout(body)
@@ -211,6 +220,7 @@ class PropertiesPanel(QScrollArea):
             spin.setPrefix(f"{label} ")
             spin.setKeyboardTracking(False)
             spin.valueChanged.connect(self._shape_done)
+            _shrinkable(spin)
             shape_row.addWidget(spin)
             self.shape_spins.append(spin)
         form.addRow("Input shape", shape_row)
