@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         self._block_defs: dict = {}
         self._presets = []
         self._tasks: list[Task] = []
+        self.training = None           # TrainingController, once start-up has loaded torch
         self._menus: dict[str, QMenu] = {}
         self._last_view: QDockWidget | None = None
         self.inspector = Inspector(self)
@@ -408,6 +409,10 @@ class MainWindow(QMainWindow):
         if data["path"]:
             self._add_recent(str(data["path"]))
         self.is_loaded = True
+        if self.training is None:  # the training views need torch, imported by now
+            from explorer.ui.training_views import install_training_views
+
+            self.training = install_training_views(self)
         self._update_actions()
         self.statusBar().showMessage("Ready", 3000)
         for problem in data["user_problems"]:
@@ -777,6 +782,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the workers and join their threads (safe to call twice)."""
         self._autosave_timer.stop()
+        if self.training is not None:
+            self.training.shutdown()
         self.inspector.stop()
         for task in list(self._tasks):
             task.wait()
