@@ -1,17 +1,21 @@
 """The ``explorer`` command: headless work for scripts and for people who live in a terminal.
 
-Exit codes: 0 success; 1 the network has a shape error (the partial table is still printed);
-2 unusable input (missing file, not JSON, unknown block type, invalid value), reported as one
-line on stderr, never a traceback.
+Exit codes: 0 success; 1 the network has a shape error (the partial table is still printed),
+a training run failed, or the output could not be written; 2 unusable input (missing file,
+not JSON, unknown block type, invalid value, an unusable run folder), reported as one line on
+stderr, never a traceback; 70 an internal error (one line on stderr, the traceback in a crash
+log in the user's state folder); 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -119,7 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("network", help="a preset name or an architecture .json")
     p.add_argument("--out", metavar="RUN_DIR",
                    help="run folder for config, metrics and checkpoints "
-                        "(default runs/NAME-DATE-TIME)")
+                        "(default runs/NAME-DATE-TIME); a folder that holds files is refused")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let --out name a folder holding an earlier run, whose files are "
+                        "replaced (a folder with other files is still refused)")
     p.add_argument("--json", action="store_true",
                    help="print one final JSON object on stdout (progress goes to stderr)")
 
@@ -191,19 +198,20 @@ def resolve_spec(network: str, input_shape=None, num_classes=None):
     from explorer.core import SpecError, load_spec
     from explorer.core.presets import preset_spec
 
-    path = Path(network)
-    if network.endswith(".json") or path.exists():
+    if _is_file(network):
         try:
-            spec = load_spec(path)
+            spec = load_spec(Path(network))
         except SpecError as exc:
             raise UsageError(str(exc)) from None
         if input_shape:
-            spec.input_shape = tuple(input_shape)
+            spec = dataclasses.replace(spec, input_shape=tuple(input_shape))
         if num_classes:
-            spec.num_classes = num_classes
+            spec = dataclasses.replace(spec, num_classes=num_classes)
         return spec
     try:
         return preset_spec(network, input_shape=input_shape, num_classes=num_classes)
+    except SpecError as exc:  # e.g. --classes past the bound
+        raise UsageError(str(exc)) from None
     except KeyError as exc:
         raise UsageError(
             f"{exc.args[0]}; give a preset name (see 'explorer presets') or the path of an "
@@ -313,18 +321,25 @@ def _train_config(args: argparse.Namespace):
 def _prepare_training(args: argparse.Namespace, config):
     """``(spec, dataset, run_dir, control, events)``, or UsageError naming what is wrong."""
     from explorer.core import ShapeError, SpecError
+    from explorer.core.spec import validate
     from explorer.data import DataError, load_dataset
     from explorer.training import ConfigError, TrainControl, TrainError, train
+    from explorer.training.config import resolve_device
+    from explorer.training.memory import check_fits
+    from explorer.training.rundir import RunDirError, default_run_dir, prepare_run_dir
 
     try:
         dataset = load_dataset(config.dataset, progress=_download_progress())
         # a preset takes the data set's class count; a file must already match it
         spec = resolve_spec(args.network, None,
                             None if _is_file(args.network) else len(dataset.classes))
-        run_dir = Path(args.out) if args.out else _default_run_dir(spec.name)
+        validate(spec)  # before a run folder is made for it
+        check_fits(spec, config, resolve_device(config.device))
+        run_dir = prepare_run_dir(Path(args.out) if args.out else default_run_dir(spec.name),
+                                  overwrite=args.overwrite)
         control = TrainControl()
         events = train(spec, config, dataset=dataset, run_dir=run_dir, control=control)
-    except (ConfigError, DataError, TrainError, SpecError, ShapeError) as exc:
+    except (ConfigError, DataError, TrainError, SpecError, ShapeError, RunDirError) as exc:
         raise UsageError(str(exc)) from None
     return spec, dataset, run_dir, control, events
 
@@ -332,34 +347,49 @@ def _prepare_training(args: argparse.Namespace, config):
 def _drive_training(events, control, epochs: int, log):
     """Run the events with a progress bar and one line per epoch; return the Finished.
 
-    The first Ctrl-C stops between batches (checkpoints kept); a second one interrupts.
+    The first Ctrl-C or SIGTERM stops between batches (checkpoints kept); a second one
+    interrupts at once, quietly.
     """
+    from explorer.progress import TrainProgress
     from explorer.training import EpochEnd, Finished
 
-    bar = _ProgressBar(sys.stderr, epochs)
+    bar = TrainProgress(epochs, stream=getattr(sys.stderr, "raw", sys.stderr))
     finished = None
 
     def interrupt(signum, frame) -> None:
+        if control.stopped:  # the second request: stop now
+            raise KeyboardInterrupt
         control.stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    previous = signal.signal(signal.SIGINT, interrupt)
+    previous = _handle_stop_signals(interrupt)
     try:
         for event in events:
             bar.update(event)
             if isinstance(event, EpochEnd):
-                bar.clear()
-                print(
+                bar.line(
                     f"epoch {event.epoch:>3}/{event.epochs}  loss {event.train_loss:.4f}  "
                     f"train {event.train_accuracy:6.2%}  test loss {event.test_loss:.4f}  "
                     f"test {event.test_accuracy:6.2%}  {event.epoch_time:5.1f} s"
-                    + ("  best" if event.is_best else ""), file=log, flush=True)
+                    + ("  best" if event.is_best else ""), file=log)
             elif isinstance(event, Finished):
                 finished = event
     finally:
-        signal.signal(signal.SIGINT, previous)
-        bar.clear()
+        _handle_stop_signals(previous)
+        bar.close()
     return finished
+
+
+def _handle_stop_signals(handler):
+    """Install ``handler`` (a callable or a dict of them by signal) for SIGINT and SIGTERM;
+    return the previous ones (a dict). Only the main thread may: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        new = handler.get(sig) if isinstance(handler, dict) else handler
+        if new is not None:
+            previous[sig] = signal.signal(sig, new)
+    return previous
 
 
 def _report_training(finished, run_dir: Path, as_json: bool) -> int:
@@ -381,64 +411,38 @@ def _report_training(finished, run_dir: Path, as_json: bool) -> int:
         best = finished.best_test_accuracy
         print(f"{finished.status}: {finished.reason}" if finished.reason else finished.status)
         if best is not None:
-            print(f"best test accuracy {best:.2%}; checkpoint {finished.checkpoint}; "
+            saved = f"checkpoint {finished.checkpoint}" if finished.checkpoint else "not saved"
+            print(f"best test accuracy {best:.2%}; {saved}; "
                   f"{finished.samples_per_second:,.0f} images/s; {finished.elapsed:.1f} s")
+        elif finished.status != "failed":
+            last = run_dir / "last.json"
+            print("no best checkpoint yet: the run ended before its first epoch did; "
+                  + (f"the weights so far are in {last}" if last.is_file()
+                     else "no weights were saved (no batch was trained)"))
     return {"finished": 0, "stopped": 130}.get(finished.status, 1)
 
 
 def _is_file(network: str) -> bool:
-    return network.endswith(".json") or Path(network).exists()
+    """Whether ``network`` names a file rather than a preset: it ends in .json, holds a
+    folder separator, or exists and is no preset's name (a folder called ``lenet`` does not
+    hide the preset; write ``./lenet`` for the file)."""
+    from explorer.core.registry import PRESETS
 
-
-def _default_run_dir(name: str) -> Path:
-    from datetime import datetime
-
-    return Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+    if network.endswith(".json") or os.sep in network or (os.altsep or os.sep) in network:
+        return True
+    return Path(network).exists() and network not in PRESETS.names()
 
 
 def _download_progress():
     """Report a data set download on stderr (only downloads call it with sizes)."""
 
     def progress(done: int, total: int) -> None:
-        if total > 1 and sys.stderr.isatty():
+        stream = getattr(sys.stderr, "raw", sys.stderr)  # "\r" must reach the terminal
+        if total > 1 and stream.isatty():
             print(f"\rdownloading {done / 2**20:.1f} / {total / 2**20:.1f} MiB",
-                  end="", file=sys.stderr, flush=True)
+                  end="", file=stream, flush=True)
 
     return progress
-
-
-class _ProgressBar:
-    """One line on a terminal: epoch, bar, loss, speed and time left. Silent elsewhere."""
-
-    def __init__(self, stream, epochs: int, width: int = 24) -> None:
-        self.stream = stream
-        self.live = stream.isatty()
-        self.epochs = epochs
-        self.width = width
-        self.start: float | None = None
-
-    def update(self, event) -> None:
-        import time
-
-        from explorer.training import BatchEnd
-
-        if not self.live or not isinstance(event, BatchEnd):
-            return
-        now = time.perf_counter()
-        self.start = self.start or now
-        done = ((event.epoch - 1) * event.batches + event.batch) / (event.batches * self.epochs)
-        eta = (now - self.start) * (1 - done) / done
-        filled = int(self.width * event.batch / event.batches)
-        self.stream.write(
-            f"\repoch {event.epoch}/{self.epochs} [{'#' * filled}{'.' * (self.width - filled)}]"
-            f" {done:4.0%}  loss {event.loss:.4f}  {event.samples_per_second:,.0f} img/s  "
-            f"ETA {int(eta) // 60}:{int(eta) % 60:02d}  ")
-        self.stream.flush()
-
-    def clear(self) -> None:
-        if self.live:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -558,7 +562,25 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (no subcommand opens the window)."""
+    """Run the command line; return the exit code (no subcommand opens the window).
+
+    Everything printed passes through :func:`explorer.textout.clean` (control characters
+    from names and files are escaped); an exception that is nobody's input error is written
+    to a crash log and reported in one line (exit code 70).
+    """
+    from explorer.textout import CleanStream
+
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = CleanStream(stdout), CleanStream(stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from explorer.textout import OutputError
+
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (len(argv) == 1 and argv[0] not in COMMANDS
@@ -571,13 +593,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a full disk under `> file` shows here, not at exit
+        return code
     except UsageError as exc:
         print(f"explorer: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _quiet_from_now_on()
         print("explorer: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `explorer summary vgg11 | head`: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OutputError as exc:  # e.g. `explorer spec lenet > /dev/full`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"explorer: error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001  (the last line of defence: a bug, not bad input)
+        from explorer.crash import report_crash
+
+        command = " ".join(sys.argv[1:] if argv is None else argv)
+        return report_crash(exc, context=f"explorer {command}")
+
+
+def _quiet_from_now_on() -> None:
+    """After an interrupt the process is ending: a further Ctrl-C (say, while PyTorch's exit
+    handlers run) must not print a traceback."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -15,3 +15,25 @@ def resource_path(name: str) -> Path:
     """
     installed = _PACKAGE / "resources" / name
     return installed if installed.exists() else _PACKAGE.parent / "resources" / name
+
+
+APP_NAME = "network-explorer"
+
+
+def user_data_dir() -> Path:
+    """The user's data folder for Network Explorer, from platformdirs.
+
+    ``~/.local/share/network-explorer`` on Linux (honouring ``$XDG_DATA_HOME``);
+    ``~/Library/Application Support/network-explorer`` on macOS; ``%LOCALAPPDATA%`` on Windows).
+    """
+    import platformdirs
+
+    return platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
+def user_state_dir() -> Path:
+    """The user's state folder (crash logs): ``~/.local/state/network-explorer`` on Linux."""
+    import platformdirs
+
+    return platformdirs.user_state_path(APP_NAME, appauthor=False)
+

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from torch import nn
 
 from explorer.blocks.layers import CHANNELS, spatial_channels
+from explorer.core.limits import MAX_CHANNELS, MAX_KERNEL, MAX_NUM_CONVS, MAX_PADDING, MAX_STRIDE
 from explorer.core.registry import Param, register_block
 
 
@@ -50,9 +51,9 @@ class VGGBlock(nn.Sequential):
     short="nin",
     params=[
         CHANNELS,
-        Param("kernel_size", "size", minimum=1, help="height and width of the first conv"),
-        Param("stride", "size", 1, minimum=1, help="stride of the first conv"),
-        Param("padding", "size", 0, minimum=0, help="zeros added on each side (first conv)"),
+        Param("kernel_size", "size", minimum=1, maximum=MAX_KERNEL, help="height and width of the first conv"),
+        Param("stride", "size", 1, minimum=1, maximum=MAX_STRIDE, help="stride of the first conv"),
+        Param("padding", "size", 0, minimum=0, maximum=MAX_PADDING, help="zeros added on each side (first conv)"),
     ],
 )
 def nin_block(ctx, in_shape, *, out_channels, kernel_size, stride, padding):
@@ -70,8 +71,9 @@ def nin_block(ctx, in_shape, *, out_channels, kernel_size, stride, padding):
     category="classic",
     short="vgg",
     params=[
-        Param("num_convs", "int", minimum=1, help="number of conv 3×3 → ReLU pairs"),
-        Param("out_channels", "int", minimum=1, help="channels of every convolution"),
+        Param("num_convs", "int", minimum=1, maximum=MAX_NUM_CONVS, help="number of conv 3×3 → ReLU pairs"),
+        Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS,
+              help="channels of every convolution"),
     ],
 )
 def vgg_block(ctx, in_shape, *, num_convs, out_channels):

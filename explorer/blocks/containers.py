@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.blocks.layers import make_activation, spatial_channels
+from explorer.core.limits import MAX_REPEAT
 from explorer.core.registry import Param, register_block
 from explorer.core.shapes import ShapeError, fmt_shape
 
@@ -199,7 +200,7 @@ class Group(nn.Sequential):
     container=True,
     params=[
         Param("blocks", "blocks", help="the blocks of the group, in order"),
-        Param("repeat", "int", 1, minimum=1, maximum=1000, help="how many times to repeat them"),
+        Param("repeat", "int", 1, minimum=1, maximum=MAX_REPEAT, help="how many times to repeat them"),
         Param("name", "str", "", name_like=True,
               help="the group's name in summaries (e.g. stage2)"),
     ],

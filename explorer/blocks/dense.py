@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from explorer.blocks.layers import spatial_channels
+from explorer.core.limits import MAX_CHANNELS, MAX_DENSE_LAYERS
 from explorer.core.registry import Param, register_block
 
 
@@ -62,8 +63,8 @@ class Transition(nn.Sequential):
     category="dense",
     short="dense",
     params=[
-        Param("num_layers", "int", 4, minimum=1, help="number of BN → ReLU → conv layers"),
-        Param("growth_rate", "int", 32, minimum=1, help="channels each layer adds"),
+        Param("num_layers", "int", 4, minimum=1, maximum=MAX_DENSE_LAYERS, help="number of BN → ReLU → conv layers"),
+        Param("growth_rate", "int", 32, minimum=1, maximum=MAX_CHANNELS, help="channels each layer adds"),
     ],
 )
 def dense_block(ctx, in_shape, *, num_layers, growth_rate):
@@ -81,7 +82,7 @@ def dense_block(ctx, in_shape, *, num_layers, growth_rate):
     category="dense",
     short="transition",
     params=[
-        Param("out_channels", "int", None, minimum=1,
+        Param("out_channels", "int", None, minimum=1, maximum=MAX_CHANNELS,
               help="channels that come out (default: half of those that come in)"),
     ],
 )

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from explorer.blocks.layers import spatial_channels
+from explorer.core.limits import MAX_CHANNELS
 from explorer.core.registry import Param, register_block
 
 
@@ -85,12 +86,18 @@ class Inception(ConcatBranches):
     category="inception",
     short="inception",
     params=[
-        Param("c1", "int", 16, minimum=1, help="channels of the 1×1 branch"),
-        Param("c2a", "int", 16, minimum=1, help="1×1 reduction before the 5×5 conv"),
-        Param("c2b", "int", 24, minimum=1, help="channels of the 5×5 branch"),
-        Param("c3a", "int", 16, minimum=1, help="1×1 reduction before the two 3×3 convs"),
-        Param("c3b", "int", 24, minimum=1, help="channels of the double 3×3 branch"),
-        Param("c4", "int", 24, minimum=1, help="channels of the pooling branch's 1×1 conv"),
+        Param("c1", "int", 16, minimum=1, maximum=MAX_CHANNELS,
+              help="channels of the 1×1 branch"),
+        Param("c2a", "int", 16, minimum=1, maximum=MAX_CHANNELS,
+              help="1×1 reduction before the 5×5 conv"),
+        Param("c2b", "int", 24, minimum=1, maximum=MAX_CHANNELS,
+              help="channels of the 5×5 branch"),
+        Param("c3a", "int", 16, minimum=1, maximum=MAX_CHANNELS,
+              help="1×1 reduction before the two 3×3 convs"),
+        Param("c3b", "int", 24, minimum=1, maximum=MAX_CHANNELS,
+              help="channels of the double 3×3 branch"),
+        Param("c4", "int", 24, minimum=1, maximum=MAX_CHANNELS,
+              help="channels of the pooling branch's 1×1 conv"),
     ],
 )
 def inception_a(ctx, in_shape, *, c1, c2a, c2b, c3a, c3b, c4):
@@ -108,12 +115,18 @@ def inception_a(ctx, in_shape, *, c1, c2a, c2b, c3a, c3b, c4):
     category="inception",
     short="inception",
     params=[
-        Param("c1", "int", minimum=1, help="channels of the 1×1 branch"),
-        Param("c2a", "int", minimum=1, help="1×1 reduction before the 3×3 conv"),
-        Param("c2b", "int", minimum=1, help="channels of the 3×3 branch"),
-        Param("c3a", "int", minimum=1, help="1×1 reduction before the 5×5 conv"),
-        Param("c3b", "int", minimum=1, help="channels of the 5×5 branch"),
-        Param("c4", "int", minimum=1, help="channels of the pooling branch's 1×1 conv"),
+        Param("c1", "int", minimum=1, maximum=MAX_CHANNELS,
+              help="channels of the 1×1 branch"),
+        Param("c2a", "int", minimum=1, maximum=MAX_CHANNELS,
+              help="1×1 reduction before the 3×3 conv"),
+        Param("c2b", "int", minimum=1, maximum=MAX_CHANNELS,
+              help="channels of the 3×3 branch"),
+        Param("c3a", "int", minimum=1, maximum=MAX_CHANNELS,
+              help="1×1 reduction before the 5×5 conv"),
+        Param("c3b", "int", minimum=1, maximum=MAX_CHANNELS,
+              help="channels of the 5×5 branch"),
+        Param("c4", "int", minimum=1, maximum=MAX_CHANNELS,
+              help="channels of the pooling branch's 1×1 conv"),
     ],
 )
 def inception(ctx, in_shape, *, c1, c2a, c2b, c3a, c3b, c4):

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from torch import nn
 
+from explorer.core.limits import (
+    MAX_CHANNELS,
+    MAX_DILATION,
+    MAX_FEATURES,
+    MAX_KERNEL,
+    MAX_PADDING,
+    MAX_STRIDE,
+)
 from explorer.core.registry import Param, register_block
-from explorer.core.shapes import ShapeError, fmt_shape
+from explorer.core.shapes import ShapeError, fmt_shape, window_error
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
 
@@ -40,15 +48,22 @@ def spatial_channels(block: str, in_shape: tuple[int, ...]) -> int:
 def kernel_params(kernel: int | None = 3, stride: int | None = 1, padding: int = 0) -> list[Param]:
     """The ``kernel_size``, ``stride`` and ``padding`` parameters shared by conv and pooling."""
     return [
-        Param("kernel_size", "size", kernel, minimum=1, help="height and width of the window"),
-        Param("stride", "size", stride, minimum=1,
+        Param("kernel_size", "size", kernel, minimum=1, maximum=MAX_KERNEL, help="height and width of the window"),
+        Param("stride", "size", stride, minimum=1, maximum=MAX_STRIDE,
               help="step between windows" + (" (default: the kernel size)" if stride is None
                                              else "")),
-        Param("padding", "size", padding, minimum=0, help="zeros added on each side"),
+        Param("padding", "size", padding, minimum=0, maximum=MAX_PADDING, help="zeros added on each side"),
     ]
 
 
-CHANNELS = Param("out_channels", "int", minimum=1, classes=True, help="channels that come out")
+def _check_window(in_shape, kernel, stride, padding, dilation=1) -> None:
+    error = window_error(in_shape, kernel, stride, padding, dilation)
+    if error is not None:
+        raise error
+
+
+CHANNELS = Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS, classes=True,
+                 help="channels that come out")
 
 
 @register_block(
@@ -58,13 +73,14 @@ CHANNELS = Param("out_channels", "int", minimum=1, classes=True, help="channels 
     params=[
         CHANNELS,
         *kernel_params(),
-        Param("dilation", "size", 1, minimum=1, help="spacing between kernel taps"),
+        Param("dilation", "size", 1, minimum=1, maximum=MAX_DILATION, help="spacing between kernel taps"),
         Param("bias", "bool", True, help="learn an additive bias per channel"),
     ],
 )
 def conv2d(ctx, in_shape, *, out_channels, kernel_size, stride, padding, dilation, bias):
     """2-D convolution."""
     channels = spatial_channels("conv2d", in_shape)
+    _check_window(in_shape, kernel_size, stride, padding, dilation)
     return nn.Conv2d(channels, out_channels, kernel_size, stride, padding, dilation, bias=bias)
 
 
@@ -73,6 +89,7 @@ def conv2d(ctx, in_shape, *, out_channels, kernel_size, stride, padding, dilatio
 def max_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
     """2-D max pooling (stride defaults to the kernel size)."""
     spatial_channels("max_pool2d", in_shape)
+    _check_window(in_shape, kernel_size, kernel_size if stride is None else stride, padding)
     return nn.MaxPool2d(kernel_size, stride, padding)
 
 
@@ -81,6 +98,7 @@ def max_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
 def avg_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
     """2-D average pooling (stride defaults to the kernel size)."""
     spatial_channels("avg_pool2d", in_shape)
+    _check_window(in_shape, kernel_size, kernel_size if stride is None else stride, padding)
     return nn.AvgPool2d(kernel_size, stride, padding)
 
 
@@ -165,7 +183,7 @@ def flatten(ctx, in_shape):
     category="layer",
     short="fc",
     params=[
-        Param("out_features", "int", minimum=1, classes=True, help="features that come out"),
+        Param("out_features", "int", minimum=1, maximum=MAX_FEATURES, classes=True, help="features that come out"),
         Param("bias", "bool", True, help="learn an additive bias"),
     ],
 )

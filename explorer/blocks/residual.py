@@ -21,6 +21,7 @@ from torch import nn
 
 from explorer.blocks.containers import shortcut_for
 from explorer.blocks.layers import spatial_channels
+from explorer.core.limits import MAX_CHANNELS, MAX_STRIDE
 from explorer.core.registry import Param, register_block
 from explorer.core.shapes import conv_out
 
@@ -66,7 +67,7 @@ SHORTCUT = Param(
     help="auto: identity, or a 1×1 conv when the shape changes; pad: zero-padded identity "
          "(He et al. option A); none: a plain block without addition",
 )
-STRIDE = Param("stride", "int", 1, minimum=1, help="stride of the first 3×3 convolution")
+STRIDE = Param("stride", "int", 1, minimum=1, maximum=MAX_STRIDE, help="stride of the first 3×3 convolution")
 
 
 # --------------------------------------------------------------------------- course block
@@ -129,7 +130,8 @@ class BasicBlock(nn.Module):
     category="residual",
     short="residual",
     params=[
-        Param("out_channels", "int", minimum=1, help="channels that come out"),
+        Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS,
+              help="channels that come out"),
         STRIDE,
         SHORTCUT,
     ],
@@ -185,9 +187,11 @@ class Bottleneck(nn.Module):
     category="residual",
     short="bottleneck",
     params=[
-        Param("out_channels", "int", minimum=1, help="channels that come out"),
-        Param("stride", "int", 1, minimum=1, help="stride of the 3×3 convolution"),
-        Param("bottleneck_channels", "int", None, minimum=1,
+        Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS,
+              help="channels that come out"),
+        Param("stride", "int", 1, minimum=1, maximum=MAX_STRIDE,
+              help="stride of the 3×3 convolution"),
+        Param("bottleneck_channels", "int", None, minimum=1, maximum=MAX_CHANNELS,
               help="channels inside the block (default: out_channels // 4)"),
         SHORTCUT,
     ],
@@ -306,7 +310,7 @@ class ResidualVariant(nn.Module):
     params=[
         Param("variant", "choice", "full_preact", choices=VARIANTS,
               help="where BN/ReLU sit and how the shortcut is treated (He et al. 2016)"),
-        Param("out_channels", "int", None, minimum=1,
+        Param("out_channels", "int", None, minimum=1, maximum=MAX_CHANNELS,
               help="channels that come out (default: as many as come in)"),
         STRIDE,
         Param("scale", "float", 0.5, minimum=0,

@@ -20,13 +20,15 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from explorer.core.limits import MAX_FLOWING_CHANNELS, LimitError, check_elements
 from explorer.core.registry import get_block
-from explorer.core.shapes import Shape, ShapeError, conv_out, fmt_shape, pair
+from explorer.core.shapes import Shape, ShapeError, conv_out, fmt_shape, window_error
 from explorer.core.spec import (
     ArchitectureSpec,
     BlockPath,
     BlockSpec,
     SpecError,
+    check_size,
     validate_block,
 )
 
@@ -89,12 +91,27 @@ class BuildContext:
             name: (self.num_classes if value == "classes" else value)
             for name, value in params.items()
         }
+        _check_input_size(block.type, in_shape)
         made = definition.factory(self, in_shape, **resolved)
         # containers return their output shape, already known from their nested blocks
         module, shape = made if isinstance(made, tuple) else (made, None)
         module.block_type = block.type  # shown in summaries and feature-map names
         module.block_path = self.path
         return module, shape or infer_shape(module, in_shape)
+
+
+def _check_input_size(kind: str, in_shape: Shape) -> None:
+    """A :class:`ShapeError` when what reaches a block is too big for any tensor (concatenated
+    branches can multiply channels): found before the block's weights are sized."""
+    if len(in_shape) == 3 and in_shape[0] > MAX_FLOWING_CHANNELS:
+        raise ShapeError(
+            f"{in_shape[0]:,} channels reach {kind}, more than the {MAX_FLOWING_CHANNELS:,} a "
+            "layer may take", "lower out_channels or the number of concatenated branches "
+            "before it", in_shape)
+    try:
+        check_elements(f"the {fmt_shape(in_shape)} input of {kind}", in_shape)
+    except LimitError as exc:
+        raise ShapeError(str(exc), "use a smaller input or fewer channels", in_shape) from None
 
 
 class Network(nn.Sequential):
@@ -147,10 +164,12 @@ def build_partial(spec: ArchitectureSpec, device: str | torch.device | None = No
     names = _Namer()
     shape: Shape = tuple(spec.input_shape)
     error: SpecError | ShapeError | None = None
+    layers = 0
     with _BUILD_LOCK, torch.device(device) if device is not None else contextlib.nullcontext():
         for index, block in enumerate(spec.blocks):
             ctx.path = (index,)
             try:
+                layers = check_size(block, index=index, before=layers)
                 params = validate_block(block, index=index)
                 module, out_shape = ctx.block(block, params, shape)
             except SpecError as exc:
@@ -331,18 +350,11 @@ def explain(layer: nn.Module, in_shape: Shape | None, exc: Exception) -> ShapeEr
                 "flatten before it",
                 in_shape,
             )
-        kh, kw = pair(layer.kernel_size)
-        ph, pw = pair(layer.padding) if not isinstance(layer.padding, str) else (0, 0)
-        dh, dw = pair(getattr(layer, "dilation", 1))
-        eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-        h, w = in_shape[1] + 2 * ph, in_shape[2] + 2 * pw
-        if eh > h or ew > w:
-            padded = f" (padding {ph})" if ph or pw else ""
-            return ShapeError(
-                f"kernel {kh}×{kw} is larger than the {in_shape[1]}×{in_shape[2]} input{padded}",
-                "lower kernel_size, add padding, or remove a pooling layer before it",
-                in_shape,
-            )
+        padding = layer.padding if not isinstance(layer.padding, str) else 0
+        error = window_error(in_shape, layer.kernel_size, layer.stride, padding,
+                             getattr(layer, "dilation", 1))
+        if error is not None:
+            return error
         return ShapeError(
             f"{kind} cannot produce an output from the {fmt_shape(in_shape)} input",
             "lower the stride or kernel_size, or add padding",

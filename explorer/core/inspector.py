@@ -1,7 +1,8 @@
 """The shape inspector: per-layer output shape, parameters, cost and receptive field.
 
-Built on torchinfo, run on the *meta* device (shapes only: no weights are allocated and no
-arithmetic is done), so a summary is cheaper than one forward pass and every edit in the app
+Run on the *meta* device (shapes only: no weights or activations are allocated and no
+arithmetic is done), with torchinfo's columns computed by hooks on one forward pass (torchinfo
+itself costs time exponential in the nesting of containers), so a summary is cheaper than one forward pass and every edit in the app
 can be re-inspected at once. When a block does not fit, the summary holds the rows up to the
 failing block and an error naming it, the shape that reached it and a fix hint; it never
 raises for a user's mistake.
@@ -10,12 +11,13 @@ raises for a user's mistake.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from torch import nn
 
-from explorer.core.builder import build_partial, check_output, fast_meta_shapes
+from explorer.core.builder import build_partial, check_output, explain, fast_meta_shapes
 from explorer.core.receptive import ReceptiveFields, receptive_fields
 from explorer.core.shapes import ShapeError, fmt_shape, pair
 from explorer.core.spec import ArchitectureSpec, BlockPath, SpecError
@@ -140,7 +142,7 @@ def inspect_spec(spec: ArchitectureSpec, depth: int = 3) -> Summary:
     summary = _summarise(
         result.network, spec.name, tuple(spec.input_shape), spec.num_classes, depth, block_index
     )
-    summary.error = error
+    summary.error = error or summary.error
     if error is None and result.blocks:
         warning = check_output(spec, summary.output_shape)
         if warning:
@@ -264,25 +266,17 @@ def _summarise(
         return Summary(name, input_shape, num_classes, [], input_shape, params, trainable, 0, 0,
                        param_bytes)
 
-    import torchinfo  # heavy; imported when first needed
-
     with fast_meta_shapes(module):
-        stats = torchinfo.summary(
-            module,
-            input_size=(1, *input_shape),
-            device="meta",
-            depth=max(1, depth),
-            verbose=0,
-            mode="eval",
-        )
-    infos = [info for info in stats.summary_list if info.depth >= 1 and info.executed]
+        infos, failure = record_calls(module, input_shape)
+    infos = [info for info in infos if info.depth >= 1 and info.executed]
     leaf_macs: dict[int, int] = {}
     activation = 0
     for info in infos:
         if info.is_leaf_layer:
             leaf_macs[id(info.module)] = leaf_macs.get(id(info.module), 0) + int(info.macs)
             activation += int(info.output_bytes)
-    fields = receptive_fields(module, input_shape)
+    # a pass that failed (a torchvision model given too small an input) would fail again
+    fields = receptive_fields(module, input_shape) if failure is None else ReceptiveFields()
     rows = _rows(module, infos, depth, block_index, leaf_macs, fields)
     output_shape = next(
         (tuple(int(s) for s in i.output_size[1:]) for i in reversed(infos) if i.depth == 1),
@@ -299,8 +293,139 @@ def _summarise(
         mult_adds=sum(leaf_macs.values()),
         activation_bytes=activation,
         param_bytes=param_bytes,
-        warnings=[f"receptive field {fields.reason}"] if fields.reason else [],
+        error=_failure_error(module, failure, block_index),
+        warnings=memory_warnings(param_bytes, activation)
+        + ([f"receptive field {fields.reason}"] if fields.reason else []),
     )
+
+
+def memory_warnings(param_bytes: int, activation_bytes: int) -> list[str]:
+    """Warnings for weights or one image's activations that do not fit in this machine's
+    memory (with the number of bytes)."""
+    from explorer.core.limits import available_memory, format_bytes
+
+    memory = available_memory()
+    if memory is None:
+        return []
+    out = []
+    for what, size in (("parameters", param_bytes), ("activations of one image", activation_bytes)):
+        if size > memory:
+            out.append(f"the {what} take {size:,} bytes ({format_bytes(size)}), more than this "
+                       f"machine's {format_bytes(memory)} of memory: it cannot be trained here")
+    return out
+
+
+@dataclass
+class LayerCall:
+    """One call of a submodule during the shapes-only forward pass (torchinfo's fields).
+
+    ``depth`` is the module's nesting under the root (1 for a top-level block); ``macs``
+    counts multiply-adds as torchinfo 1.8 does (a leaf's weights and biases once per output
+    position of a convolution, once per image otherwise).
+    """
+
+    module: nn.Module
+    var_name: str
+    depth: int
+    input_size: list[int] | None
+    output_size: list[int] = field(default_factory=list)
+    executed: bool = False
+    output_bytes: int = 0
+    macs: int = 0
+
+    @property
+    def is_leaf_layer(self) -> bool:
+        return not any(True for _ in self.module.children())
+
+
+def record_calls(
+    module: nn.Module, input_shape: tuple[int, ...]
+) -> tuple[list[LayerCall], tuple[list[LayerCall], Exception] | None]:
+    """Run ``module`` once on a meta batch of one and record every submodule call, in the
+    order the calls start; cost is linear in the number of calls, whatever the nesting.
+
+    Returns the calls and, when the forward pass fails, the calls still running (outermost
+    first) with the exception.
+    """
+    import torch
+
+    names = {m: n for n, m in module.named_modules()}
+    calls: list[LayerCall] = []
+    running: list[LayerCall] = []
+
+    def pre(mod: nn.Module, args: tuple) -> None:
+        first = args[0] if args else None
+        name = names.get(mod, type(mod).__name__)
+        call = LayerCall(mod, name, name.count(".") + 1,
+                         list(first.shape) if torch.is_tensor(first) else None)
+        calls.append(call)
+        running.append(call)
+
+    def post(mod: nn.Module, args: tuple, out: Any) -> None:
+        call = running.pop()
+        tensor = _first_tensor(out)
+        if tensor is not None:
+            call.output_size = list(tensor.shape)
+            call.output_bytes = tensor.element_size() * tensor.numel()
+        call.executed = True
+        if call.is_leaf_layer and call.output_size:
+            call.macs = _macs(mod, call.output_size)
+
+    handles = [h for sub in module.modules() if sub is not module
+               for h in (sub.register_forward_pre_hook(pre), sub.register_forward_hook(post))]
+    failure = None
+    try:
+        with torch.no_grad():
+            module.eval()(torch.empty((1, *input_shape), device="meta"))
+    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+        failure = (list(running), exc)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return calls, failure
+
+
+def _first_tensor(value: Any) -> Any:
+    import torch
+
+    if torch.is_tensor(value):
+        return value
+    if isinstance(value, (list, tuple)):
+        return next((t for t in map(_first_tensor, value) if t is not None), None)
+    if isinstance(value, dict):
+        return next((t for t in map(_first_tensor, value.values()) if t is not None), None)
+    return None
+
+
+def _macs(layer: nn.Module, output_size: list[int]) -> int:
+    total = 0
+    for name, param in layer.named_parameters():
+        if name in ("weight", "bias"):
+            if "Conv" in type(layer).__name__:  # once per output position
+                total += param.numel() * math.prod(output_size[:1] + output_size[2:])
+            else:
+                total += output_size[0] * param.numel()
+        elif "weight" in name or "bias" in name:  # recurrent layers' inner weights
+            total += math.prod(output_size[:2]) * param.numel()
+    return int(total)
+
+
+def _failure_error(
+    module: nn.Module, failure: tuple[list[LayerCall], Exception] | None,
+    block_index: dict[str, int],
+) -> InspectError | None:
+    """The error of a forward pass that failed inside ``module`` (a torchvision model that
+    cannot take the input), naming the innermost layer that was running."""
+    if failure is None:
+        return None
+    running, exc = failure
+    culprit = running[-1] if running else None
+    layer = culprit.module if culprit is not None else module
+    in_shape = tuple(culprit.input_size[1:]) if culprit and culprit.input_size else None
+    error = explain(layer, in_shape, exc)
+    path = culprit.var_name if culprit is not None else ""
+    return InspectError(block_index.get(path.split(".")[0]), error.message, error.hint, path,
+                        in_shape, "shape", None)
 
 
 def format_count(n: int) -> str:

@@ -57,3 +57,31 @@ def pair(value: Any) -> tuple[int, int]:
     if isinstance(value, (tuple, list)):
         return int(value[0]), int(value[-1])
     return int(value), int(value)
+
+
+def window_error(
+    in_shape: Shape, kernel: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+) -> ShapeError | None:
+    """Why a convolution or pooling window gives no output for a C×H×W ``in_shape``, or
+    ``None`` when it fits: found in Python integers, before any tensor is made."""
+    (kh, kw), (sh, sw) = pair(kernel), pair(stride)
+    (ph, pw), (dh, dw) = pair(padding), pair(dilation)
+    h, w = in_shape[1], in_shape[2]
+    if conv_out(h, kh, sh, ph, dh) >= 1 and conv_out(w, kw, sw, pw, dw) >= 1:
+        return None
+    padded = f" (padding {ph})" if ph == pw and ph else f" (padding {ph}×{pw})" if ph or pw \
+        else ""
+    if dh > 1 or dw > 1:
+        span = f"{dh * (kh - 1) + 1:,}×{dw * (kw - 1) + 1:,}"
+        dil = f"{dh:,}" if dh == dw else f"{dh:,}×{dw:,}"
+        return ShapeError(
+            f"kernel {kh}×{kw} with dilation {dil} spans {span} pixels, more than "
+            f"the {h}×{w} input{padded}",
+            "lower the dilation or kernel_size, or add padding",
+            in_shape,
+        )
+    return ShapeError(
+        f"kernel {kh}×{kw} is larger than the {h}×{w} input{padded}",
+        "lower kernel_size, add padding, or remove a pooling layer before it",
+        in_shape,
+    )

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from explorer.core import limits
 from explorer.core.registry import Param, get_block, list_blocks
 
 FORMAT = "network-explorer/architecture"
@@ -35,6 +36,9 @@ BlockPath = tuple[int | str, ...]
 ``(3,)`` is the fourth top-level block, ``(3, "body", 0)`` the first block of its body,
 ``(5, "branches", 1, 0)`` the first block of the second branch of a parallel block.
 """
+
+MAX_FILE_BYTES = 64 * 2**20
+"""Size of an architecture file (the deepest preset takes a few KiB)."""
 
 _UMASK = os.umask(0o022)  # read once, at import, before any thread could race on it
 os.umask(_UMASK)
@@ -245,7 +249,7 @@ class ArchitectureSpec:
                 field="format",
             )
         version = data.get("version", VERSION)
-        if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
+        if not _is_int(version) or not 1 <= version <= VERSION:
             raise SpecError(
                 f'"version" is {version!r}; this release reads versions 1 to {VERSION}',
                 field="version",
@@ -255,16 +259,21 @@ class ArchitectureSpec:
             not isinstance(shape, (list, tuple))
             or len(shape) != 3
             or not all(_is_int(v) and v >= 1 for v in shape)
+            or shape[0] > limits.MAX_INPUT_CHANNELS
+            or max(shape[1:]) > limits.MAX_INPUT_SIZE
         ):
             raise SpecError(
                 f'"input_shape" is {_short(shape)}; expected [channels, height, width], '
-                "three integers ≥ 1 such as [1, 28, 28]",
+                f"three integers ≥ 1 such as [1, 28, 28] (at most "
+                f"{limits.MAX_INPUT_CHANNELS:,} channels and {limits.MAX_INPUT_SIZE:,} pixels "
+                "a side)",
                 field="input_shape",
             )
         classes = data.get("num_classes", 10)
-        if not _is_int(classes) or classes < 1:
+        if not _is_int(classes) or not 1 <= classes <= limits.MAX_CLASSES:
             raise SpecError(
-                f'"num_classes" is {_short(classes)}; expected an integer ≥ 1',
+                f'"num_classes" is {_short(classes)}; expected an integer ≥ 1 and '
+                f"≤ {limits.MAX_CLASSES:,}",
                 field="num_classes",
             )
         blocks = data.get("blocks")
@@ -272,6 +281,10 @@ class ArchitectureSpec:
             raise SpecError(
                 f'"blocks" is {_short(blocks)}; expected a list of blocks', field="blocks"
             )
+        try:  # before the blocks are parsed (which recurses into containers)
+            limits.check_network_size(blocks)
+        except limits.LimitError as exc:
+            raise SpecError(str(exc), field="blocks") from None
         name = data.get("name", "untitled")
         if not isinstance(name, str):
             raise SpecError(f'"name" is {_short(name)}; expected a text', field="name")
@@ -301,7 +314,36 @@ class ArchitectureSpec:
                 f"{source} is not valid JSON ({exc.msg} at line {exc.lineno}, "
                 f"column {exc.colno})"
             ) from None
+        except RecursionError:
+            raise SpecError(f"{source}: its JSON is nested too deeply to be an "
+                            "architecture") from None
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+            raise SpecError(f"{source} holds a value that cannot be read ({exc})") from None
+        if _json_depth(data) > MAX_JSON_DEPTH:
+            raise SpecError(
+                f"{source}: its JSON is nested more than {MAX_JSON_DEPTH} levels deep; an "
+                f"architecture nests containers at most {limits.MAX_NESTING} deep"
+            )
         return cls.from_dict(data)
+
+
+MAX_JSON_DEPTH = 4 * limits.MAX_NESTING + 16
+"""Nesting of JSON objects and lists in an architecture file (containers take up to three
+levels each: a block, its branches, a branch)."""
+
+
+def _json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                break
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict)
+                                                  else item))
+    return deepest
 
 
 def slot_kind(block: BlockSpec, key: str) -> str | None:
@@ -340,13 +382,18 @@ def format_path(spec: ArchitectureSpec, path: BlockPath) -> str:
 
 def load_spec(path: str | os.PathLike) -> ArchitectureSpec:
     """Read an architecture JSON file; :class:`SpecError` for a missing or malformed file."""
+    from explorer.files import FileProblem, read_bytes
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot be read as a text file ({exc})") from None
+        data = read_bytes(path, "an architecture .json file", max_bytes=MAX_FILE_BYTES)
+    except FileProblem as exc:
+        raise SpecError(str(exc)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: is not a text file (byte {exc.start} is not UTF-8); "
+                        "expected an architecture .json file") from None
     return ArchitectureSpec.from_json(text, source=str(path))
 
 
@@ -356,8 +403,21 @@ def save_spec(spec: ArchitectureSpec, path: str | os.PathLike) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader sees the old file or the new, never half."""
+    """Write ``data`` to ``path`` so that a reader sees the old file or the new, never half.
+
+    On any failure (a full disk, say) the temporary file is removed and the old file is left
+    as it was; the ``OSError`` raised names ``path`` (``exc.filename``).
+    """
     path = Path(path)
+    try:
+        _atomic_write(path, data)
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:  # keep an existing file's permissions; a new one gets the usual ones (not mkstemp's 0600)
         mode = path.stat().st_mode & 0o777
@@ -421,6 +481,8 @@ def validate_block(
     if block_path is None and index is not None:
         block_path = (index,)
     here = {"block": index, "block_path": block_path}
+    if not path:  # a top-level call: bound the nesting before recursing into it
+        check_size(block, index=index)
     if not isinstance(block.type, str):
         raise SpecError(
             f'"type" is {_short(block.type)}; expected the name of a block',
@@ -537,6 +599,34 @@ def _in_range(param: Param, value: float) -> bool:
     )
 
 
+def check_size(block: BlockSpec, *, index: int | None = None, before: int = 0) -> int:
+    """Check the nesting depth of ``block`` and the layers of the network up to it.
+
+    ``before`` is the number of layers of the blocks before it; returns the number including
+    this block's. :class:`SpecError` past :data:`limits.MAX_NESTING` or
+    :data:`limits.MAX_LAYERS`.
+    """
+    layers, nesting = limits.network_size([block])
+    where = f"block {index} ({block.type})" if index is not None else f"block ({block.type})"
+    here = {"block": index, "block_path": (index,) if index is not None else None}
+    if nesting > limits.MAX_NESTING:
+        raise SpecError(
+            f"containers are nested more than {limits.MAX_NESTING} deep inside it; at most "
+            f"{limits.MAX_NESTING} levels are allowed", path=where, **here,
+        )
+    if before + layers > limits.MAX_LAYERS:
+        raise SpecError(
+            f"the network has more than {limits.MAX_LAYERS:,} layers up to this block "
+            f"(repeats counted out); at most {limits.MAX_LAYERS:,} are allowed (ResNet-152 "
+            "has 152)", path=where, **here,
+        )
+    return before + layers
+
+
 def validate(spec: ArchitectureSpec) -> list[dict[str, Any]]:
     """Validate every block of ``spec``; return their checked parameters, in order."""
-    return [validate_block(b, index=i) for i, b in enumerate(spec.blocks)]
+    checked, layers = [], 0
+    for i, block in enumerate(spec.blocks):
+        layers = check_size(block, index=i, before=layers)
+        checked.append(validate_block(block, index=i))
+    return checked

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explorer.paths import resource_path
+from explorer.files import FileProblem, check_regular
+from explorer.paths import resource_path, user_data_dir
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
@@ -49,6 +50,11 @@ SAMPLE_TRAIN = 4000
 #: Where Debian's package ``dataset-fashion-mnist`` installs the full Fashion-MNIST.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
+MAX_IDX_BYTES = 16 * 2**30
+"""Size of the data in one IDX file (full MNIST's training images take 47 MB)."""
+MAX_FOLDER_ENTRIES = 2_000_000
+"""Files and folders in one class folder of an image data set (ImageNet's largest class
+folders hold about 1,300 images)."""
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -141,14 +147,13 @@ def list_sources() -> list[str]:
 def default_data_dir() -> Path:
     """Folder for downloaded data sets.
 
-    ``$NETWORK_EXPLORER_DATA`` if set, else ``$XDG_DATA_HOME/network-explorer/data``, else
-    ``~/.local/share/network-explorer/data``.
+    ``$NETWORK_EXPLORER_DATA`` if set, else ``data`` in the user's data folder
+    (:func:`explorer.paths.user_data_dir`: ``~/.local/share/network-explorer/data`` on Linux,
+    honouring ``$XDG_DATA_HOME``; the platform's own place on macOS and Windows).
     """
     if os.environ.get("NETWORK_EXPLORER_DATA"):
         return Path(os.environ["NETWORK_EXPLORER_DATA"]).expanduser()
-    if os.environ.get("XDG_DATA_HOME"):
-        return Path(os.environ["XDG_DATA_HOME"]).expanduser() / "network-explorer" / "data"
-    return Path.home() / ".local" / "share" / "network-explorer" / "data"
+    return user_data_dir() / "data"
 
 
 def load_dataset(
@@ -219,7 +224,11 @@ def _load_folder(source: str | Path, cancel: Cancel | None) -> Dataset:
             path, name=path.resolve().name, classes=FASHION_CLASSES if fashion else None,
             cancel=cancel,
         )
-    return _load_image_folder(path, cancel)
+    try:
+        return _load_image_folder(path, cancel)
+    except OSError as exc:  # e.g. --dataset /proc: a folder that cannot be listed
+        where = exc.filename or path
+        raise DataError(f"{where} cannot be read ({exc.strerror or exc}); {valid}") from None
 
 
 # -- the bundled sample -------------------------------------------------------------------
@@ -435,27 +444,44 @@ def read_idx(path: Path) -> np.ndarray:
         truncated.
     """
     try:
+        check_regular(path, "an IDX file")
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
-            raw = f.read()
+            raw = f.read(4)
+            ndim = raw[3] if len(raw) == 4 else 0
+            raw += f.read(4 * ndim)
+            if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or not 1 <= raw[3] <= 4:
+                raise DataError(
+                    f"{path} is not an IDX file (its first bytes are not an IDX header)"
+                )
+            if raw[2] != 0x08:
+                raise DataError(
+                    f"{path} holds data type 0x{raw[2]:02x}; only unsigned bytes (0x08) are "
+                    "supported"
+                )
+            header = 4 + 4 * ndim
+            if len(raw) < header:
+                raise DataError(f"{path} is truncated inside its header")
+            dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+            if ndim >= 2 and 0 in dims[1:]:
+                shape = "×".join(map(str, dims[1:]))
+                raise DataError(f"{path} declares {shape} items; each must have a size ≥ 1")
+            expected = math.prod(dims)  # Python integers: no overflow
+            if expected > MAX_IDX_BYTES:
+                raise DataError(
+                    f"{path} declares {'×'.join(map(str, dims))} = {expected:,} bytes, more "
+                    f"than the {MAX_IDX_BYTES:,} a data set file may have here"
+                )
+            raw += f.read(expected + 1)  # one more byte than declared shows extra data
+    except FileProblem as exc:
+        raise DataError(str(exc)) from None
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path} cannot be read ({exc})") from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or not 1 <= raw[3] <= 4:
-        raise DataError(f"{path} is not an IDX file (its first bytes are not an IDX header)")
-    if raw[2] != 0x08:
-        raise DataError(
-            f"{path} holds data type 0x{raw[2]:02x}; only unsigned bytes (0x08) are supported"
-        )
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path} is truncated inside its header")
-    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(dims))
     found = len(raw) - header
     if found != expected:
         state = "truncated" if found < expected else "corrupt"
         raise DataError(
-            f"{path} is {state}: its header {dims} declares {expected} bytes, it holds {found}"
+            f"{path} is {state}: its header {dims} declares {expected} bytes, it holds "
+            f"{found if found < expected else 'more'}"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
@@ -510,10 +536,16 @@ def _class_folders(folder: Path) -> list[Path]:
 
 
 def _image_files(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
+    """The regular files below ``folder`` (not hidden); a DataError past
+    :data:`MAX_FOLDER_ENTRIES` entries, so that ``--dataset /`` does not walk the whole disk."""
+    found = []
+    for n, p in enumerate(folder.rglob("*")):
+        if n >= MAX_FOLDER_ENTRIES:
+            raise DataError(f"{folder} holds more than {MAX_FOLDER_ENTRIES:,} files and folders; "
+                            "is it really a class folder of an image data set?")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts):
+            found.append(p)
+    return sorted(found)
 
 
 def _decode(path: Path) -> np.ndarray | None:

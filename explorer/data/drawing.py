@@ -7,6 +7,7 @@ skips this is often misread when it is small or off-centre.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,11 +17,16 @@ from PIL import Image, UnidentifiedImageError
 
 from explorer.data.datasets import DataError, flatten_alpha, image_to_array
 from explorer.data.loader import LUMINANCE, normalisation, prepare_batch
+from explorer.files import FileProblem, read_bytes
 
 DIGIT_SIZE = 28
 FIT_SIZE = 20
 NOISE = 0.1  # stroke values below this (after contrast stretching) are background
 MIN_CONTRAST = 0.1  # a darkest-to-lightest range below this is an empty canvas
+
+
+MAX_IMAGE_BYTES = 256 * 2**20
+"""Size of an image file to classify (a digit photo takes a few MiB at most)."""
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -34,14 +40,14 @@ def load_image(path: str | Path) -> np.ndarray:
     DataError
         ``"<path> is not an image (...)"`` when the file is missing, unreadable or not an image.
     """
+    try:  # a FIFO or a device is refused before it is opened (reading one never ends)
+        data = read_bytes(path, "an image file (PNG, JPEG, …)", max_bytes=MAX_IMAGE_BYTES)
+    except FileProblem as exc:
+        raise DataError(f"{path} is not an image ({exc.reason})") from None
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(data)) as im:
             im.load()
             pixels = image_to_array(im)
-    except FileNotFoundError as exc:
-        raise DataError(f"{path} is not an image (no such file)") from exc
-    except IsADirectoryError as exc:
-        raise DataError(f"{path} is not an image (it is a folder)") from exc
     except UnidentifiedImageError as exc:
         raise DataError(f"{path} is not an image (not a format Pillow can read)") from exc
     except (OSError, ValueError, Image.DecompressionBombError) as exc:

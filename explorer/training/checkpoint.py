@@ -13,10 +13,12 @@ Nothing here unpickles a user's file: a ``.pt``/``.pth`` file is read with
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import pickle
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +31,12 @@ from safetensors.torch import save as save_safetensors
 from torch import nn
 
 from explorer.core.builder import Network, ShapeError, build_model, fmt_shape
+from explorer.core.limits import available_memory, format_bytes
 from explorer.core.spec import ArchitectureSpec, SpecError, atomic_write_bytes, atomic_write_text
+from explorer.files import FileProblem, check_regular, read_bytes
 
 FORMAT = "network-explorer/checkpoint"
+MAX_SIDECAR_BYTES = 64 * 2**20
 VERSION = 1
 TORCH_SUFFIXES = (".pt", ".pth")
 
@@ -126,30 +131,18 @@ def load_checkpoint(
     if path.suffix in TORCH_SUFFIXES:
         return _load_torch_file(path, spec)
     sidecar, weights = checkpoint_paths(path)
-    if not sidecar.is_file():
+    if not _exists(sidecar):
         return _load_without_sidecar(path, sidecar, weights, spec)
-    document = _read_sidecar(sidecar)
-    try:
-        arch = ArchitectureSpec.from_dict(document["architecture"])
-        mean = tuple(float(v) for v in document["normalization"]["mean"])
-        std = tuple(float(v) for v in document["normalization"]["std"])
-        classes = [str(c) for c in document["classes"]]
-        epoch = int(document.get("epoch", 0))
-        metrics = {str(k): _finite(v) for k, v in dict(document.get("metrics", {})).items()}
-        weights_name = str(document["weights"])
-    except SpecError as exc:
-        raise CheckpointError(f"{sidecar}: its architecture is not valid: {exc}") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(
-            f"{sidecar}: a field is missing or malformed ({type(exc).__name__}: {exc})"
-        ) from None
+    arch, mean, std, classes, epoch, metrics, weights_name = _sidecar_fields(
+        _read_sidecar(sidecar), sidecar)
     if Path(weights_name).name != weights_name or weights_name in ("", ".", ".."):
         raise CheckpointError(
             f"{sidecar}: \"weights\" must name a file next to the sidecar, got {weights_name!r}"
         )
     weights = sidecar.with_name(weights_name)
-    if not weights.is_file():
+    if not _exists(weights):
         raise CheckpointError(f"{weights}: no such file (the weights named by {sidecar.name})")
+    _check_file(weights, "a .safetensors weights file")
     model = _build(arch, sidecar)
     _load_state(model, _read_safetensors(weights), weights)
     model.eval()
@@ -163,16 +156,97 @@ def _load_without_sidecar(
     path: Path, sidecar: Path, weights: Path, spec: ArchitectureSpec | None
 ) -> LoadedCheckpoint:
     """Plain .safetensors weights for a given architecture, or the reason they cannot load."""
-    if spec is not None and weights.is_file():
+    if spec is not None and _exists(weights):
+        _check_file(weights, "a .safetensors weights file")
         model = _build(spec, weights)
         _load_state(model, _read_safetensors(weights), weights)
         return _plain_weights(model, spec, weights)
-    if not weights.is_file():
+    if not _exists(weights):
         raise CheckpointError(f"{path}: no such checkpoint ({sidecar.name} not found)")
     raise CheckpointError(
         f"{sidecar}: not found; the weights alone do not say which architecture they "
         "belong to (give the architecture to load them)"
     )
+
+
+def _sidecar_fields(document: dict, sidecar: Path) -> tuple:
+    """``(arch, mean, std, classes, epoch, metrics, weights_name)`` of a sidecar, each
+    checked; :class:`CheckpointError` naming the field that is missing or malformed."""
+    try:
+        arch = ArchitectureSpec.from_dict(document["architecture"])
+        mean, std = _normalization(document["normalization"], arch.input_shape[0])
+        classes = document["classes"]
+        if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+            raise TypeError("\"classes\" must be a list of class names")
+        epoch = document.get("epoch", 0)
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+            raise TypeError(f"\"epoch\" must be an integer ≥ 0, got {epoch!r}")
+        metrics = document.get("metrics", {})
+        if not isinstance(metrics, dict):
+            raise TypeError("\"metrics\" must be an object")
+        metrics = {str(k): _finite(v) for k, v in metrics.items()}
+        weights_name = document["weights"]
+        if not isinstance(weights_name, str):
+            raise TypeError("\"weights\" must be a file name")
+    except SpecError as exc:
+        raise CheckpointError(f"{sidecar}: its architecture is not valid: {exc}") from None
+    except KeyError as exc:
+        raise CheckpointError(f"{sidecar}: the field {exc} is missing") from None
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{sidecar}: a field is malformed: {exc}") from None
+    if len(classes) != arch.num_classes:
+        raise CheckpointError(
+            f"{sidecar}: names {len(classes)} classes but its architecture has "
+            f"{arch.num_classes} outputs; the two must agree"
+        )
+    return arch, mean, std, classes, epoch, metrics, weights_name
+
+
+def _exists(path: Path) -> bool:
+    """Whether anything is at ``path`` (a FIFO too: it is refused by name, not overlooked)."""
+    try:
+        os.stat(path)
+    except OSError:
+        return False
+    return True
+
+
+def _check_file(path: Path, what: str) -> None:
+    try:
+        check_regular(path, what)
+    except FileProblem as exc:
+        raise CheckpointError(str(exc)) from None
+
+
+def _read(path: Path, what: str, max_bytes: int | None = None) -> bytes:
+    try:
+        return read_bytes(path, what, max_bytes=max_bytes)
+    except FileProblem as exc:
+        raise CheckpointError(str(exc)) from None
+
+
+def _normalization(value: Any, channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The ``(mean, std)`` of a sidecar: finite numbers, one per input channel (or one for
+    all), every std > 0; ``ValueError`` naming what is wrong."""
+    if not isinstance(value, dict):
+        raise TypeError("\"normalization\" must be an object with \"mean\" and \"std\"")
+    out = []
+    for key in ("mean", "std"):
+        numbers = value[key]
+        if not isinstance(numbers, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers
+        ):
+            raise TypeError(f"normalization {key} must be a list of numbers, got {numbers!r}")
+        if len(numbers) not in (1, channels):
+            raise ValueError(f"normalization {key} has {len(numbers)} values for "
+                             f"{channels} input channels")
+        if not all(math.isfinite(v) for v in numbers) or (
+            key == "std" and not all(v > 0 for v in numbers)
+        ):
+            valid = "numbers > 0" if key == "std" else "finite numbers"
+            raise ValueError(f"normalization {key} is {numbers}; expected {valid}")
+        out.append(tuple(float(v) for v in numbers))
+    return out[0], out[1]
 
 
 def _finite(value: Any) -> float | None:
@@ -183,14 +257,19 @@ def _finite(value: Any) -> float | None:
 
 
 def _read_sidecar(sidecar: Path) -> dict:
+    data = _read(sidecar, "a checkpoint's .json sidecar", MAX_SIDECAR_BYTES)
     try:
-        document = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{sidecar}: cannot be read ({exc})") from None
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CheckpointError(f"{sidecar}: is not a text file (byte {exc.start} is not "
+                              "UTF-8); expected a checkpoint's .json sidecar") from None
     except json.JSONDecodeError as exc:
         raise CheckpointError(
             f"{sidecar}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
         ) from None
+    except (RecursionError, ValueError) as exc:
+        raise CheckpointError(f"{sidecar}: cannot be read as JSON ({type(exc).__name__})") \
+            from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         found = document.get("format") if isinstance(document, dict) else type(document).__name__
         raise CheckpointError(
@@ -206,10 +285,7 @@ def _read_sidecar(sidecar: Path) -> dict:
 
 
 def _read_safetensors(weights: Path) -> dict[str, torch.Tensor]:
-    try:
-        data = weights.read_bytes()
-    except OSError as exc:
-        raise CheckpointError(f"{weights}: cannot be read ({exc})") from None
+    data = _read(weights, "a .safetensors weights file")
     try:
         return load_safetensors(data)
     except (SafetensorError, ValueError, RuntimeError, OverflowError) as exc:
@@ -220,10 +296,19 @@ def _read_safetensors(weights: Path) -> dict[str, torch.Tensor]:
 
 
 def _build(spec: ArchitectureSpec, source: Path) -> Network:
+    """The model on the CPU, after a shapes-only build has shown that it fits in memory."""
     try:
-        return build_model(spec, device="cpu")
+        meta = build_model(spec, device="meta")
     except (SpecError, ShapeError) as exc:
         raise CheckpointError(f"{source}: its architecture cannot be built: {exc}") from None
+    size = sum(p.numel() * p.element_size() for p in meta.parameters())
+    memory = available_memory()
+    if memory is not None and size > memory:
+        raise CheckpointError(
+            f"{source}: its architecture's weights take {size:,} bytes ({format_bytes(size)}), "
+            f"more than this machine's {format_bytes(memory)} of memory"
+        )
+    return build_model(spec, device="cpu")
 
 
 def _load_state(model: Network, state: dict[str, Any], source: Path) -> None:
@@ -263,25 +348,37 @@ def _plain_weights(model: nn.Module, spec: ArchitectureSpec, source: Path) -> Lo
 
 
 def _load_torch_file(path: Path, spec: ArchitectureSpec | None) -> LoadedCheckpoint:
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
+    _check_file(path, f"a PyTorch {path.suffix} file of weights")
     if spec is None:
         raise CheckpointError(
             f"{path}: a {path.suffix} file holds weights only; choose the architecture "
             "they belong to"
         )
-    try:
-        loaded = torch.load(path, weights_only=True, map_location="cpu")
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    data = _read(path, f"a PyTorch {path.suffix} file of weights")
+    if not data.startswith((b"PK\x03\x04", b"\x80")):  # a zip archive, or a legacy pickle
         raise CheckpointError(
-            f"{path}: refused: it is not a plain weights file (it holds Python objects that "
-            "would have to be run to load it, which is unsafe for a file from elsewhere). "
-            "Save a state dict instead: torch.save(model.state_dict(), path)"
-            + (f". PyTorch said: {first}" if first else "")
+            f"{path}: not a PyTorch file ({_first_bytes(data)}); expected weights saved with "
+            "torch.save(model.state_dict(), path)"
+        )
+    try:
+        loaded = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as exc:
+        found = _unpickler_problem(str(exc))
+        if found is not None:
+            raise CheckpointError(
+                f"{path}: refused: it is not a plain weights file: it holds {found}, which "
+                "would have to be run to load it (unsafe for a file from elsewhere). Save a "
+                "state dict instead: torch.save(model.state_dict(), path)"
+            ) from None
+        raise CheckpointError(
+            f"{path}: not a readable PyTorch file (its contents are damaged or are not "
+            "tensors); expected weights saved with torch.save(model.state_dict(), path)"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a readable PyTorch file ({exc})") from None
+    except Exception:  # noqa: BLE001 — weights_only runs no code; any failure is a bad file
+        raise CheckpointError(
+            f"{path}: not a readable PyTorch file ({len(data):,} bytes that torch.load cannot "
+            "read); expected weights saved with torch.save(model.state_dict(), path)"
+        ) from None
     state = _state_dict_of(loaded)
     if state is None:
         raise CheckpointError(
@@ -290,6 +387,28 @@ def _load_torch_file(path: Path, spec: ArchitectureSpec | None) -> LoadedCheckpo
     model = _build(spec, path)
     _load_state(model, state, path)
     return _plain_weights(model, spec, path)
+
+
+def _first_bytes(data: bytes) -> str:
+    if not data:
+        return "the file is empty"
+    head = data[:16]
+    text = head.decode("ascii", "replace")
+    if all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return f"it starts with the text {text.strip()[:16]!r}"
+    return f"it starts with the bytes {head[:8].hex(' ')}"
+
+
+def _unpickler_problem(message: str) -> str | None:
+    """What PyTorch's safe unpickler refused, in words (``the Python object builtins.print``),
+    or ``None`` when the file is simply not a pickle of tensors; PyTorch's advice to load it
+    unsafely is never repeated."""
+    match = re.search(r"Unsupported global: GLOBAL ([\w.]+)", message)
+    if match:
+        return f"the Python object {match.group(1)}"
+    if "Unsupported global" in message or "GLOBAL" in message:
+        return "Python objects"
+    return None
 
 
 def _state_dict_of(loaded: Any) -> dict[str, torch.Tensor] | None:

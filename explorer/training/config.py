@@ -24,23 +24,29 @@ SCHEDULES = ("none", "step", "cosine", "onecycle")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 """The device names; ``cuda:N`` also names one CUDA device."""
 
+MAX_EPOCHS = 1_000_000
+MAX_BATCH = 65_536
+MAX_RATE = 3.4e38
+"""Largest learning rate and weight decay: about float32's largest number, past which the
+optimiser cannot even hold the value (``--lr 1e39`` overflows)."""
+
 SETTINGS: tuple[Param, ...] = (
     Param("dataset", "str", "mnist-sample",
           help="mnist-sample (bundled, offline), mnist, fashion-mnist, cifar10, or a folder "
                "of IDX files or of images (one sub-folder per class)"),
-    Param("epochs", "int", 10, minimum=1, help="passes over the training images"),
-    Param("batch_size", "int", 64, minimum=1, help="images per optimiser step"),
+    Param("epochs", "int", 10, minimum=1, maximum=MAX_EPOCHS, help="passes over the training images"),
+    Param("batch_size", "int", 64, minimum=1, maximum=MAX_BATCH, help="images per optimiser step"),
     Param("optimizer", "choice", "sgd", choices=OPTIMIZERS,
           help="stochastic gradient descent, Adam, or Adam with decoupled weight decay"),
-    Param("lr", "float", 0.01, minimum=0, minimum_exclusive=True,
+    Param("lr", "float", 0.01, minimum=0, minimum_exclusive=True, maximum=MAX_RATE,
           help="learning rate (the peak rate of the onecycle schedule)"),
     Param("momentum", "float", 0.5, minimum=0, maximum=1, maximum_exclusive=True,
           applies_when=(("optimizer", ("sgd",)),), help="SGD momentum"),
-    Param("weight_decay", "float", 0.0, minimum=0, help="L2 penalty on the weights"),
+    Param("weight_decay", "float", 0.0, minimum=0, maximum=MAX_RATE, help="L2 penalty on the weights"),
     Param("schedule", "choice", "none", choices=SCHEDULES,
           help="learning-rate schedule: none; step (times gamma every step_size epochs); "
                "cosine (to zero over the run); onecycle (warm up to lr, then anneal)"),
-    Param("step_size", "int", None, minimum=1, applies_when=(("schedule", ("step",)),),
+    Param("step_size", "int", None, minimum=1, maximum=MAX_EPOCHS, applies_when=(("schedule", ("step",)),),
           help="epochs between drops of the step schedule (default: a third of the epochs)"),
     Param("gamma", "float", 0.1, minimum=0, minimum_exclusive=True, maximum=1,
           applies_when=(("schedule", ("step",)),),
@@ -53,7 +59,7 @@ SETTINGS: tuple[Param, ...] = (
           help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps"),
     Param("amp", "bool", True,
           help="mixed precision on CUDA (bf16, or fp16 with gradient scaling)"),
-    Param("eval_batch_size", "int", 512, minimum=1, help="images per evaluation batch"),
+    Param("eval_batch_size", "int", 512, minimum=1, maximum=MAX_BATCH, help="images per evaluation batch"),
     Param("max_batches_per_epoch", "int", None, minimum=1,
           help="cut every epoch short after this many batches (quick trials; default: all)"),
 )

@@ -45,6 +45,7 @@ from torch import nn
 from explorer.core.builder import build_model, build_partial, check_output, infer_shape
 from explorer.core.spec import ArchitectureSpec, atomic_write_text
 from explorer.data import BatchLoader, DataError, Dataset, LoadCancelled, load_dataset
+from explorer.files import write_problem
 from explorer.training.checkpoint import save_checkpoint
 from explorer.training.config import TrainConfig, resolve_device
 from explorer.training.control import TrainControl
@@ -58,6 +59,7 @@ from explorer.training.events import (
     Resumed,
     Started,
 )
+from explorer.training.memory import check_fits
 
 RUN_FORMAT = "network-explorer/run"
 METRIC_COLUMNS = (
@@ -246,6 +248,10 @@ class _Run:
             yield from self._loop()
         except (DataError, TrainError) as exc:
             yield self._finished("failed", str(exc))
+        except OSError as exc:  # a full disk, a folder gone: the path and the reason, one line
+            kept = (f"; the best checkpoint (epoch {self.best_epoch}) is kept"
+                    if self.best_path else "")
+            yield self._finished("failed", write_problem(self.run_dir or "", exc) + kept)
         except Exception as exc:  # noqa: BLE001 — the last line of defence of a run
             yield self._crashed(exc)
 
@@ -264,6 +270,7 @@ class _Run:
         config, device = self.config, self.device
         self.dataset = dataset
         if model is None:
+            check_fits(self.spec, config, device)  # before a weight is allocated
             with self.rng.active():
                 model = build_model(self.spec, device=device)
         self.model = model.to(device)

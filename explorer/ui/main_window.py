@@ -34,7 +34,7 @@ from explorer.ui.document import Document
 from explorer.ui.widgets.editor_tree import EditorTree
 from explorer.ui.widgets.palette import BlockPalette
 from explorer.ui.widgets.properties import PropertiesPanel
-from explorer.ui.workers import InspectJob, Inspector, Task
+from explorer.ui.workers import InspectJob, Inspector, InspectResult, Task
 
 APP_NAME = "network-explorer"
 FIRST_NETWORK = "course-inception"
@@ -96,6 +96,11 @@ def load_startup(path: str | None, last_path: str | None, last_spec: str | None,
             spec = None
     out["spec"] = spec or preset_spec(FIRST_NETWORK)
     out["path"] = spec_path if spec is not None else None
+    from explorer.core.inspector import inspect_spec
+
+    start = time.perf_counter()  # the first table from here, while the inspector process loads
+    out["summary"] = inspect_spec(out["spec"])
+    out["summary_seconds"] = time.perf_counter() - start
     out["autosave"] = read_autosave() if crashed else None
     return out
 
@@ -151,6 +156,7 @@ class MainWindow(QMainWindow):
         self._block_defs: dict = {}
         self._presets = []
         self._tasks: list[Task] = []
+        self.training = None           # TrainingController, once start-up has loaded torch
         self._menus: dict[str, QMenu] = {}
         self._last_view: QDockWidget | None = None
         self.inspector = Inspector(self)
@@ -400,9 +406,16 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"device: {data['device']}")
         self.device_name = data["device"]
         self.document.open_spec(data["spec"], data["path"], undoable=False)
+        self._inspected(InspectResult(self.document.generation, data["summary"],
+                                      data["summary_seconds"]))
+        self.inspector.warm_up()  # after the first table: not to compete with it for the CPU
         if data["path"]:
             self._add_recent(str(data["path"]))
         self.is_loaded = True
+        if self.training is None:  # the training views need torch, imported by now
+            from explorer.ui.training_views import install_training_views
+
+            self.training = install_training_views(self)
         self._update_actions()
         self.statusBar().showMessage("Ready", 3000)
         for problem in data["user_problems"]:
@@ -772,6 +785,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the workers and join their threads (safe to call twice)."""
         self._autosave_timer.stop()
+        if self.training is not None:
+            self.training.shutdown()
         self.inspector.stop()
         for task in list(self._tasks):
             task.wait()

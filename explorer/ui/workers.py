@@ -1,4 +1,4 @@
-"""Work off the GUI thread: shape inspection and one-off background tasks.
+"""Work off the GUI thread: shape inspection (in a child process) and one-off tasks.
 
 Workers take frozen inputs (an immutable :class:`ArchitectureSpec`, a name) and hand back plain
 values through queued signals; they never touch a widget. Inspection results carry the
@@ -8,11 +8,14 @@ arrive while an inspection runs are coalesced (only the latest is inspected next
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
@@ -37,12 +40,16 @@ class InspectResult:
 
 
 class _InspectWorker(QObject):
+    """Lives on the inspector thread; hands each job to the child process and waits (the
+    wait releases the GIL, so the window's thread runs freely meanwhile)."""
+
     finished = Signal(object)   # InspectResult
     failed = Signal(int, str)   # generation, traceback text
 
     def __init__(self, owner: Inspector) -> None:
         super().__init__()
         self._owner = owner
+        self._child: subprocess.Popen | None = None
 
     @Slot()
     def process(self) -> None:
@@ -50,26 +57,61 @@ class _InspectWorker(QObject):
             job = self._owner._take()
             if job is None:
                 return
-            start = time.perf_counter()
             try:
-                summary = _inspect(job)
-            except Exception:  # noqa: BLE001 (a bug: the inspector never raises for user errors)
-                self.failed.emit(job.generation, traceback.format_exc())
+                result = self._ask(job)
+            except (OSError, EOFError):  # the child died: start a new one for the next job
+                self.close()
+                if not self._owner._stopping:
+                    self.failed.emit(job.generation, "the inspector process ended unexpectedly")
                 continue
-            self.finished.emit(InspectResult(job.generation, summary,
-                                             time.perf_counter() - start))
+            if result[0] == "ok":
+                self.finished.emit(InspectResult(job.generation, result[1], result[2]))
+            else:
+                self.failed.emit(job.generation, result[1])
+
+    @Slot()
+    def spawn(self) -> None:
+        """Start the child process (it imports torch meanwhile) if it is not running."""
+        if self._child is None or self._child.poll() is not None:
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "explorer.ui.inspect_process"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env())
+
+    def _ask(self, job: InspectJob):
+        from explorer.ui.inspect_process import read_frame, write_frame
+
+        self.spawn()
+        request = ("torchvision", job.torchvision) if job.torchvision is not None else \
+            ("spec", job.spec.to_json())
+        write_frame(self._child.stdin, request)
+        return read_frame(self._child.stdout)
+
+    @Slot()
+    def close(self) -> None:
+        """End the child process (EOF on its input; killed if it does not go in 5 s)."""
+        child, self._child = self._child, None
+        if child is None:
+            return
+        try:
+            child.stdin.close()
+            child.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            child.kill()
+            child.wait()
+        child.stdout.close()
 
 
-def _inspect(job: InspectJob):
-    from explorer.core.inspector import inspect_spec, inspect_torchvision
-
-    if job.torchvision is not None:
-        return inspect_torchvision(job.torchvision)
-    return inspect_spec(job.spec)
+def _child_env() -> dict:
+    """The child finds this copy of ``explorer`` even when it runs from a source checkout."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
 
 
 class Inspector(QObject):
-    """Runs inspections on one worker thread, latest request first, stale ones skipped.
+    """Runs inspections in a child process driven from one worker thread; only the latest
+    request waiting is taken, the ones it replaced are skipped.
 
     Signals
     -------
@@ -80,16 +122,19 @@ class Inspector(QObject):
     finished = Signal(object)
     failed = Signal(int, str)
     _wake = Signal()
+    _spawn = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._lock = threading.Lock()
         self._pending: InspectJob | None = None
+        self._stopping = False
         self._thread = QThread()
         self._thread.setObjectName("inspector")
         self._worker = _InspectWorker(self)
         self._worker.moveToThread(self._thread)
         self._wake.connect(self._worker.process)
+        self._spawn.connect(self._worker.spawn)
         self._worker.finished.connect(self.finished)
         self._worker.failed.connect(self.failed)
         app = QCoreApplication.instance()
@@ -104,18 +149,30 @@ class Inspector(QObject):
             self._thread.start()
         self._wake.emit()
 
+    def warm_up(self) -> None:
+        """Start the child process now, so that it loads PyTorch while the window starts."""
+        if not self._thread.isRunning():
+            self._thread.start()
+        self._spawn.emit()
+
     def _take(self) -> InspectJob | None:
         with self._lock:
             job, self._pending = self._pending, None
         return job
 
     def stop(self) -> None:
-        """Drop pending work, let a running inspection end, and join the thread."""
+        """Drop pending work, end the child process (abandoning a running inspection), join
+        the thread."""
         with self._lock:
             self._pending = None
+        self._stopping = True
+        child = self._worker._child
+        if child is not None and child.poll() is None:
+            child.kill()  # a running inspection is abandoned: the worker's read ends at once
         if self._thread.isRunning():
             self._thread.quit()
             self._thread.wait()
+        self._worker.close()
 
     def is_running(self) -> bool:
         return self._thread.isRunning()

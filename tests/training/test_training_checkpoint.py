@@ -88,7 +88,7 @@ def test_bad_sidecars(tmp_path, spec):
     with pytest.raises(CheckpointError, match="not a Network Explorer checkpoint"):
         load_checkpoint(sidecar)
     sidecar.write_text(json.dumps({"format": "network-explorer/checkpoint", "version": 1}))
-    with pytest.raises(CheckpointError, match="missing or malformed"):
+    with pytest.raises(CheckpointError, match="field .architecture. is missing"):
         load_checkpoint(sidecar)
 
 

@@ -427,3 +427,15 @@ def test_each_schedule_is_its_torch_class_with_the_settings(spec, config, change
     assert {key: getattr(scheduler, key) for key in expected} == expected
     if cls is schedules.OneCycleLR:
         assert optimizer.param_groups[0]["max_lr"] == config.lr
+
+
+def test_a_run_that_cannot_fit_in_memory_fails_before_allocating(spec, dataset, config,
+                                                                 monkeypatch):
+    from explorer.core import limits
+    from explorer.training import engine
+
+    monkeypatch.setattr(limits.os, "sysconf", lambda name: 64)  # 4 KiB of "memory"
+    monkeypatch.setattr(engine, "build_model", lambda *a, **k: pytest.fail("allocated"))
+    finished = run(spec, config, dataset=dataset)[-1]
+    assert finished.status == "failed" and "needs at least" in finished.reason
+    assert "more than the 4.0 KiB of memory on cpu" in finished.reason

@@ -10,10 +10,10 @@ import json
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
+from ui_helpers import answer_dialog, close_window, drop, make_window
 
 from explorer.core.edit import block_at
 from explorer.ui.widgets.editor_tree import ERROR_FG
-from tests.ui.conftest import answer_dialog, close_window, drop, make_window
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier

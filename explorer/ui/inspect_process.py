@@ -1,0 +1,73 @@
+"""The shape inspector in a child process, so that its work never holds the window's GIL.
+
+Run as ``python -m explorer.ui.inspect_process``: it reads jobs from stdin and writes results
+to stdout, each a length-prefixed pickle frame (only ever exchanged with the window process
+that started it). A job is ``("spec", json_text)`` or ``("torchvision", name)``; a result is
+``("ok", summary, seconds)`` or ``("error", traceback_text)``. EOF on stdin ends it. No Qt here.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import sys
+import time
+import traceback
+from typing import BinaryIO
+
+_HEADER = struct.Struct("!Q")
+
+
+def write_frame(stream: BinaryIO, value) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def read_frame(stream: BinaryIO):
+    """The next value, or ``EOFError`` when the other side has gone."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError
+    size = _HEADER.unpack(header)[0]
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def serve(jobs: BinaryIO, results: BinaryIO) -> None:
+    """Answer jobs until ``jobs`` ends."""
+    from explorer.core.inspector import inspect_spec, inspect_torchvision
+    from explorer.core.registry import load_registries
+    from explorer.core.spec import ArchitectureSpec
+
+    load_registries()
+    import torchinfo  # noqa: F401  (imported now, not during the first inspection)
+
+    while True:
+        try:
+            kind, payload = read_frame(jobs)
+        except EOFError:
+            return
+        start = time.perf_counter()
+        try:
+            if kind == "torchvision":
+                summary = inspect_torchvision(payload)
+            else:
+                summary = inspect_spec(ArchitectureSpec.from_json(payload))
+        except Exception:  # noqa: BLE001 (a bug: reported to the window, the loop goes on)
+            write_frame(results, ("error", traceback.format_exc()))
+            continue
+        write_frame(results, ("ok", summary, time.perf_counter() - start))
+
+
+def main() -> None:
+    results = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    sys.stdout = sys.stderr  # nothing but frames on the results pipe
+    serve(sys.stdin.buffer, results)
+
+
+if __name__ == "__main__":
+    main()

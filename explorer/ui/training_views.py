@@ -1,0 +1,372 @@
+"""Training, curves, runs, feature maps, the digit canvas and the confusion matrix, wired into
+the main window through its public API only (``add_view``, ``menu``, ``document``,
+``status_message``).
+
+:func:`install_training_views` creates the views, their docks and the Train menu, and
+returns the :class:`TrainingController` that connects them to the workers. The controller
+also watches the window's close: during a run it asks, then stops the run and waits for its
+thread; once the window is closed it ends its worker threads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QFileDialog, QFrame, QMessageBox, QScrollArea, QWidget
+
+from explorer.ui.training_worker import InferenceWorker, TrainingRunner, TrainJob
+from explorer.ui.widgets.canvas import CanvasView
+from explorer.ui.widgets.confusion import ConfusionView
+from explorer.ui.widgets.curves import CurvesView
+from explorer.ui.widgets.feature_maps import DRAWING, FeatureMapsView, compute_feature_maps
+from explorer.ui.widgets.runs import RunsView
+from explorer.ui.widgets.training_panel import TrainingPanel
+
+BUNDLED_LABEL = "the bundled digit model (course-resnet, 98.6 % on the sample's test digits)"
+
+
+def _bundled(cache):
+    """The bundled digit model's snapshot, loaded once per worker thread."""
+    snapshot = getattr(cache, "bundled", None)
+    if snapshot is None:
+        from explorer.training.checkpoint import load_checkpoint
+        from explorer.training.inspect import Snapshot
+        from explorer.training.predict import default_model_path
+
+        snapshot = Snapshot.of_checkpoint(load_checkpoint(default_model_path()), BUNDLED_LABEL)
+        cache.bundled = snapshot
+    return snapshot
+
+
+def _predict(cache, snapshot, pixels):
+    from explorer.training.inspect import predict_drawing
+
+    snapshot = snapshot or _bundled(cache)
+    return predict_drawing(cache.model(snapshot), snapshot, pixels)
+
+
+def _feature_maps(cache, snapshot, picture, layer):
+    return compute_feature_maps(cache, snapshot or _bundled(cache), picture, layer)
+
+
+def _load_run(cache, sidecar: str, label: str):
+    from explorer.training.checkpoint import load_checkpoint
+    from explorer.training.inspect import Snapshot
+
+    return Snapshot.of_checkpoint(load_checkpoint(sidecar), label)
+
+
+def _scrollable(view: QWidget) -> QScrollArea:
+    """``view`` in a frameless scroll area, so that its minimum size (the canvas is a fixed
+    280 pixels) does not become the window's."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(view)
+    return area
+
+
+class TrainingController(QObject):
+    """Connects the training views, the document and the workers; owns no widgets' logic."""
+
+    def __init__(self, window, runs_root: Path | None = None) -> None:
+        super().__init__(window)
+        from explorer.training.runs import runs_folder
+
+        self.window = window
+        self.document = window.document
+        self.runs_root = Path(runs_root) if runs_root is not None else runs_folder()
+        self.runner = TrainingRunner(self)
+        self.inference = InferenceWorker(self)
+        self.panel = TrainingPanel()
+        self.curves = CurvesView()
+        self.runs = RunsView(self.runs_root)
+        self.feature_maps = FeatureMapsView()
+        self.canvas = CanvasView()
+        self.confusion = ConfusionView()
+        self.docks = {
+            key: window.add_view(title, _scrollable(view)) for key, title, view in (
+                ("training", "Training", self.panel), ("curves", "Curves", self.curves),
+                ("canvas", "Draw", self.canvas), ("feature_maps", "Feature maps",
+                                                  self.feature_maps),
+                ("confusion", "Confusion", self.confusion), ("runs", "Runs", self.runs))
+        }
+        self.snapshot = None  # the newest weights of the network being trained or loaded
+        self.job: TrainJob | None = None
+        self.test_images = None
+        self._drawing = None
+        self._generations = {"predict": 0, "features": 0, "load": 0}
+        self._menu()
+        self._connect()
+        self.canvas.set_source(BUNDLED_LABEL)
+        self._document_changed()
+        window.installEventFilter(self)
+
+    # ----------------------------------------------------------------- wiring
+
+    def _menu(self) -> None:
+        menu = self.window.menu("&Train")
+        menu.addAction(self.panel.start_action)
+        menu.addAction(self.panel.pause_action)
+        menu.addAction(self.panel.stop_action)
+        menu.addSeparator()
+        export_png = menu.addAction("Export curves as &PNG…")
+        export_png.triggered.connect(self._export_png)
+        export_csv = menu.addAction("Export metrics as &CSV…")
+        export_csv.triggered.connect(self._export_csv)
+        menu.addSeparator()
+        for title, key in (("Show &training panel", "training"), ("Show &curves", "curves"),
+                           ("Show the &drawing canvas", "canvas"),
+                           ("Show &feature maps", "feature_maps"),
+                           ("Show the c&onfusion matrix", "confusion"), ("Show &runs", "runs")):
+            action = menu.addAction(title)
+            action.triggered.connect(lambda _=False, k=key: self.show_view(k))
+
+    def _connect(self) -> None:
+        panel, runner = self.panel, self.runner
+        panel.start_requested.connect(self.start)
+        panel.pause_requested.connect(runner.pause)
+        panel.resume_requested.connect(runner.resume)
+        panel.stop_requested.connect(self.stop)
+        panel.editors["init"].activated.connect(self._init_chosen)
+        runner.event.connect(self._on_event)
+        runner.snapshot.connect(self._on_snapshot)
+        runner.data_ready.connect(self._on_data)
+        runner.confusion_ready.connect(self._on_confusion)
+        runner.failed.connect(self._on_failed)
+        runner.cancelled.connect(self._on_cancelled)
+        runner.loading.connect(panel.on_loading)
+        self.inference.result.connect(self._on_result)
+        self.inference.error.connect(self._on_error)
+        self.canvas.drawing_changed.connect(self._on_drawing)
+        self.canvas.canvas.stroke_finished.connect(self._drawing_finished)
+        self.feature_maps.requested.connect(self._request_features)
+        self.runs.show_curves.connect(self._show_run)
+        self.runs.load_weights.connect(self._load_run)
+        self.document.changed.connect(self._document_changed)
+
+    def show_view(self, key: str) -> None:
+        dock = self.docks[key]
+        dock.show()
+        dock.raise_()
+
+    # ----------------------------------------------------------------- training
+
+    def start(self) -> None:
+        """Freeze the current network and the form, and start a run."""
+        from explorer.training.runs import new_run_dir
+
+        if self.runner.running:
+            return
+        try:
+            config, _init = self.panel.job_settings()
+        except ValueError:
+            return
+        self.panel.batch_size = config.batch_size
+        spec = self.document.spec
+        if spec is None:
+            self.panel.show_error("This network is shown read-only and cannot be trained "
+                                  "here; open a preset or build one to train it.")
+            return
+        label = f"{spec.name} v{self.document.generation}"
+        self.runs_root.mkdir(parents=True, exist_ok=True)
+        run_dir = new_run_dir(self.runs_root, spec.name)
+        self.job = TrainJob(spec, config, run_dir, label, self.document.generation)
+        self.curves.start_run(config.epochs, config.lr)
+        self.panel.set_state("loading")
+        self.panel.progress.setFormat("loading the data set…")
+        self.runner.start(self.job)
+        self._document_changed()
+        self.window.status_message(f"Training {label} on {config.dataset}")
+
+    def stop(self) -> None:
+        self.runner.stop()
+        if self.runner.running:
+            self.panel.set_state("stopping")
+            self.panel.progress.setFormat("stopping after this batch…")
+
+    def _init_chosen(self) -> None:
+        init = self.panel.value("init")
+        spec = self.document.spec
+        if spec is not None and spec.init != init:
+            self.document.edit(f"Set initialisation to {init}",
+                               dataclasses.replace(spec, init=init))
+
+    def _on_event(self, event) -> None:
+        name = type(event).__name__
+        self.panel.on_event(event)
+        if name == "BatchEnd":
+            self.curves.add_batch(event)
+        elif name == "EpochEnd":
+            self.curves.add_epoch(event)
+        elif name == "CheckpointSaved" and self.job is not None:
+            self.runs.add_session_run(self.job.run_dir)
+        elif name == "Finished":
+            if self.job is not None and self.job.run_dir.exists():
+                self.runs.add_session_run(self.job.run_dir)
+                self.runs.select_run(self.job.run_dir)
+            self.window.status_message(f"Training {event.status}: {event.reason}")
+            QTimer.singleShot(0, self._document_changed)
+
+    def _on_failed(self, message: str) -> None:
+        self.panel.on_failed(message)
+        self.window.status_message(f"Training could not run: {message}")
+
+    def _on_cancelled(self) -> None:
+        self.panel.set_state("idle")
+        self.panel.progress.setFormat("stopped while loading the data set")
+        self.window.status_message("Training stopped before it began")
+
+    def _on_snapshot(self, snapshot) -> None:
+        self.snapshot = snapshot
+        self.canvas.set_source(snapshot.label)
+        self._predict()
+        self.feature_maps.refresh()
+
+    def _on_data(self, info) -> None:
+        self.test_images = info
+        self.feature_maps.set_test_images(info.images, info.labels, info.classes)
+
+    def _on_confusion(self, ready) -> None:
+        self.confusion.set_confusion(ready.label, ready.confusion, ready.images)
+
+    def _document_changed(self) -> None:
+        spec = self.document.spec
+        if spec is None:
+            version = "nothing (the network shown is read-only)"
+        else:
+            version = f"{spec.name} v{self.document.generation}"
+            self.panel.set_init(spec.init)
+        if self.runner.running and self.job is not None:
+            text = f"Training {self.job.label} (a frozen copy)."
+            if self.job.generation != self.document.generation:
+                text += (f" The network was edited since (now {version}); the run is not "
+                         "affected.")
+            self.panel.set_network(text)
+        else:
+            self.panel.set_network(f"Start (F5) trains {version}.")
+
+    # ----------------------------------------------------------------- canvas, maps
+
+    def _submit(self, kind: str, fn, *args) -> None:
+        self._generations[kind] += 1
+        self.inference.submit(kind, self._generations[kind], fn, *args)
+
+    def _on_drawing(self, pixels) -> None:
+        self._drawing = pixels
+        self._predict()
+
+    def _predict(self) -> None:
+        if self._drawing is not None:
+            self._submit("predict", _predict, self.snapshot, self._drawing)
+
+    def _drawing_finished(self) -> None:
+        if self.feature_maps.input_key() == DRAWING:
+            self.feature_maps.refresh()
+
+    def _request_features(self, key: str, layer: str) -> None:
+        if key == DRAWING:
+            picture = self._drawing
+        else:
+            index = int(key.split(":", 1)[1])
+            picture = self.test_images.images[index] if self.test_images is not None else None
+        self._submit("features", _feature_maps, self.snapshot, picture, layer or None)
+
+    def _on_result(self, kind: str, generation: int, value) -> None:
+        if generation != self._generations.get(kind):
+            return  # a newer request is on its way
+        if kind == "predict":
+            self.canvas.set_prediction(value)
+        elif kind == "features":
+            self.feature_maps.set_result(value)
+        elif kind == "load":
+            self._loaded(value)
+
+    def _on_error(self, kind: str, generation: int, message: str) -> None:
+        if generation != self._generations.get(kind):
+            return
+        if kind == "load":
+            self.runs.show_message(message)
+            QMessageBox.warning(self.window, "Cannot load the weights", message)
+        else:
+            self.window.status_message(f"{kind}: {message}")
+
+    # ----------------------------------------------------------------- runs
+
+    def _show_run(self, info) -> None:
+        from explorer.training.runs import read_metrics
+
+        if self.runner.running:
+            self.runs.show_message("The curves show the run in progress; stop it to see "
+                                   "another run's curves.")
+            return
+        self.curves.set_history(read_metrics(info.path))
+        self.runs.show_message(f"Curves of {info.title}")
+        self.show_view("curves")
+
+    def _load_run(self, info) -> None:
+        label = f"{info.name} from run {info.path.name} (best)"
+        self._submit("load", _load_run, str(info.best), label)
+
+    def _loaded(self, snapshot) -> None:
+        self.document.open_spec(snapshot.spec)
+        self.snapshot = snapshot
+        self.canvas.set_source(snapshot.label)
+        self.runs.show_message(f"Opened {snapshot.spec.name} with its best weights "
+                               f"(epoch {snapshot.epoch}).")
+        self.window.status_message(f"Loaded {snapshot.label}")
+        self._predict()
+        self.feature_maps.refresh()
+
+    # ----------------------------------------------------------------- export
+
+    def _export_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export curves", "curves.png",
+                                              "PNG image (*.png)")
+        if path:
+            self.curves.export_png(path)
+            self.window.status_message(f"Curves saved to {path}")
+
+    def _export_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export metrics", "metrics.csv",
+                                              "CSV table (*.csv)")
+        if path:
+            written = self.curves.export_csv(path)
+            self.window.status_message("Metrics saved to " + ", ".join(map(str, written)))
+
+    # ----------------------------------------------------------------- closing
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            if self.runner.running and not self._confirm_stop():
+                event.ignore()
+                return True
+            self.runner.shutdown()
+            QTimer.singleShot(0, self._after_close)
+        return False
+
+    def _confirm_stop(self) -> bool:
+        label = self.job.label if self.job is not None else "the network"
+        answer = QMessageBox.question(
+            self.window, "Training is running",
+            f"{label} is training. Stop the run and close? Its checkpoints so far are kept.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _after_close(self) -> None:
+        if not self.window.isVisible():
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop the run (waiting for it) and end the worker threads."""
+        self.runner.shutdown()
+        self.inference.shutdown()
+        self.curves.timer.stop()
+
+
+def install_training_views(window, runs_root: Path | None = None) -> TrainingController:
+    """Add the training views and the Train menu to ``window`` (a MainWindow)."""
+    return TrainingController(window, runs_root)

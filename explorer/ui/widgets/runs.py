@@ -1,0 +1,150 @@
+"""The runs list: every run folder in the user's runs folder and those made this session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.training.runs import RunError, RunInfo, list_runs, read_run
+
+
+class RunsView(QWidget):
+    """Run folders, newest first; double-click shows a run's curves.
+
+    Signals
+    -------
+    show_curves(object) : a :class:`~explorer.training.runs.RunInfo` to show.
+    load_weights(object) : a RunInfo whose best weights (and architecture) should be opened.
+    """
+
+    show_curves = Signal(object)
+    load_weights = Signal(object)
+
+    def __init__(self, root: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.root = Path(root)
+        self.session_runs: list[Path] = []
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Run", "Best test", "Epochs", "Started"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.itemDoubleClicked.connect(lambda item, _col: self._show(item))
+        self.tree.itemSelectionChanged.connect(self._selection_changed)
+        self.where = QLabel(f"Runs are kept in {self.root}")
+        self.where.setWordWrap(True)
+        self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.curves_button = QPushButton("Show curves")
+        self.curves_button.clicked.connect(lambda: self._show(self.tree.currentItem()))
+        self.load_button = QPushButton("Load best weights")
+        self.load_button.setToolTip("Open the run's architecture with its best weights")
+        self.load_button.clicked.connect(self._load)
+        self.folder_button = QPushButton("Open folder")
+        self.folder_button.clicked.connect(self._open_folder)
+        buttons = QHBoxLayout()
+        for button in (self.refresh_button, self.curves_button, self.load_button,
+                       self.folder_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message)
+        layout.addWidget(self.where)
+        self.refresh()
+
+    # ----------------------------------------------------------------- contents
+
+    def add_session_run(self, path: str | Path) -> None:
+        """Remember a run made in this session (it may live outside the runs folder)."""
+        path = Path(path)
+        if path not in self.session_runs:
+            self.session_runs.append(path)
+        self.refresh()
+
+    def runs(self) -> list[RunInfo]:
+        found = {info.path.resolve(): info for info in list_runs(self.root)}
+        for path in self.session_runs:
+            if path.resolve() not in found:
+                try:
+                    found[path.resolve()] = read_run(path)
+                except RunError:
+                    continue
+        return sorted(found.values(), key=lambda r: (r.started, r.path.name), reverse=True)
+
+    def refresh(self) -> None:
+        """Read the folders again, keeping the selection."""
+        current = self.selected()
+        self.tree.clear()
+        session = {p.resolve() for p in self.session_runs}
+        for info in self.runs():
+            accuracy = (f"{100 * info.best_test_accuracy:.1f} %"
+                        if info.best_test_accuracy is not None else "—")
+            item = QTreeWidgetItem([f"{info.name} · {info.dataset}", accuracy,
+                                    f"{info.epochs_done}/{info.epochs_planned}",
+                                    info.started.replace("T", " ")[:19]])
+            item.setData(0, Qt.ItemDataRole.UserRole, info)
+            item.setToolTip(0, f"{info.path}\n{info.device}" +
+                            ("" if info.best else "\nno best checkpoint yet"))
+            if info.path.resolve() in session:
+                font = QFont(item.font(0))
+                font.setBold(True)
+                item.setFont(0, font)
+                item.setToolTip(0, item.toolTip(0) + "\n(made in this session)")
+            self.tree.addTopLevelItem(item)
+            if current is not None and info.path == current.path:
+                self.tree.setCurrentItem(item)
+        for column in range(4):
+            self.tree.resizeColumnToContents(column)
+        self._selection_changed()
+
+    def selected(self) -> RunInfo | None:
+        item = self.tree.currentItem()
+        return None if item is None else item.data(0, Qt.ItemDataRole.UserRole)
+
+    def select_run(self, path: str | Path) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, Qt.ItemDataRole.UserRole).path == Path(path):
+                self.tree.setCurrentItem(item)
+                return
+
+    # ----------------------------------------------------------------- actions
+
+    def _selection_changed(self) -> None:
+        info = self.selected()
+        self.curves_button.setEnabled(info is not None)
+        self.folder_button.setEnabled(info is not None)
+        self.load_button.setEnabled(info is not None and info.best is not None)
+
+    def _show(self, item) -> None:
+        if item is not None:
+            self.show_curves.emit(item.data(0, Qt.ItemDataRole.UserRole))
+
+    def _load(self) -> None:
+        info = self.selected()
+        if info is not None and info.best is not None:
+            self.load_weights.emit(info)
+
+    def _open_folder(self) -> None:
+        info = self.selected()
+        if info is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(info.path)))
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)

@@ -1,0 +1,87 @@
+"""Run folders: listing, reading their metrics, fresh names."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from explorer.training import train
+from explorer.training.runs import (
+    RunError,
+    list_runs,
+    metric_columns,
+    new_run_dir,
+    read_metrics,
+    read_run,
+    runs_folder,
+)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    from training_helpers import tiny_dataset, tiny_spec_dict
+
+    from explorer.core.spec import ArchitectureSpec
+    from explorer.training import TrainConfig
+
+    root = tmp_path_factory.mktemp("runs")
+    spec = ArchitectureSpec.from_dict(tiny_spec_dict())
+    config = TrainConfig(dataset="synthetic", epochs=2, batch_size=32, lr=0.05, device="cpu",
+                         max_batches_per_epoch=3)
+    run_dir = new_run_dir(root, spec.name)
+    events = list(train(spec, config, dataset=tiny_dataset(), run_dir=run_dir))
+    return root, run_dir, events
+
+
+def test_a_finished_run_is_read(finished_run):
+    root, run_dir, events = finished_run
+    info = read_run(run_dir)
+    assert info.name == "tiny" and info.dataset == "synthetic" and info.device == "cpu"
+    assert (info.epochs_planned, info.epochs_done) == (2, 2)
+    assert info.best == run_dir / "best.json" and info.last == run_dir / "last.json"
+    assert info.best_test_accuracy == pytest.approx(events[-1].best_test_accuracy)
+    assert "tiny · synthetic · 2/2 epochs" in info.title
+    assert [r.path for r in list_runs(root)] == [run_dir]
+
+
+def test_metrics_skip_a_cut_line(tmp_path, finished_run):
+    _, run_dir, _ = finished_run
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    (tmp_path / "metrics.jsonl").write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])
+    rows = read_metrics(tmp_path)
+    assert [r["epoch"] for r in rows] == [1]
+    columns = metric_columns(rows + [{"epoch": 2, "test_loss": None}], ("epoch", "test_loss"))
+    np.testing.assert_array_equal(columns["epoch"], [1.0, 2.0])
+    assert np.isnan(columns["test_loss"][1])
+    assert read_metrics(tmp_path / "absent") == []
+
+
+def test_folders_that_are_not_runs(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "config.json").write_text(json.dumps({"format": "something"}))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{not json")
+    assert list_runs(tmp_path) == []
+    assert list_runs(tmp_path / "missing") == []
+    with pytest.raises(RunError, match="no config.json"):
+        read_run(tmp_path / "empty")
+    with pytest.raises(RunError, match="not a Network Explorer run"):
+        read_run(tmp_path / "other")
+    with pytest.raises(RunError, match="cannot be read"):
+        read_run(tmp_path / "broken")
+
+
+def test_new_run_dirs_are_unique_and_safe(tmp_path):
+    first = new_run_dir(tmp_path, "my net/../x")
+    assert first.parent == tmp_path and "/" not in first.name and ".." not in first.name
+    first.mkdir()
+    second = new_run_dir(tmp_path, "my net/../x")
+    assert second != first and not second.exists()
+
+
+def test_runs_folder_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert runs_folder() == tmp_path / "network-explorer" / "runs"
