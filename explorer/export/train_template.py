@@ -389,7 +389,9 @@ def train(args, rank: int, world: int, device, log) -> int:
     if n_classes > NUM_CLASSES or int(min(train_y.min(), test_y.min())) < 0:
         raise UsageError(f"--data {args.data}: labels run from {int(train_y.min())} to "
                          f"{n_classes - 1}, but the network has {NUM_CLASSES} outputs")
-    classes = classes or [str(i) for i in range(NUM_CLASSES)]
+    classes = list(classes or [])[:NUM_CLASSES]
+    if len(classes) < NUM_CLASSES:  # the checkpoint names one class per output
+        classes += [str(i) for i in range(len(classes), NUM_CLASSES)]
     train_x, mean, std = fit_to_network(train_x, *NORMALIZATION)
     test_x, _, _ = fit_to_network(test_x, mean, std)
     args.out.mkdir(parents=True, exist_ok=True)

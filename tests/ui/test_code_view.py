@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import answer_dialog, close_window
 from PySide6.QtWidgets import QApplication, QFileDialog
+from ui_helpers import answer_dialog, close_window
 
 from explorer.core.edit import insert, set_param
 from explorer.core.presets import preset_spec
