@@ -96,6 +96,12 @@ def test_rows_that_changed_show_their_deltas(table, course):
     longer = dataclasses.replace(spec, blocks=(*spec.blocks, BlockSpec("relu", {})))
     table.set_summary(inspect_spec(longer, depth=8), before)
     assert _top(table)[-1] == "10: relu3  (new)"
+    # removing a block renumbers the ones after it, but they are not new: only what changed is
+    shorter = dataclasses.replace(spec, blocks=(*spec.blocks[:2], *spec.blocks[3:]))
+    table.set_summary(inspect_spec(shorter, depth=8), before)
+    rows = _top(table)
+    assert rows[2] == "2: inception1" and all("(new)" not in r for r in rows)
+    assert _find(table, "5: relu1").siblingAtColumn(OUTPUT).data() == "20×4×4"
     # without a previous summary nothing is highlighted
     table.set_summary(after)
     assert _find(table, "4: conv2").siblingAtColumn(OUTPUT).data() == "32×8×8"

@@ -9,6 +9,7 @@ with their deltas. It never writes back to any model.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +113,41 @@ def row_key(row: Any) -> tuple:
     return (row_path(row), row.name)
 
 
+def previous_rows(previous: Any, summary: Any) -> dict[tuple, Any]:
+    """The rows of ``previous`` keyed as the same rows would be keyed in ``summary``.
+
+    An insertion or a deletion renumbers the blocks after it (``relu2`` becomes ``relu1``,
+    block 5 becomes block 4), so the top-level blocks of the two summaries are aligned by
+    their types first; the rows of a block are then matched within it.
+    """
+    old_top = [r for r in previous.layers if r.depth == 1]
+    new_top = [r for r in summary.layers if r.depth == 1]
+    matcher = difflib.SequenceMatcher(
+        a=[r.type for r in old_top], b=[r.type for r in new_top], autojunk=False)
+    renamed: dict[tuple, tuple] = {}  # (old path head, old name) -> (new path head, new name)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for old, new in zip(old_top[i1:i2], new_top[j1:j2]):
+                renamed[(_head(old), old.name)] = (_head(new), new.name)
+    out: dict[tuple, Any] = {}
+    for row in previous.layers:
+        top, _, rest = row.name.partition(".")
+        path = row_path(row)
+        head = path[:1] if path else None
+        target = renamed.get((head, top))
+        if target is None:
+            continue
+        new_head, new_top_name = target
+        new_path = (*new_head, *path[1:]) if path and new_head else path
+        out[(new_path, new_top_name + ("." + rest if rest else ""))] = row
+    return out
+
+
+def _head(row: Any) -> tuple | None:
+    path = row_path(row)
+    return path[:1] if path else None
+
+
 @dataclass
 class _Item:
     row: Any  # a LayerRow, or None for the error row
@@ -140,7 +176,7 @@ class LayerTableModel(QAbstractItemModel):
         self.beginResetModel()
         self.summary = summary
         self.root = _Item(None, None)
-        old = {row_key(r): r for r in previous.layers} if previous is not None else None
+        old = previous_rows(previous, summary) if previous is not None else None
         by_name: dict[str, _Item] = {}
         for row in summary.layers:
             parent_name = row.name.rsplit(".", 1)[0] if "." in row.name else ""
