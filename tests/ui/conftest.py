@@ -69,3 +69,29 @@ def window(qtbot):
     if win.isVisible():
         close_window(win, qtbot)
     win.shutdown()
+
+
+def _inspected(name: str):
+    from explorer.core.inspector import inspect_spec
+    from explorer.core.presets import preset_spec
+
+    spec = preset_spec(name)
+    return spec, inspect_spec(spec, depth=8)
+
+
+@pytest.fixture(scope="module")
+def course():
+    """The course Inception net and its summary (depth 8, as the window inspects)."""
+    return _inspected("course-inception")
+
+
+@pytest.fixture(scope="module")
+def googlenet():
+    """GoogLeNet and its summary."""
+    return _inspected("googlenet")
+
+
+@pytest.fixture(scope="module")
+def resnet56():
+    """ResNet-56 and its summary."""
+    return _inspected("resnet56")

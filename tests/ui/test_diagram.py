@@ -14,18 +14,6 @@ from explorer.core.spec import BlockSpec
 from explorer.ui.widgets.diagram import DiagramView, toggle_rect
 
 
-@pytest.fixture(scope="module")
-def googlenet():
-    spec = preset_spec("googlenet")
-    return spec, inspect_spec(spec, depth=8)
-
-
-@pytest.fixture(scope="module")
-def course():
-    spec = preset_spec("course-inception")
-    return spec, inspect_spec(spec, depth=8)
-
-
 @pytest.fixture
 def view(qtbot):
     v = DiagramView()

@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import subprocess
 import sys
 
-import pytest
-
+from explorer.core import edit
 from explorer.core.inspector import inspect_spec
 from explorer.core.presets import preset_spec
 from explorer.core.spec import ArchitectureSpec, BlockSpec
 from explorer.ui.diagram_layout import HEAD_H, estimate_width, layout_network
-
-
-@pytest.fixture(scope="module")
-def googlenet():
-    spec = preset_spec("googlenet")
-    return spec, inspect_spec(spec, depth=8)
-
-
-@pytest.fixture(scope="module")
-def resnet56():
-    spec = preset_spec("resnet56")
-    return spec, inspect_spec(spec, depth=8)
-
-
-@pytest.fixture(scope="module")
-def course():
-    spec = preset_spec("course-inception")
-    return spec, inspect_spec(spec, depth=8)
-
-
-def _broken(spec, index, block):
-    blocks = list(spec.blocks)
-    blocks[index] = block
-    return dataclasses.replace(spec, blocks=tuple(blocks))
 
 
 def _overlaps(layout):
@@ -163,7 +137,7 @@ def test_dense_block_concatenations(course):
 
 def test_error_marks_the_failing_block_and_unknown_shapes(course):
     spec, _ = course
-    broken = _broken(spec, 4, BlockSpec("conv2d", {"out_channels": 20, "kernel_size": 13}))
+    broken = edit.replace(spec, (4,), BlockSpec("conv2d", {"out_channels": 20, "kernel_size": 13}))
     summary = inspect_spec(broken, depth=8)
     assert summary.error is not None and summary.error.block == 4
     layout = layout_network(broken, summary)

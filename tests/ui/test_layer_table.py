@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from PySide6.QtCore import Qt
 
+from explorer.core import edit
 from explorer.core.inspector import format_count, inspect_spec
 from explorer.core.presets import preset_spec
 from explorer.core.spec import ArchitectureSpec, BlockSpec
@@ -17,18 +18,6 @@ from explorer.ui.widgets.layer_table import (
     LayerTableView,
     size_formula,
 )
-
-
-@pytest.fixture(scope="module")
-def course():
-    spec = preset_spec("course-inception")
-    return spec, inspect_spec(spec, depth=8)
-
-
-def _with_block(spec, index, block):
-    blocks = list(spec.blocks)
-    blocks[index] = block
-    return dataclasses.replace(spec, blocks=tuple(blocks))
 
 
 @pytest.fixture
@@ -76,7 +65,7 @@ def test_rows_of_an_inspected_preset(table, course):
 
 def test_rows_that_changed_show_their_deltas(table, course):
     spec, before = course
-    edited = _with_block(spec, 4, BlockSpec("conv2d", {"out_channels": 32, "kernel_size": 5}))
+    edited = edit.replace(spec, (4,), BlockSpec("conv2d", {"out_channels": 32, "kernel_size": 5}))
     after = inspect_spec(edited, depth=8)
     table.set_summary(before)
     table.set_summary(after, before)
@@ -109,7 +98,7 @@ def test_rows_that_changed_show_their_deltas(table, course):
 
 def test_error_row_banner_and_totals_up_to_the_failing_block(table, course):
     spec, _ = course
-    broken = _with_block(spec, 4, BlockSpec("conv2d", {"out_channels": 20, "kernel_size": 13}))
+    broken = edit.replace(spec, (4,), BlockSpec("conv2d", {"out_channels": 20, "kernel_size": 13}))
     summary = inspect_spec(broken, depth=8)
     table.set_summary(summary)
     rows = _top(table)
@@ -163,7 +152,7 @@ def test_select_block_and_clicks_round_trip(table, qtbot, course):
 
 def test_clicking_the_error_row_or_banner_activates_the_failing_block(table, qtbot, course):
     spec, _ = course
-    broken = _with_block(spec, 4, BlockSpec("conv2d", {"out_channels": 20, "kernel_size": 13}))
+    broken = edit.replace(spec, (4,), BlockSpec("conv2d", {"out_channels": 20, "kernel_size": 13}))
     table.set_summary(inspect_spec(broken, depth=8))
     with qtbot.waitSignal(table.blockActivated, timeout=1000) as signal:
         qtbot.mouseClick(table.banner, Qt.MouseButton.LeftButton)
@@ -261,13 +250,13 @@ def test_expand_to_depth_from_the_context_menu(table):
 
 def test_invalid_block_and_error_at_the_first_block(table, course):
     spec, _ = course
-    invalid = _with_block(spec, 1, BlockSpec("max_pool2d", {"kernel_size": 0}))
+    invalid = edit.replace(spec, (1,), BlockSpec("max_pool2d", {"kernel_size": 0}))
     table.set_summary(inspect_spec(invalid, depth=8))
     assert _top(table) == ["0: conv1", "✗ block 1 (max_pool2d)"]
     assert table.model.index(1, 1).data() == "invalid"
     assert "kernel_size = 0 is not valid" in table.banner.label.text()
     assert "Up to block 0" in table.totals.text()
-    first = _with_block(spec, 0, BlockSpec("conv2d", {"out_channels": 10, "kernel_size": 50}))
+    first = edit.replace(spec, (0,), BlockSpec("conv2d", {"out_channels": 10, "kernel_size": 50}))
     table.set_summary(inspect_spec(first, depth=8))
     assert _top(table) == ["✗ block 0 (conv2d)"]
     assert "Nothing is built" in table.totals.text() and "Parameters <b>0</b>" in \
@@ -276,7 +265,7 @@ def test_invalid_block_and_error_at_the_first_block(table, course):
 
 def test_tooltips_show_what_the_user_typed_literally(table, course):
     spec, _ = course
-    named = _with_block(spec, 1, BlockSpec("group", {"name": "<img src=x>", "blocks": ()}))
+    named = edit.replace(spec, (1,), BlockSpec("group", {"name": "<img src=x>", "blocks": ()}))
     table.set_summary(inspect_spec(named, depth=8))
     tip = table.model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
     assert "&lt;img src=x&gt;" in tip and "<img" not in tip
