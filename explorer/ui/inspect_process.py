@@ -44,7 +44,6 @@ def serve(jobs: BinaryIO, results: BinaryIO) -> None:
     from explorer.core.spec import ArchitectureSpec
 
     load_registries()
-    import torchinfo  # noqa: F401  (imported now, not during the first inspection)
 
     while True:
         try:

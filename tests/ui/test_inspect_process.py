@@ -1,0 +1,32 @@
+"""The inspection child process answers with the installed packages alone (no test extras)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from explorer.core.presets import preset_spec
+from explorer.ui.inspect_process import read_frame, write_frame
+
+# torchinfo and the rest of the test extra are not installed by `pip install .`: hide them
+_WITHOUT_TEST_EXTRAS = """
+import sys
+for name in ("torchinfo", "hypothesis", "pytest", "onnx", "onnxruntime", "onnxscript"):
+    sys.modules[name] = None
+from explorer.ui.inspect_process import main
+main()
+"""
+
+
+def test_the_child_inspects_without_the_test_extras():
+    child = subprocess.Popen([sys.executable, "-c", _WITHOUT_TEST_EXTRAS],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        write_frame(child.stdin, ("spec", preset_spec("lenet").to_json()))
+        status, summary, _seconds = read_frame(child.stdout)
+    finally:
+        child.stdin.close()
+        child.wait(30)
+        child.stdout.close()
+    assert status == "ok"
+    assert summary.total_params == 61_706
