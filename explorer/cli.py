@@ -265,7 +265,8 @@ def cmd_spec(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from explorer.core.inspector import format_table, inspect_spec, inspect_torchvision
+    from explorer.core.inspector import inspect_spec, inspect_torchvision
+    from explorer.core.summary import format_table
 
     if args.network.startswith("torchvision:"):
         try:
@@ -326,7 +327,7 @@ def _prepare_training(args: argparse.Namespace, config):
     from explorer.training import ConfigError, TrainControl, TrainError, train
     from explorer.training.config import resolve_device
     from explorer.training.memory import check_fits
-    from explorer.training.rundir import RunDirError, default_run_dir, prepare_run_dir
+    from explorer.training.runs import RunDirError, default_run_dir, prepare_run_dir
 
     try:
         dataset = load_dataset(config.dataset, progress=_download_progress())

@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 
 from explorer.cli import main
 from explorer.core import limits
-from explorer.core.inspector import Summary, inspect_spec
+from explorer.core.inspector import inspect_spec
 from explorer.core.registry import list_blocks
 from explorer.core.spec import ArchitectureSpec, SpecError
+from explorer.core.summary import Summary
 from explorer.training import CheckpointError, load_checkpoint
 
 QUICK = settings(max_examples=40, deadline=10_000, derandomize=True,

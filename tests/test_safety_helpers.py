@@ -15,7 +15,7 @@ from explorer.crash import EXIT_CRASH, report_crash, write_crash_log
 from explorer.files import FileProblem, check_regular, read_bytes, write_problem
 from explorer.paths import user_state_dir
 from explorer.textout import CleanStream, OutputError, clean
-from explorer.training.rundir import (
+from explorer.training.runs import (
     RunDirError,
     default_run_dir,
     prepare_run_dir,

@@ -20,7 +20,6 @@ from explorer.core.spec import BlockSpec, SpecError, atomic_write_text
 
 FORMAT = "network-explorer/user-block"
 VERSION = 1
-APP_NAME = "network-explorer"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\- ]{0,63}$")
 
 
@@ -39,9 +38,9 @@ class UserBlock:
 
 def library_folder() -> Path:
     """Where the user's blocks are kept (created on first save)."""
-    import platformdirs
+    from explorer.paths import user_data_dir
 
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "blocks"
+    return user_data_dir() / "blocks"
 
 
 def check_name(name: str) -> str:

@@ -60,8 +60,8 @@ from explorer.training.events import (
     Started,
 )
 from explorer.training.memory import check_fits
+from explorer.training.runs import RUN_FORMAT
 
-RUN_FORMAT = "network-explorer/run"
 METRIC_COLUMNS = (
     "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr",
     "epoch_time", "elapsed", "is_best",

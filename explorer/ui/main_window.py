@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.ui.background import InspectJob, Inspector, InspectResult, Task
 from explorer.ui.document import Document
 from explorer.ui.widgets.editor_tree import EditorTree
 from explorer.ui.widgets.palette import BlockPalette
 from explorer.ui.widgets.properties import PropertiesPanel
-from explorer.ui.workers import InspectJob, Inspector, InspectResult, Task
 
 APP_NAME = "network-explorer"
 FIRST_NETWORK = "course-inception"

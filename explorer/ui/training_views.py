@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QFileDialog, QFrame, QMessageBox, QScrollArea, QWidget
 
-from explorer.ui.training_worker import InferenceWorker, TrainingRunner, TrainJob
+from explorer.ui.training_runner import InferenceWorker, TrainingRunner, TrainJob
 from explorer.ui.widgets.canvas import CanvasView
 from explorer.ui.widgets.confusion import ConfusionView
 from explorer.ui.widgets.curves import CurvesView
@@ -31,8 +31,8 @@ def _bundled(cache):
     """The bundled digit model's snapshot, loaded once per worker thread."""
     snapshot = getattr(cache, "bundled", None)
     if snapshot is None:
+        from explorer.training.analysis import Snapshot
         from explorer.training.checkpoint import load_checkpoint
-        from explorer.training.inspect import Snapshot
         from explorer.training.predict import default_model_path
 
         snapshot = Snapshot.of_checkpoint(load_checkpoint(default_model_path()), BUNDLED_LABEL)
@@ -41,7 +41,7 @@ def _bundled(cache):
 
 
 def _predict(cache, snapshot, pixels):
-    from explorer.training.inspect import predict_drawing
+    from explorer.training.analysis import predict_drawing
 
     snapshot = snapshot or _bundled(cache)
     return predict_drawing(cache.model(snapshot), snapshot, pixels)
@@ -52,8 +52,8 @@ def _feature_maps(cache, snapshot, picture, layer):
 
 
 def _load_run(cache, sidecar: str, label: str):
+    from explorer.training.analysis import Snapshot
     from explorer.training.checkpoint import load_checkpoint
-    from explorer.training.inspect import Snapshot
 
     return Snapshot.of_checkpoint(load_checkpoint(sidecar), label)
 
@@ -156,7 +156,7 @@ class TrainingController(QObject):
 
     def start(self) -> None:
         """Freeze the current network and the form, and start a run."""
-        from explorer.training.runs import new_run_dir
+        from explorer.training.runs import default_run_dir
 
         if self.runner.running:
             return
@@ -172,7 +172,7 @@ class TrainingController(QObject):
             return
         label = f"{spec.name} v{self.document.generation}"
         self.runs_root.mkdir(parents=True, exist_ok=True)
-        run_dir = new_run_dir(self.runs_root, spec.name)
+        run_dir = default_run_dir(spec.name, root=self.runs_root)
         self.job = TrainJob(spec, config, run_dir, label, self.document.generation)
         self.curves.start_run(config.epochs, config.lr)
         self.panel.set_state("loading")

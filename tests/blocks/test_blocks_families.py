@@ -10,7 +10,8 @@ from torch import nn
 
 from explorer.blocks.residual import POST_ACTIVATION_VARIANTS, VARIANTS, ShortcutDropout
 from explorer.core import ArchitectureSpec, BlockSpec, ShapeError, build_model, build_partial
-from explorer.core.inspector import format_table, inspect_spec
+from explorer.core.inspector import inspect_spec
+from explorer.core.summary import format_table
 
 
 def build(blocks: list[dict], input_shape: tuple, num_classes: int = 10):

@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from explorer.core import ArchitectureSpec, build_model
-from explorer.core.inspector import format_table, inspect_module, inspect_spec
+from explorer.core.inspector import inspect_module, inspect_spec
+from explorer.core.summary import format_table
 
 LENET_LIKE = [
     {"type": "conv2d", "out_channels": 6, "kernel_size": 5, "padding": 2},

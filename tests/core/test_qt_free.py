@@ -17,3 +17,16 @@ def test_core_packages_import_without_qt():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_summary_types_import_without_torch():
+    """Views and reports type a Summary without loading torch (the window's first frame)."""
+    code = (
+        "import sys\n"
+        "from explorer.core.summary import LayerRow, Summary, format_table\n"
+        "row = LayerRow('conv', 'Conv2d', 1, 0, (1, 6, 28, 28), 156, True, 122304, 5, 1)\n"
+        "s = Summary('net', (1, 28, 28), 10, [row], (1, 6, 28, 28), 156, 156, 122304, 0, 624)\n"
+        "assert '122,304' in format_table(s), format_table(s)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -10,9 +10,9 @@ import pytest
 from explorer.training import train
 from explorer.training.runs import (
     RunError,
+    default_run_dir,
     list_runs,
     metric_columns,
-    new_run_dir,
     read_metrics,
     read_run,
     runs_folder,
@@ -30,7 +30,7 @@ def finished_run(tmp_path_factory):
     spec = ArchitectureSpec.from_dict(tiny_spec_dict())
     config = TrainConfig(dataset="synthetic", epochs=2, batch_size=32, lr=0.05, device="cpu",
                          max_batches_per_epoch=3)
-    run_dir = new_run_dir(root, spec.name)
+    run_dir = default_run_dir(spec.name, root=root)
     events = list(train(spec, config, dataset=tiny_dataset(), run_dir=run_dir))
     return root, run_dir, events
 
@@ -75,10 +75,11 @@ def test_folders_that_are_not_runs(tmp_path):
 
 
 def test_new_run_dirs_are_unique_and_safe(tmp_path):
-    first = new_run_dir(tmp_path, "my net/../x")
-    assert first.parent == tmp_path and "/" not in first.name and ".." not in first.name
+    first = default_run_dir("my net/../x", root=tmp_path)
+    assert first.parent == tmp_path and "/" not in first.name
+    assert first.name.startswith("my_net_.._x-")  # one plain folder name, never a parent
     first.mkdir()
-    second = new_run_dir(tmp_path, "my net/../x")
+    second = default_run_dir("my net/../x", root=tmp_path)
     assert second != first and not second.exists()
 
 

@@ -8,9 +8,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from explorer.core import edit
-from explorer.core.inspector import format_count, inspect_spec
+from explorer.core.inspector import inspect_spec
 from explorer.core.presets import preset_spec
 from explorer.core.spec import ArchitectureSpec, BlockSpec
+from explorer.core.summary import format_count
 from explorer.ui.widgets.layer_table import (
     LAYER,
     OUTPUT,

@@ -227,10 +227,10 @@ def test_open_a_finished_run_and_load_its_weights(qtbot, app_window, tmp_path):
     window, controller = app_window
     from explorer.core.presets import preset_spec
     from explorer.training import TrainConfig, train
-    from explorer.training.runs import new_run_dir
+    from explorer.training.runs import default_run_dir
 
     spec = preset_spec("lenet")
-    run_dir = new_run_dir(controller.runs_root, "lenet")
+    run_dir = default_run_dir("lenet", root=controller.runs_root)
     config = TrainConfig(epochs=2, batch_size=32, max_batches_per_epoch=3, device="cpu")
     list(train(spec, config, run_dir=run_dir))
     controller.runs.refresh()

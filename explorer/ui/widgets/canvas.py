@@ -300,7 +300,7 @@ class CanvasView(QWidget):
         self.source.setText(f"Read by: {text}")
 
     def set_prediction(self, prediction) -> None:
-        """Show a :class:`~explorer.training.inspect.DrawingPrediction` (``None``: empty)."""
+        """Show a :class:`~explorer.training.analysis.DrawingPrediction` (``None``: empty)."""
         self.prediction = prediction
         if prediction is None:
             self.seen.clear()

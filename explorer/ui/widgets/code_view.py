@@ -326,7 +326,7 @@ def _safe_name(name: str) -> str:
 def export_dialog(window, fmt: str, pattern: str, default: str) -> None:
     """Ask where to write the export of the current network, then write it off the GUI
     thread; errors are shown in a dialog, success in the status bar."""
-    from explorer.ui.workers import Task
+    from explorer.ui.background import Task
 
     spec = _exportable(window)
     if spec is None:

@@ -67,7 +67,7 @@ class ConfusionView(QWidget):
         self.table.cellClicked.connect(self.show_cell)
 
     def set_confusion(self, label: str, result, images: np.ndarray) -> None:
-        """Show a :class:`~explorer.training.inspect.Confusion` of ``label``'s weights;
+        """Show a :class:`~explorer.training.analysis.Confusion` of ``label``'s weights;
         ``images`` are the test split's images (uint8 (N, C, H, W))."""
         self.result, self._images = result, images
         matrix = result.matrix

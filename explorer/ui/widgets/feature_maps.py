@@ -53,13 +53,13 @@ def compute_feature_maps(cache, snapshot, picture, layer: str | None) -> Feature
 
     ``picture`` is a uint8 drawing (H, W) (preprocessed the MNIST way) or a test image
     (C, H, W) uint8; ``layer`` ``None`` picks the first layer. Runs in a worker thread;
-    ``cache`` is its :class:`~explorer.ui.training_worker.ModelCache`.
+    ``cache`` is its :class:`~explorer.ui.training_runner.ModelCache`.
     """
     import torch
 
     from explorer.data import preprocess_drawing
     from explorer.data.loader import normalisation, prepare_batch
-    from explorer.training.inspect import (
+    from explorer.training.analysis import (
         activations,
         drawing_input,
         first_conv_filters,

@@ -1,6 +1,6 @@
 """The live layer table: per block and per layer shapes, parameters, cost and receptive field.
 
-A :class:`LayerTableView` shows one :class:`~explorer.core.inspector.Summary`: a collapsible
+A :class:`LayerTableView` shows one :class:`~explorer.core.summary.Summary`: a collapsible
 tree of rows, a totals bar below (totals of the rows that exist, even when a block fails),
 an error banner above with the message and the hint, the failing block as a red row under
 the rows that still fit, and the rows that changed since the previous summary highlighted
@@ -321,7 +321,7 @@ class LayerTableModel(QAbstractItemModel):
                 text += f"  ({row.params - item.old_params:+,})"
             return text
         if col == MACS:
-            from explorer.core.inspector import format_count
+            from explorer.core.summary import format_count
 
             return format_count(row.mult_adds) if row.mult_adds else "–"
         if col == RF:
@@ -604,7 +604,7 @@ class LayerTableView(QWidget):
             self.warnings.hide()
 
     def _show_totals(self, summary, previous=None) -> None:
-        from explorer.core.inspector import format_bytes, format_count  # torch: already loaded
+        from explorer.core.summary import format_bytes, format_count
 
         error = summary.error
         change = ""

@@ -1,6 +1,6 @@
 """The shape inspector in a child process, so that its work never holds the window's GIL.
 
-Run as ``python -m explorer.ui.inspect_process``: it reads jobs from stdin and writes results
+Run as ``python -m explorer.ui.inspector_child``: it reads jobs from stdin and writes results
 to stdout, each a length-prefixed pickle frame (only ever exchanged with the window process
 that started it). A job is ``("spec", json_text)`` or ``("torchvision", name)``; a result is
 ``("ok", summary, seconds)`` or ``("error", traceback_text)``. EOF on stdin ends it. No Qt here.

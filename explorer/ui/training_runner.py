@@ -3,7 +3,7 @@
 :class:`TrainingRunner` runs the engine's generator (:func:`explorer.training.train`) in a
 ``QThread`` on a frozen :class:`TrainJob` and forwards its events — frozen records of plain
 values — as signals; at the start, at every epoch end and at the end it also sends a
-:class:`~explorer.training.inspect.Snapshot` of the weights (CPU copies) for the feature maps
+:class:`~explorer.training.analysis.Snapshot` of the weights (CPU copies) for the feature maps
 and the canvas. :class:`InferenceWorker` runs short jobs (predictions, feature maps) in a
 second thread; of the jobs of one kind waiting there only the newest runs, and each result
 carries its generation so the view can drop stale ones.
@@ -65,7 +65,7 @@ class ConfusionReady:
     """The confusion matrix of the final weights on the whole test split."""
 
     label: str
-    confusion: Any  # explorer.training.inspect.Confusion
+    confusion: Any  # explorer.training.analysis.Confusion
     images: Any  # uint8 ndarray (N, C, H, W): the test images, for the cells
 
 
@@ -102,8 +102,8 @@ class _TrainWorker(QObject):
         from explorer.core.builder import build_model
         from explorer.data import DataError, LoadCancelled, load_dataset
         from explorer.training import ConfigError, TrainError, train
+        from explorer.training.analysis import Snapshot, confusion
         from explorer.training.events import EpochEnd, Finished, Started
-        from explorer.training.inspect import Snapshot, confusion
 
         job = self.job
         try:

@@ -9,7 +9,7 @@ import pytest
 
 from explorer.core.spec import ArchitectureSpec
 from explorer.training import TrainConfig
-from explorer.ui.training_worker import InferenceWorker, TrainingRunner, TrainJob
+from explorer.ui.training_runner import InferenceWorker, TrainingRunner, TrainJob
 
 
 def test_only_the_newest_waiting_job_runs(qtbot):

@@ -74,11 +74,11 @@ class _InspectWorker(QObject):
         """Start the child process (it imports torch meanwhile) if it is not running."""
         if self._child is None or self._child.poll() is not None:
             self._child = subprocess.Popen(
-                [sys.executable, "-m", "explorer.ui.inspect_process"],
+                [sys.executable, "-m", "explorer.ui.inspector_child"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env())
 
     def _ask(self, job: InspectJob):
-        from explorer.ui.inspect_process import read_frame, write_frame
+        from explorer.ui.inspector_child import read_frame, write_frame
 
         self.spawn()
         request = ("torchvision", job.torchvision) if job.torchvision is not None else \

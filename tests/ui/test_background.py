@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from explorer.core.presets import preset_spec
-from explorer.ui.workers import InspectJob, Inspector, Task
+from explorer.ui.background import InspectJob, Inspector, Task
 
 
 def test_rapid_requests_are_coalesced_to_the_latest(qtbot):

@@ -10,7 +10,7 @@ import torch
 
 from explorer.core.builder import build_model
 from explorer.core.presets import preset_spec
-from explorer.training.inspect import (
+from explorer.training.analysis import (
     Snapshot,
     activations,
     confusion,
@@ -119,8 +119,8 @@ def test_confusion_counts_every_test_image(spec, dataset):
 
 
 def test_predict_drawing_with_the_bundled_model():
+    from explorer.training.analysis import predict_drawing
     from explorer.training.checkpoint import load_checkpoint
-    from explorer.training.inspect import predict_drawing
     from explorer.training.predict import default_model_path
 
     snap = Snapshot.of_checkpoint(load_checkpoint(default_model_path()), "bundled")

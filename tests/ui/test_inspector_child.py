@@ -6,14 +6,14 @@ import subprocess
 import sys
 
 from explorer.core.presets import preset_spec
-from explorer.ui.inspect_process import read_frame, write_frame
+from explorer.ui.inspector_child import read_frame, write_frame
 
 # torchinfo and the rest of the test extra are not installed by `pip install .`: hide them
 _WITHOUT_TEST_EXTRAS = """
 import sys
 for name in ("torchinfo", "hypothesis", "pytest", "onnx", "onnxruntime", "onnxscript"):
     sys.modules[name] = None
-from explorer.ui.inspect_process import main
+from explorer.ui.inspector_child import main
 main()
 """
 

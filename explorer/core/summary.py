@@ -1,0 +1,172 @@
+"""The summary of a network as plain values: rows, totals, the first error. No torch, no Qt.
+
+What :mod:`explorer.core.inspector` produces and every front end (the CLI, the window, the
+inspection child process, reports) reads; importable without torch, so views can type it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from explorer.core.limits import format_bytes
+from explorer.core.shapes import fmt_shape
+from explorer.core.spec import BlockPath
+
+__all__ = ["InspectError", "LayerRow", "Summary", "format_bytes", "format_count",
+           "format_table"]
+
+
+@dataclass
+class LayerRow:
+    """One row of the summary: a top-level block (depth 1) or a layer inside it.
+
+    ``block_path`` is the innermost spec block the row belongs to (``None`` for modules not
+    built from a spec); ``input_shape`` what reached the layer; ``geometry`` the kernel,
+    stride, padding and dilation (``(h, w)`` pairs) of convolution and pooling rows;
+    ``detail`` the settings a block shows next to its type (a residual variant:
+    ``constant_scaling, scale 0.5``), else empty.
+    """
+
+    name: str
+    type: str
+    depth: int
+    block: int | None
+    output_shape: tuple[int, ...]
+    params: int
+    trainable: bool
+    mult_adds: int
+    receptive_field: int | None
+    effective_stride: int | None
+    block_path: BlockPath | None = None
+    input_shape: tuple[int, ...] | None = None
+    geometry: dict[str, tuple[int, int]] | None = None
+    detail: str = ""
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        for key in ("output_shape", "input_shape", "block_path"):
+            out[key] = list(out[key]) if out[key] is not None else None
+        if self.geometry is not None:
+            out["geometry"] = {k: list(v) for k, v in self.geometry.items()}
+        return out
+
+
+@dataclass
+class InspectError:
+    """Why the summary stops early: the block index, what is wrong and a hint."""
+
+    block: int | None
+    message: str
+    hint: str = ""
+    path: str = ""
+    in_shape: tuple[int, ...] | None = None
+    kind: str = "shape"  # "shape" (does not fit) or "spec" (invalid as written)
+    block_path: BlockPath | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "block": self.block,
+            "block_path": list(self.block_path) if self.block_path is not None else None,
+            "message": self.text(),
+            "hint": self.hint,
+            "path": self.path,
+            "kind": self.kind,
+            "input_shape": list(self.in_shape) if self.in_shape is not None else None,
+        }
+
+    def text(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        shape = f" (input {fmt_shape(self.in_shape)})" if self.in_shape and self.kind == "shape" \
+            else ""
+        return f"{where}{self.message}{shape}"
+
+
+@dataclass
+class Summary:
+    """The inspected network: rows, totals, and the first error (``None`` when it fits)."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    num_classes: int | None
+    layers: list[LayerRow]
+    output_shape: tuple[int, ...]
+    total_params: int
+    trainable_params: int
+    mult_adds: int
+    activation_bytes: int
+    param_bytes: int
+    error: InspectError | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "output_shape": list(self.output_shape),
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "mult_adds": self.mult_adds,
+            "activation_bytes": self.activation_bytes,
+            "param_bytes": self.param_bytes,
+            "layers": [row.to_json() for row in self.layers],
+            "error": self.error.to_json() if self.error else None,
+            "warnings": list(self.warnings),
+        }
+
+
+def format_count(n: int) -> str:
+    """``1234567`` as ``1.23 M``; small numbers with thousands separators."""
+    for unit, size in (("G", 1e9), ("M", 1e6)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n:,}"
+
+
+def format_table(summary: Summary) -> str:
+    """The summary as a fixed-width text table, with totals and the error, if any."""
+    header = ("Layer", "Type", "Output", "Params", "Mult-adds", "RF", "Stride")
+    lines = []
+    for row in summary.layers:
+        indent = "  " * (row.depth - 1)
+        label = row.name.split(".")[-1] if row.depth > 1 else row.name
+        if row.depth == 1 and row.block is not None:
+            label = f"{row.block}: {label}"
+        lines.append((
+            indent + label,
+            f"{row.type} ({row.detail})" if row.detail else row.type,
+            fmt_shape(row.output_shape),
+            f"{row.params:,}" if row.params else "--",
+            format_count(row.mult_adds) if row.mult_adds else "--",
+            str(row.receptive_field) if row.receptive_field else "",
+            str(row.effective_stride) if row.effective_stride else "",
+        ))
+    widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h)
+              for i, h in enumerate(header)]
+
+    def fmt(cells: tuple) -> str:
+        left = [c.ljust(w) for c, w in zip(cells[:3], widths[:3])]
+        right = [c.rjust(w) for c, w in zip(cells[3:], widths[3:])]
+        return "  ".join(left + right).rstrip()
+
+    rule = "─" * (sum(widths) + 2 * (len(widths) - 1))
+    text = [f"{summary.name}  input {fmt_shape(summary.input_shape)}", rule, fmt(header), rule]
+    text += [fmt(line) for line in lines]
+    text.append(rule)
+    text.append(f"Output:            {fmt_shape(summary.output_shape)}")
+    text.append(f"Parameters:        {summary.total_params:,} "
+                f"({summary.trainable_params:,} trainable, {format_bytes(summary.param_bytes)})")
+    text.append(f"Mult-adds:         {format_count(summary.mult_adds)} per image")
+    text.append(f"Activations:       {format_bytes(summary.activation_bytes)} per image "
+                "(forward)")
+    for warning in summary.warnings:
+        text.append(f"Warning: {warning}")
+    if summary.error:
+        text.append(f"Error at block {summary.error.block}: {summary.error.text()}")
+        if summary.error.hint:
+            text.append(f"Hint: {summary.error.hint}")
+    return "\n".join(text)
