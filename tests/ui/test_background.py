@@ -98,6 +98,7 @@ def test_stop_is_bounded_and_an_abandoned_job_never_reports(qtbot):
     _join_workers("test")
     QApplication.processEvents()
     assert results == [] and errors == []
+    assert jobs.dropped == 0                              # it did not even try
     jobs.submit(lambda: "again")                          # restarts with a new thread
     qtbot.waitUntil(lambda: bool(results), timeout=10_000)
     assert results[-1][2] == "again"
