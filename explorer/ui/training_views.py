@@ -2,10 +2,10 @@
 the main window through its public API only (``add_view``, ``menu``, ``document``,
 ``status_message``).
 
-:func:`install_training_views` creates the views, their docks and the Train menu, and
-returns the :class:`TrainingController` that connects them to the workers. The controller
-also watches the window's close: during a run it asks, then stops the run and waits for its
-thread; once the window is closed it ends its worker threads.
+:func:`install_training_views` creates the views (in the Train & look workspace) and the
+Train menu, and returns the :class:`TrainingController` that connects them to the workers.
+The controller also watches the window's close: during a run it asks, then stops the run and
+waits for its thread; once the window is closed it ends its worker threads.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QFrame, QMessageBox, QScrollArea, QWidget
 
 from explorer.ui.training_runner import InferenceWorker, TrainingRunner, TrainJob
@@ -58,12 +58,16 @@ def _load_run(cache, sidecar: str, label: str):
     return Snapshot.of_checkpoint(load_checkpoint(sidecar), label)
 
 
-def _scrollable(view: QWidget) -> QScrollArea:
+def _scrollable(view: QWidget, sideways: bool = True) -> QScrollArea:
     """``view`` in a frameless scroll area, so that its minimum size (the canvas is a fixed
-    280 pixels) does not become the window's."""
+    280 pixels) does not become the window's; ``sideways=False``: vertical scrolling only."""
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
+    if not sideways:
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        area.setMinimumWidth(view.minimumSizeHint().width()
+                             + area.verticalScrollBar().sizeHint().width())
     area.setWidget(view)
     return area
 
@@ -86,12 +90,15 @@ class TrainingController(QObject):
         self.feature_maps = FeatureMapsView()
         self.canvas = CanvasView()
         self.confusion = ConfusionView()
-        self.docks = {
-            key: window.add_view(title, _scrollable(view)) for key, title, view in (
-                ("training", "Training", self.panel), ("curves", "Curves", self.curves),
-                ("canvas", "Draw", self.canvas), ("feature_maps", "Feature maps",
-                                                  self.feature_maps),
-                ("confusion", "Confusion", self.confusion), ("runs", "Runs", self.runs))
+        self.views = {
+            key: window.add_view(title, _scrollable(view, area != "train"), area)
+            for key, title, view, area in (
+                ("training", "Training", self.panel, "train"),
+                ("curves", "Curves", self.curves, "look"),
+                ("canvas", "Draw", self.canvas, "look"),
+                ("feature_maps", "Feature maps", self.feature_maps, "look"),
+                ("confusion", "Confusion", self.confusion, "look"),
+                ("runs", "Runs", self.runs, "look"))
         }
         self.snapshot = None  # the newest weights of the network being trained or loaded
         self.job: TrainJob | None = None
@@ -116,13 +123,6 @@ class TrainingController(QObject):
         export_png.triggered.connect(self._export_png)
         export_csv = menu.addAction("Export metrics as &CSV…")
         export_csv.triggered.connect(self._export_csv)
-        menu.addSeparator()
-        for title, key in (("Show &training panel", "training"), ("Show &curves", "curves"),
-                           ("Show the &drawing canvas", "canvas"),
-                           ("Show &feature maps", "feature_maps"),
-                           ("Show the c&onfusion matrix", "confusion"), ("Show &runs", "runs")):
-            action = menu.addAction(title)
-            action.triggered.connect(lambda _=False, k=key: self.show_view(k))
 
     def _connect(self) -> None:
         panel, runner = self.panel, self.runner
@@ -148,9 +148,8 @@ class TrainingController(QObject):
         self.document.changed.connect(self._document_changed)
 
     def show_view(self, key: str) -> None:
-        dock = self.docks[key]
-        dock.show()
-        dock.raise_()
+        """Bring the view ``key`` (``"curves"``, ``"canvas"``…) forward."""
+        self.window.show_view(self.views[key])
 
     # ----------------------------------------------------------------- training
 
