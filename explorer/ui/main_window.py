@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self._tasks: list[Task] = []
         self.training = None           # TrainingController, once start-up has loaded torch
         self._menus: dict[str, QMenu] = {}
+        self.activity = ""             # what runs in the background, for the title
         self.inspector = Inspector(self)
         self.inspector.finished.connect(self._inspected)
         self.inspector.failed.connect(self._inspect_failed)
@@ -166,7 +167,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         from explorer.ui.widgets.code_view import install as install_code_view
 
-        self.code_view = install_code_view(self)  # the Code dock and File ▸ Export entries
+        self.code_view = install_code_view(self)  # the Code tab and File ▸ Export entries
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setSingleShot(True)
         self._autosave_timer.setInterval(int(AUTOSAVE_SECONDS * 1000))
@@ -238,6 +239,12 @@ class MainWindow(QMainWindow):
             self.menuBar().insertMenu(self._menus["help"].menuAction(), menu)
             self._menus[key] = menu
         return self._menus[key]
+
+    def set_activity(self, text: str) -> None:
+        """Say in the title and on the Train & look tab what runs (``""``: nothing)."""
+        self.activity = text
+        self.workspaces.set_activity(text)
+        self._update_title()
 
     def status_message(self, text: str, msec: int = 6000) -> None:
         """Show ``text`` in the status bar for a few seconds."""
@@ -491,8 +498,9 @@ class MainWindow(QMainWindow):
         doc = self.document
         name = doc.torchvision or (doc.spec.name if doc.spec is not None else "")
         where = f" — {doc.path.name}" if doc.path else ""
+        doing = f" — {self.activity}" if self.activity else ""
         # Qt appends the application's display name ("— Network Explorer") itself
-        self.setWindowTitle(f"{name}{where}[*]" if name else "Network Explorer")
+        self.setWindowTitle(f"{name}{where}[*]{doing}" if name else f"Network Explorer{doing}")
         self.setWindowModified(doc.modified)
         self.network_label.setText(name)
 

@@ -14,8 +14,17 @@ import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QFileDialog, QFrame, QMessageBox, QScrollArea, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QFrame,
+    QLabel,
+    QMessageBox,
+    QScrollArea,
+    QWidget,
+)
 
+from explorer.training.monitor import RunMonitor
 from explorer.ui.training_runner import InferenceWorker, TrainingRunner, TrainJob
 from explorer.ui.widgets.canvas import CanvasView
 from explorer.ui.widgets.confusion import ConfusionView
@@ -100,11 +109,19 @@ class TrainingController(QObject):
                 ("confusion", "Confusion", self.confusion, "look"),
                 ("runs", "Runs", self.runs, "look"))
         }
+        self.run_status = QLabel("")
+        self.run_status.setObjectName("run_status")
+        window.statusBar().insertPermanentWidget(0, self.run_status)
+        self.monitor: RunMonitor | None = None
         self.snapshot = None  # the newest weights of the network being trained or loaded
         self.job: TrainJob | None = None
         self.test_images = None
         self._drawing = None
         self._generations = {"predict": 0, "features": 0, "load": 0}
+        self._status_timer = QTimer(self)   # the status bar follows batches at most 4× a second
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(250)
+        self._status_timer.timeout.connect(self._follow_run)
         self._menu()
         self._connect()
         self.canvas.set_source(BUNDLED_LABEL)
@@ -176,8 +193,11 @@ class TrainingController(QObject):
         self.curves.start_run(config.epochs, config.lr)
         self.panel.set_state("loading")
         self.panel.progress.setFormat("loading the data set…")
+        self.monitor = RunMonitor(label, config.batch_size)
         self.runner.start(self.job)
         self._document_changed()
+        self._follow_run()
+        self.show_view("curves")
         self.window.status_message(f"Training {label} on {config.dataset}")
 
     def stop(self) -> None:
@@ -193,9 +213,29 @@ class TrainingController(QObject):
             self.document.edit(f"Set initialisation to {init}",
                                dataclasses.replace(spec, init=init))
 
+    def _follow_run(self) -> None:
+        """The status bar, the title and the Train & look tab say how far the run is."""
+        monitor = self.monitor
+        if monitor is None:
+            return
+        if monitor.running:
+            self.run_status.setText(monitor.status_text())
+            self.window.set_activity(monitor.short_text())
+            return
+        text = monitor.end_text()
+        self.run_status.setText(text)
+        self.window.set_activity("")
+        self.window.status_message(text, 30000)
+        QApplication.alert(self.window)
+
     def _on_event(self, event) -> None:
         name = type(event).__name__
         self.panel.on_event(event)
+        if self.monitor is not None:
+            self.monitor.update(event)
+            if name != "BatchEnd" or not self._status_timer.isActive():
+                self._follow_run()
+                self._status_timer.start()
         if name == "BatchEnd":
             self.curves.add_batch(event)
         elif name == "EpochEnd":
@@ -206,17 +246,22 @@ class TrainingController(QObject):
             if self.job is not None and self.job.run_dir.exists():
                 self.runs.add_session_run(self.job.run_dir)
                 self.runs.select_run(self.job.run_dir)
-            self.window.status_message(f"Training {event.status}: {event.reason}")
             QTimer.singleShot(0, self._document_changed)
 
     def _on_failed(self, message: str) -> None:
         self.panel.on_failed(message)
-        self.window.status_message(f"Training could not run: {message}")
+        self._run_over(f"Training could not run: {message}")
 
     def _on_cancelled(self) -> None:
         self.panel.set_state("idle")
         self.panel.progress.setFormat("stopped while loading the data set")
-        self.window.status_message("Training stopped before it began")
+        self._run_over("Training stopped before it began")
+
+    def _run_over(self, text: str) -> None:
+        self.monitor = None
+        self.run_status.setText(text)
+        self.window.set_activity("")
+        self.window.status_message(text, 30000)
 
     def _on_snapshot(self, snapshot) -> None:
         self.snapshot = snapshot
@@ -364,6 +409,7 @@ class TrainingController(QObject):
         self.runner.shutdown()
         self.inference.shutdown()
         self.curves.timer.stop()
+        self._status_timer.stop()
 
 
 def install_training_views(window, runs_root: Path | None = None) -> TrainingController:

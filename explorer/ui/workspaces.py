@@ -125,6 +125,11 @@ class Workspaces(QTabWidget):
         widget = self.areas[area].currentWidget()
         return self._titles[widget][1] if widget in self._titles else None
 
+    def set_activity(self, text: str) -> None:
+        """Show on the Train & look tab what runs there (``""``: nothing)."""
+        title = WORKSPACE_TITLES[TRAIN]
+        self.setTabText(TRAIN, f"{title} · {text}" if text else title)
+
     # ----------------------------------------------------------------- saving
 
     def save(self, settings: QSettings) -> None:
