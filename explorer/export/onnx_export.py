@@ -51,7 +51,7 @@ def export_onnx(spec: ArchitectureSpec, path: str | os.PathLike,
     """
     onnx = _require_onnx()
     path = Path(path)
-    model = build_model(spec, device="cpu")
+    model = build_model(spec, device="cpu", generator=torch.Generator())  # not the global RNG
     if state is not None:
         model.load_state_dict(state, strict=True)
     model.eval()
