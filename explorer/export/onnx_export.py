@@ -50,7 +50,7 @@ def export_onnx(spec: ArchitectureSpec, path: str | os.PathLike,
         When ``path`` cannot be written.
     """
     _require_onnx()
-    model = build_model(spec, device="cpu")
+    model = build_model(spec, device="cpu", generator=torch.Generator())  # not the global RNG
     if state is not None:
         model.load_state_dict(state, strict=True)
     return write_onnx(model, tuple(spec.input_shape), path, spec.name)
