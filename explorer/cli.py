@@ -92,6 +92,10 @@ def _shape(text: str) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
+SUMMARY_FORMATS = ("table", "json", "torchinfo")
+"""``explorer summary --format``: the app's table, its JSON, torchinfo's own table."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="explorer",
@@ -117,7 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_shape_options(p)
     p.add_argument("--depth", type=_positive_int, default=2,
                    help="how deep inside blocks to list rows (default 2)")
-    p.add_argument("--json", action="store_true", help="print JSON for machines")
+    p.add_argument("--format", choices=SUMMARY_FORMATS, default="table",
+                   help="table: the app's (default); json: for machines; torchinfo: "
+                        "torchinfo.summary's own table, with its own numbers")
+    p.add_argument("--json", action="store_true", help="the same as --format json")
 
     p = sub.add_parser("train", help="train a network (progress bar, per-epoch lines)",
                        more_options=_add_setting_options)
@@ -267,13 +274,20 @@ def cmd_spec(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    if args.json:
+        args.format = "json"
+    args.json = args.format == "json"
     if _is_python(args.network):
+        if args.format == "torchinfo":
+            raise UsageError("--format torchinfo takes a preset, torchvision:NAME or an "
+                             "architecture .json; for a Python file leave out --format")
         from explorer.pyfile_cli import cmd_summary as summary_of_file
 
         return summary_of_file(args)
     from explorer.core.inspector import inspect_spec, inspect_torchvision
     from explorer.core.summary import format_table
 
+    spec = None
     if args.network.startswith("torchvision:"):
         try:
             summary = inspect_torchvision(
@@ -283,14 +297,35 @@ def cmd_summary(args: argparse.Namespace) -> int:
         except KeyError as exc:
             raise UsageError(exc.args[0]) from None
     else:
-        summary = inspect_spec(resolve_spec(args.network, args.input, args.classes), args.depth)
+        spec = resolve_spec(args.network, args.input, args.classes)
+        summary = inspect_spec(spec, args.depth)
     if summary.error is not None and summary.error.kind == "spec":
         raise UsageError(summary.error.text())
-    if args.json:
+    if args.format == "json":
         print(json.dumps(summary.to_json(), indent=2))
+    elif args.format == "torchinfo":
+        _print_torchinfo(args, spec, summary)
     else:
         print(format_table(summary))
     return 1 if summary.error is not None else 0
+
+
+def _print_torchinfo(args: argparse.Namespace, spec, summary) -> None:
+    """torchinfo's own table (of the blocks that fit); the app's error, if any, on stderr."""
+    from explorer.core.report import torchinfo_table
+
+    error = summary.error
+    if spec is not None or error is None:  # a torchvision model that fails has no table
+        try:
+            print(torchinfo_table(spec, None if spec is not None else args.network,
+                                  input_shape=args.input, num_classes=args.classes or 1000,
+                                  depth=args.depth))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    if error is not None:
+        where = f"the table stops before block {error.block}: " if spec is not None else ""
+        hint = f"; {error.hint}" if error.hint else ""
+        print(f"explorer: {where}{error.text()}{hint}", file=sys.stderr)
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -323,6 +323,11 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         self.act_save_block = self._action(m, "Save as &my block…", self.save_user_block,
                                            tip="Keep the selected container in the palette")
+        m.addSeparator()
+        self.act_copy_torchinfo = self._action(
+            m, "Copy summary as &torchinfo table", self.copy_torchinfo,
+            tip="torchinfo.summary's own table of this network, with its own numbers")
+        self.table.add_context_action(self.act_copy_torchinfo)
 
         m = self._view_menu = self._menus["view"]
         self.act_build = self._action(m, "&Build", lambda: self.workspaces.setCurrentIndex(BUILD),
@@ -710,6 +715,28 @@ class MainWindow(QMainWindow):
         self.status_message(f"Exported the summary to {path}")
         return True
 
+    def copy_torchinfo(self) -> None:
+        """Put torchinfo's own table of the network shown on the clipboard (made off the GUI
+        thread; a network that does not fit gives the table of the blocks before it)."""
+        doc = self.document
+        if doc.spec is None and doc.torchvision is None:
+            self.status_message("No network yet")
+            return
+        spec, name = (None, doc.torchvision) if doc.read_only else (doc.spec, None)
+        task = Task(lambda: _torchinfo_or_reason(spec, name), "torchinfo", self)
+        task.done.connect(self._torchinfo_made)
+        task.error.connect(lambda text: self.show_error("Cannot make torchinfo's table", text))
+        self._start(task)
+        self.status_message("Making torchinfo's table…")
+
+    def _torchinfo_made(self, made: tuple[str, str]) -> None:
+        text, reason = made
+        if reason:
+            self.show_error("Cannot make torchinfo's table", reason)
+            return
+        QGuiApplication.clipboard().setText(text)
+        self.status_message("Copied torchinfo's table to the clipboard")
+
     def maybe_save(self) -> bool:
         """Ask about unsaved changes; ``False`` if the user cancels."""
         if not self.document.modified or self.document.spec is None:
@@ -812,6 +839,16 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Network Explorer",
                           f"Network Explorer {__version__}\n\nBuild, inspect and train "
                           "convolutional networks, one block at a time.")
+
+
+def _torchinfo_or_reason(spec, torchvision: str | None) -> tuple[str, str]:
+    """``(torchinfo's table, "")``, or ``("", why not)`` for a network it cannot take."""
+    from explorer.core.report import torchinfo_table
+
+    try:
+        return torchinfo_table(spec, torchvision, depth=3), ""
+    except (ValueError, RuntimeError, AssertionError) as exc:  # too deep; a model that fails
+        return "", str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
 
 
 def _torchvision_names() -> list[str]:

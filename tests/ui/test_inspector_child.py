@@ -1,4 +1,6 @@
-"""The inspection child process answers with the installed packages alone (no test extras)."""
+"""The inspection child process answers with the installed packages alone (no test extras),
+and without torchinfo: the live table is the app's own pass (torchinfo's time doubles with
+each level of nesting)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import sys
 from explorer.core.presets import preset_spec
 from explorer.ui.inspector_child import read_frame, write_frame
 
-# torchinfo and the rest of the test extra are not installed by `pip install .`: hide them
+# the test extra is not installed by `pip install .`, and torchinfo must not be needed: hide them
 _WITHOUT_TEST_EXTRAS = """
 import sys
 for name in ("torchinfo", "hypothesis", "pytest", "onnx", "onnxruntime", "onnxscript"):

@@ -461,6 +461,13 @@ class LayerTableView(QWidget):
         self._apply_palette()
 
     # ---------------------------------------------------------------- public API
+    def add_context_action(self, action: QAction) -> None:
+        """Add ``action`` to the table's right-click menu, after the expansion entries."""
+        separator = QAction(self.tree)
+        separator.setSeparator(True)
+        self.tree.addAction(separator)
+        self.tree.addAction(action)
+
     def set_summary(self, summary, previous=None) -> None:
         """Show ``summary``; rows that differ from ``previous`` are highlighted with deltas.
 
