@@ -367,10 +367,10 @@ def _train_config(args: argparse.Namespace):
 def _prepare_training(args: argparse.Namespace, config):
     """``(spec, dataset, run_dir, control, events)``, or UsageError naming what is wrong."""
     from explorer.core import ShapeError, SpecError
-    from explorer.core.spec import validate
     from explorer.data import DataError, load_dataset
     from explorer.training import ConfigError, TrainControl, TrainError, train
     from explorer.training.config import resolve_device
+    from explorer.training.engine import check_trainable
     from explorer.training.memory import check_fits
     from explorer.training.runs import RunDirError, default_run_dir, prepare_run_dir
 
@@ -379,7 +379,7 @@ def _prepare_training(args: argparse.Namespace, config):
         # a preset takes the data set's class count; a file must already match it
         spec = resolve_spec(args.network, None,
                             None if _is_file(args.network) else len(dataset.classes))
-        validate(spec)  # before a run folder is made for it
+        check_trainable(spec)  # before a run folder is made for it
         check_fits(spec, config, resolve_device(config.device))
         run_dir = prepare_run_dir(Path(args.out) if args.out else default_run_dir(spec.name),
                                   overwrite=args.overwrite)
