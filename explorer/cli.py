@@ -19,8 +19,6 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from explorer import __version__
-
 
 class UsageError(Exception):
     """Unusable input: reported as one line on stderr, exit code 2."""
@@ -53,6 +51,20 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # one line, not argparse's usage block
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the version is read only when asked for (it is not cheap to import)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="show the version and exit") -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from explorer import __version__
+
+        print(f"explorer {__version__}")
+        parser.exit()
 
 
 def _int(text: str) -> int:
@@ -101,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="explorer",
         description="Network Explorer: build, inspect and train convolutional networks.",
     )
-    parser.add_argument("--version", action="version", version=f"explorer {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     p = sub.add_parser("presets", help="list the preset networks")

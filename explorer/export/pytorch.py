@@ -816,7 +816,7 @@ def _transition(w: _Writer, m: nn.Module) -> str:
 
 
 # He et al. 2016: where BN and ReLU sit in F(x), as (layer name, kind, channels) — mirrors
-# explorer.blocks.residual.variant_body; "in"/"out" are the block's in/out channels.
+# explorer.blocks.modules.residual.variant_body; "in"/"out" are the block's in/out channels.
 _ORIGINAL_BODY = (("conv1", "conv1", ""), ("bn1", "bn", "out"), ("relu1", "relu", ""),
                   ("conv2", "conv2", ""), ("bn2", "bn", "out"))
 _VARIANT_BODIES = {
