@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 from ui_helpers import answer_dialog, close_window, drop, make_window
 
 from explorer.core.edit import block_at
-from explorer.ui.widgets.editor_tree import ERROR_FG
+from explorer.ui.style import ERROR_RED
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -244,7 +244,7 @@ def test_a_shape_error_shows_row_banner_and_red_boxes_and_fixing_clears_it(qtbot
     assert window.table.banner.isVisibleTo(window)
     assert "kernel" in window.table.banner.label.text().lower()
     model = window.tree.model_
-    assert model.data(index_of(window, (4,)), Qt.ItemDataRole.ForegroundRole).color() == ERROR_FG
+    assert model.data(index_of(window, (4,)), Qt.ItemDataRole.ForegroundRole).color() == ERROR_RED
     assert model.data(index_of(window, (4,)), Qt.ItemDataRole.BackgroundRole) is not None
     assert model.data(index_of(window, (0,)), Qt.ItemDataRole.ForegroundRole) is None
     assert [b.path for b in window.diagram.diagram_layout().boxes if b.error] == [(4,)]

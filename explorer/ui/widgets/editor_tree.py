@@ -24,13 +24,13 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView
 
+from explorer.ui.style import ERROR_RED
 from explorer.ui.widgets.palette import BLOCK_MIME
 
 PATH_MIME = "application/x-network-explorer-path"
 """Mime type of a block dragged inside the tree: the JSON list of its :data:`BlockPath`."""
 
-ERROR_FG = QColor("#c62828")
-ERROR_BG = QColor(198, 40, 40, 40)
+ERROR_BG = QColor(ERROR_RED.red(), ERROR_RED.green(), ERROR_RED.blue(), 40)
 _NO_INDEX = QModelIndex()
 
 
@@ -195,7 +195,7 @@ class NetworkModel(QAbstractItemModel):
         failing = self._is_failing(node)
         if role == Qt.ItemDataRole.ForegroundRole:
             if failing:
-                return QBrush(ERROR_FG)
+                return QBrush(ERROR_RED)
             if node.kind in ("list", "info"):
                 return QBrush(QColor("#777777"))
         if role == Qt.ItemDataRole.BackgroundRole and failing == "self":

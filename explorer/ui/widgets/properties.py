@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.ui.style import ERROR_STYLE
+
 INT_MAX = 1_000_000
 _SIZE = re.compile(r"^\s*(\d+)\s*(?:[x×*,]\s*(\d+))?\s*$")
 
@@ -69,7 +71,7 @@ class ParamField(QWidget):
         self.param = param
         self.error = QLabel()
         self.error.setObjectName("fieldError")
-        self.error.setStyleSheet("color: #c62828;")
+        self.error.setStyleSheet(ERROR_STYLE)
         self.error.setWordWrap(True)
         self.error.hide()
         row = QHBoxLayout()

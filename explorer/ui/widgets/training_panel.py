@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.spec import INITS
 from explorer.training.config import SETTINGS, ConfigError, TrainConfig, check_setting
+from explorer.ui.style import ERROR_STYLE
 
 LABELS = {
     "dataset": "Data set", "epochs": "Epochs", "batch_size": "Batch size",
@@ -152,7 +153,7 @@ class TrainingPanel(QWidget):
         self.network.setWordWrap(True)
         self.error = QLabel("")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c0392b")
+        self.error.setStyleSheet(ERROR_STYLE)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
