@@ -81,6 +81,14 @@ class Param:
             for other, allowed in self.applies_when
         )
 
+    def in_range(self, value: float) -> bool:
+        """Whether a number lies within :attr:`minimum` and :attr:`maximum` (each bound
+        inclusive unless marked exclusive)."""
+        low, high = self.minimum, self.maximum
+        if low is not None and (value <= low if self.minimum_exclusive else value < low):
+            return False
+        return high is None or (value < high if self.maximum_exclusive else value <= high)
+
     def describe(self) -> str:
         """The valid values in words, e.g. ``an integer ≥ 1`` or ``one of 'max', 'avg'``."""
         if self.kind == "choice":
