@@ -62,6 +62,29 @@ def _shortcut(kind: str, in_shape: tuple, out_shape: tuple) -> nn.Module | None:
     return shortcut_for(kind, in_shape, out_shape, "residual path")
 
 
+def _residual_text(p: dict) -> str:
+    """Variant (and the setting it uses), channels, stride, a shortcut other than the usual."""
+    bits = []
+    variant = p.get("variant")
+    if variant is not None:
+        bits.append(str(variant))
+        if variant in ("constant_scaling", "shortcut_scaling"):
+            bits.append(f"scale {_number(p['scale'])}")
+        elif variant == "dropout_shortcut":
+            bits.append(f"p {_number(p['p'])}")
+    if p.get("out_channels") is not None:
+        bits.append(f"{p['out_channels']} ch")
+    if p.get("stride") not in (None, 1):
+        bits.append(f"s{p['stride']}")
+    if p.get("shortcut") not in (None, "auto", "identity"):
+        bits.append(str(p["shortcut"]))
+    return ", ".join(bits)
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
 SHORTCUT = Param(
     "shortcut", "choice", "auto", choices=SHORTCUTS,
     help="auto: identity, or a 1×1 conv when the shape changes; pad: zero-padded identity "
@@ -129,6 +152,7 @@ class BasicBlock(nn.Module):
     "resnet_basic",
     category="residual",
     short="residual",
+    describe=_residual_text,
     params=[
         Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS,
               help="channels that come out"),
@@ -186,6 +210,7 @@ class Bottleneck(nn.Module):
     "bottleneck",
     category="residual",
     short="bottleneck",
+    describe=_residual_text,
     params=[
         Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS,
               help="channels that come out"),
@@ -288,25 +313,15 @@ class ResidualVariant(nn.Module):
             out = self.bn_out(out)
         return self.relu_out(out) if self.relu_out is not None else out
 
-    @property
-    def detail(self) -> str:
-        """The variant and the setting it uses, for summary rows: ``constant_scaling, scale
-        0.5``, ``dropout_shortcut, p 0.5``, ``full_preact``."""
-        if self.variant in ("constant_scaling", "shortcut_scaling"):
-            return f"{self.variant}, scale {self.scale:g}"
-        if self.variant == "dropout_shortcut":
-            dropout = next(m for m in self.shortcut.modules() if isinstance(m, ShortcutDropout))
-            return f"{self.variant}, p {dropout.p:g}"
-        return self.variant
-
     def extra_repr(self) -> str:
-        return self.detail
+        return self.variant
 
 
 @register_block(
     "residual_variant",
     category="residual",
     short="residual",
+    describe=_residual_text,
     params=[
         Param("variant", "choice", "full_preact", choices=VARIANTS,
               help="where BN/ReLU sit and how the shortcut is treated (He et al. 2016)"),

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from explorer.core.registry import describe_block
 from explorer.core.shapes import fmt_shape, fmt_size
 
 BlockPath = tuple  # tuple[int | str, ...], as explorer.core.spec.BlockPath
@@ -363,69 +364,6 @@ def _slots(block: Any) -> list[tuple[str, str]]:
     return slots(block)
 
 
-def _defaults(block_type: str) -> dict[str, Any]:
-    from explorer.core.registry import get_block
-
-    try:
-        return {p.name: p.default for p in get_block(block_type).params}
-    except KeyError:
-        return {}
-
-
-def describe(block: Any) -> str:
-    """A short description of a block's settings, e.g. ``5×5, 10 ch, s2``."""
-    t = block.type
-    p = {**_defaults(t), **dict(_params(block))}
-
-    def sp() -> str:
-        extra = ""
-        stride = p.get("stride")
-        if stride not in (None, 1, (1, 1)) and not (t.endswith("pool2d") and stride == p.get(
-                "kernel_size")):
-            extra += f", s{fmt_size(stride)}"
-        if p.get("padding") not in (None, 0, (0, 0)):
-            extra += f", p{fmt_size(p['padding'])}"
-        return extra
-
-    if t == "conv2d":
-        return f"{fmt_size(p.get('kernel_size', '?'), both=True)}, {p.get('out_channels', '?')} ch" + sp()
-    if t in ("max_pool2d", "avg_pool2d"):
-        return fmt_size(p.get("kernel_size", "?"), both=True) + sp()
-    if t == "linear":
-        return f"{p.get('out_features', '?')} out"
-    if t in ("inception", "inception_a"):
-        return f"{p.get('c1')}+{p.get('c2b')}+{p.get('c3b')}+{p.get('c4')} ch"
-    if t in ("resnet_basic", "bottleneck", "residual_variant", "transition", "vgg_block",
-             "nin_block"):
-        bits = []
-        if t == "residual_variant":
-            bits.append(str(p.get("variant")))
-        if t == "vgg_block":
-            bits.append(f"{p.get('num_convs')} convs")
-        if t == "nin_block":
-            bits.append(fmt_size(p.get("kernel_size", "?"), both=True))
-        if p.get("out_channels") is not None:
-            bits.append(f"{p['out_channels']} ch")
-        if p.get("stride") not in (None, 1):
-            bits.append(f"s{p['stride']}")
-        if p.get("shortcut") not in (None, "auto", "identity"):
-            bits.append(str(p["shortcut"]))
-        return ", ".join(bits)
-    if t == "dense_block":
-        return f"{p.get('num_layers')} × {p.get('growth_rate')} ch"
-    if t == "group":
-        n = len(_params(block).get("blocks") or ())
-        rep = p.get("repeat", 1) or 1
-        return f"{n} block{'s' if n != 1 else ''}" + (f" ×{rep}" if rep != 1 else "")
-    if t == "parallel":
-        return f"{len(_params(block).get('branches') or ())} branches, {p.get('merge', 'concat')}"
-    if t == "residual":
-        return f"shortcut {p.get('shortcut', 'identity')}"
-    if t == "dropout":
-        return f"p {p.get('p')}"
-    return ""
-
-
 def _row_detail(row: Any) -> str:
     geometry = getattr(row, "geometry", None)
     if geometry:
@@ -527,7 +465,7 @@ class _Builder:
         key = row.name if row is not None else "spec:" + "/".join(str(p) for p in path)
         title = row.name.rsplit(".", 1)[-1] if row is not None else block.type
         detail = block.type if row is not None else ""
-        desc = describe(block)
+        desc = describe_block(block)
         if row is not None and desc:
             detail = f"{block.type} · {desc}"
         elif desc:

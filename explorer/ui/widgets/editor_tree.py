@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView
 
+from explorer.core.registry import describe_block
 from explorer.ui.style import ERROR_RED
 from explorer.ui.widgets.palette import BLOCK_MIME
 
@@ -50,26 +51,6 @@ class _Node:
 
     def key(self) -> tuple:
         return (self.kind, self.path)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return "×".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def block_detail(block) -> str:
-    """The block's own settings in one short line, nested blocks left out."""
-    parts = []
-    for key, value in block.params.items():
-        if key in ("blocks", "body", "branches") or (block.type == "group" and key == "name"):
-            continue
-        parts.append(f"{key.replace('_', ' ')} {_fmt(value)}")
-    return ", ".join(parts)
 
 
 def block_label(block) -> str:
@@ -106,7 +87,7 @@ class NetworkModel(QAbstractItemModel):
         for i, block in enumerate(blocks):
             path = (*prefix, i)
             label = f"{i}  {block_label(block)}" if not prefix else block_label(block)
-            node = self._add(parent, _Node("block", path, label, block_detail(block), block))
+            node = self._add(parent, _Node("block", path, label, describe_block(block), block))
             for name, kind in slots(block):
                 if kind == "blocks":
                     items = block.params.get(name, ())
