@@ -7,10 +7,12 @@ from collections import OrderedDict
 from torch import nn
 
 from explorer.blocks.layers import CHANNELS, conv_text, spatial_channels
+from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS, MAX_KERNEL, MAX_NUM_CONVS, MAX_PADDING, MAX_STRIDE
 from explorer.core.registry import Param, register_block
 
 
+@exported
 class NiNBlock(nn.Sequential):
     """conv k×k → ReLU → 1×1 conv → ReLU → 1×1 conv → ReLU, all with the same channels."""
 
@@ -32,6 +34,7 @@ class NiNBlock(nn.Sequential):
         ))
 
 
+@exported
 class VGGBlock(nn.Sequential):
     """``num_convs`` × (conv 3×3 padding 1 → ReLU), then 2×2 max pooling with stride 2."""
 

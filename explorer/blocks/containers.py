@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.blocks.layers import make_activation, spatial_channels
+from explorer.blocks.source import exported
 from explorer.core.limits import MAX_REPEAT
 from explorer.core.registry import Param, register_block
 from explorer.core.shapes import ShapeError, fmt_shape
@@ -44,6 +45,7 @@ class Parallel(nn.Module):
         return total
 
 
+@exported
 class PadShortcut(nn.Module):
     """Identity shortcut that subsamples and zero-pads channels (He et al. 2015, option A)."""
 

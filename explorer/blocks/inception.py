@@ -17,10 +17,12 @@ import torch
 from torch import nn
 
 from explorer.blocks.layers import spatial_channels
+from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS
 from explorer.core.registry import Param, register_block
 
 
+@exported
 class ConcatBranches(nn.Module):
     """Run every branch (the child modules, in order) on the input; concatenate on dim 1."""
 
@@ -28,6 +30,7 @@ class ConcatBranches(nn.Module):
         return torch.cat([branch(x) for branch in self.children()], dim=1)
 
 
+@exported
 class InceptionA(ConcatBranches):
     """The course's Inception-A: 1×1 | 1×1 → 5×5 | 1×1 → 3×3 → 3×3 | avg-pool → 1×1."""
 
@@ -51,6 +54,7 @@ class InceptionA(ConcatBranches):
         ))
 
 
+@exported
 class Inception(ConcatBranches):
     """GoogLeNet's block: 1×1 | 1×1 → 3×3 | 1×1 → 5×5 | max-pool → 1×1, a ReLU after each conv."""
 

@@ -21,6 +21,7 @@ from torch import nn
 
 from explorer.blocks.containers import shortcut_for
 from explorer.blocks.layers import spatial_channels
+from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS, MAX_STRIDE
 from explorer.core.registry import Param, register_block
 from explorer.core.shapes import conv_out
@@ -41,8 +42,6 @@ VARIANTS = (
     "full_preact",
 )
 
-POST_ACTIVATION_VARIANTS = VARIANTS[:8]
-"""Variants with a ReLU after the addition (the original's; Fig. 4 (c)–(e) drop it)."""
 
 
 def _out_shape(in_shape: tuple, out_channels: int, stride: int) -> tuple[int, int, int]:
@@ -96,6 +95,7 @@ STRIDE = Param("stride", "int", 1, minimum=1, maximum=MAX_STRIDE, help="stride o
 # --------------------------------------------------------------------------- course block
 
 
+@exported
 class SimpleResidual(nn.Module):
     """``y = relu(conv1(x)); y = conv2(y); out = relu(x + y)``, channels unchanged."""
 
@@ -125,6 +125,7 @@ def simple_residual(ctx, in_shape):
 # --------------------------------------------------------------------------- ResNet blocks
 
 
+@exported
 class BasicBlock(nn.Module):
     """conv3×3 → BN → ReLU → conv3×3 → BN, plus the shortcut, then ReLU."""
 
@@ -173,6 +174,7 @@ def resnet_basic(ctx, in_shape, *, out_channels, stride, shortcut):
                       _shortcut(shortcut, in_shape, out_shape))
 
 
+@exported
 class Bottleneck(nn.Module):
     """1×1 → BN → ReLU → 3×3 → BN → ReLU → 1×1 → BN, plus the shortcut, then ReLU."""
 
@@ -257,6 +259,7 @@ def variant_body(variant: str, in_channels: int, out_channels: int, stride: int)
     return nn.Sequential(layers)
 
 
+@exported
 class ShortcutDropout(nn.Dropout):
     """Dropout that scales what it keeps by 1 − p in expectation, as He et al. describe.
 
@@ -270,6 +273,7 @@ class ShortcutDropout(nn.Dropout):
         return F.dropout(x, self.p, self.training) * (1 - self.p)
 
 
+@exported
 class ResidualVariant(nn.Module):
     """One of He et al.'s 2016 residual variants: how F(x) and the shortcut are combined.
 
@@ -277,6 +281,11 @@ class ResidualVariant(nn.Module):
     ``sigmoid(1×1 conv(x))`` for the gating variants, else ``None``; ``bn_out`` the batch
     norm after the addition (``bn_after_addition``), else ``None``.
     """
+
+    POST_ACTIVATION = ("original", "constant_scaling", "shortcut_scaling", "conv_shortcut",
+                       "dropout_shortcut", "exclusive_gating", "shortcut_only_gating",
+                       "bn_after_addition")
+    """Variants with a ReLU after the addition (the original's; Fig. 4 (c)–(e) drop it)."""
 
     def __init__(
         self,
@@ -294,7 +303,7 @@ class ResidualVariant(nn.Module):
         self.shortcut = shortcut
         self.gate = gate
         self.bn_out = bn_out
-        self.relu_out = nn.ReLU() if variant in POST_ACTIVATION_VARIANTS else None
+        self.relu_out = nn.ReLU() if variant in self.POST_ACTIVATION else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         fx, sx = self.body(x), self.shortcut(x)
@@ -315,6 +324,9 @@ class ResidualVariant(nn.Module):
 
     def extra_repr(self) -> str:
         return self.variant
+
+
+POST_ACTIVATION_VARIANTS = ResidualVariant.POST_ACTIVATION
 
 
 @register_block(
