@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from explorer.blocks.layers import CHANNELS, spatial_channels
+from explorer.blocks.layers import CHANNELS, conv_text, spatial_channels
 from explorer.core.limits import MAX_CHANNELS, MAX_KERNEL, MAX_NUM_CONVS, MAX_PADDING, MAX_STRIDE
 from explorer.core.registry import Param, register_block
 
@@ -11,6 +11,7 @@ from explorer.core.registry import Param, register_block
     "nin_block",
     category="classic",
     short="nin",
+    describe=conv_text,
     params=[
         CHANNELS,
         Param("kernel_size", "size", minimum=1, maximum=MAX_KERNEL, help="height and width of the first conv"),
@@ -34,6 +35,7 @@ def nin_block(ctx, in_shape, *, out_channels, kernel_size, stride, padding):
     "vgg_block",
     category="classic",
     short="vgg",
+    describe=lambda p: f"{p['num_convs']} convs, {p['out_channels']} ch",
     params=[
         Param("num_convs", "int", minimum=1, maximum=MAX_NUM_CONVS, help="number of conv 3×3 → ReLU pairs"),
         Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS,

@@ -24,6 +24,7 @@ POST_ACTIVATIONS = ("relu", "none")
     "parallel",
     category="container",
     container=True,
+    describe=lambda p: f"{len(p['branches'] or ())} branches, {p['merge']}",
     params=[
         Param("branches", "branches", help="each branch is a list of blocks; [] is the identity"),
         Param("merge", "choice", "concat", choices=("concat", "add"),
@@ -64,6 +65,7 @@ def parallel(ctx, in_shape, *, branches, merge):
     "residual",
     category="container",
     container=True,
+    describe=lambda p: f"shortcut {p['shortcut']}",
     params=[
         Param("body", "blocks", help="the residual path F(x)"),
         Param("shortcut", "choice", "identity", choices=("identity", "conv1x1", "pad", "none"),
@@ -82,10 +84,16 @@ def residual(ctx, in_shape, *, body, shortcut, scale, post_activation):
     return Residual(module, shortcut_module, scale, post_activation), out_shape
 
 
+def _group_text(p: dict) -> str:
+    n, repeat = len(p["blocks"] or ()), p["repeat"] or 1
+    return f"{n} block{'s' if n != 1 else ''}" + (f" ×{repeat}" if repeat != 1 else "")
+
+
 @register_block(
     "group",
     category="container",
     container=True,
+    describe=_group_text,
     params=[
         Param("blocks", "blocks", help="the blocks of the group, in order"),
         Param("repeat", "int", 1, minimum=1, maximum=MAX_REPEAT, help="how many times to repeat them"),

@@ -19,6 +19,7 @@ from explorer.core.registry import Param, register_block
     "dense_block",
     category="dense",
     short="dense",
+    describe=lambda p: f"{p['num_layers']} × {p['growth_rate']} ch",
     params=[
         Param("num_layers", "int", 4, minimum=1, maximum=MAX_DENSE_LAYERS, help="number of BN → ReLU → conv layers"),
         Param("growth_rate", "int", 32, minimum=1, maximum=MAX_CHANNELS, help="channels each layer adds"),
@@ -40,6 +41,7 @@ def dense_block(ctx, in_shape, *, num_layers, growth_rate):
     "transition",
     category="dense",
     short="transition",
+    describe=lambda p: f"{p['out_channels']} ch" if p["out_channels"] is not None else "",
     params=[
         Param("out_channels", "int", None, minimum=1, maximum=MAX_CHANNELS,
               help="channels that come out (default: half of those that come in)"),

@@ -16,10 +16,16 @@ from explorer.core.limits import MAX_CHANNELS
 from explorer.core.registry import Param, register_block
 
 
+def _branches_text(p: dict) -> str:
+    """The channels of the four branches, which add up to the block's output."""
+    return f"{p['c1']}+{p['c2b']}+{p['c3b']}+{p['c4']} ch"
+
+
 @register_block(
     "inception_a",
     category="inception",
     short="inception",
+    describe=_branches_text,
     params=[
         Param("c1", "int", 16, minimum=1, maximum=MAX_CHANNELS,
               help="channels of the 1×1 branch"),
@@ -51,6 +57,7 @@ def inception_a(ctx, in_shape, *, c1, c2a, c2b, c3a, c3b, c4):
     "inception",
     category="inception",
     short="inception",
+    describe=_branches_text,
     params=[
         Param("c1", "int", minimum=1, maximum=MAX_CHANNELS,
               help="channels of the 1×1 branch"),

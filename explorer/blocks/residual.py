@@ -34,13 +34,33 @@ VARIANTS = (
     "full_preact",
 )
 
-POST_ACTIVATION_VARIANTS = VARIANTS[:8]
-"""Variants with a ReLU after the addition (the original's; Fig. 4 (c)–(e) drop it)."""
-
 
 def _out_shape(in_shape: tuple, out_channels: int, stride: int) -> tuple[int, int, int]:
     """Shape after a 3×3 convolution with padding 1 and ``stride`` (the residual path's)."""
     return (out_channels, conv_out(in_shape[1], 3, stride, 1), conv_out(in_shape[2], 3, stride, 1))
+
+
+def _residual_text(p: dict) -> str:
+    """Variant (and the setting it uses), channels, stride, a shortcut other than the usual."""
+    bits = []
+    variant = p.get("variant")
+    if variant is not None:
+        bits.append(str(variant))
+        if variant in ("constant_scaling", "shortcut_scaling"):
+            bits.append(f"scale {_number(p['scale'])}")
+        elif variant == "dropout_shortcut":
+            bits.append(f"p {_number(p['p'])}")
+    if p.get("out_channels") is not None:
+        bits.append(f"{p['out_channels']} ch")
+    if p.get("stride") not in (None, 1):
+        bits.append(f"s{p['stride']}")
+    if p.get("shortcut") not in (None, "auto", "identity"):
+        bits.append(str(p["shortcut"]))
+    return ", ".join(bits)
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
 SHORTCUT = Param(
@@ -73,6 +93,7 @@ def simple_residual(ctx, in_shape):
     "resnet_basic",
     category="residual",
     short="residual",
+    describe=_residual_text,
     params=[
         Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS,
               help="channels that come out"),
@@ -99,6 +120,7 @@ def resnet_basic(ctx, in_shape, *, out_channels, stride, shortcut):
     "bottleneck",
     category="residual",
     short="bottleneck",
+    describe=_residual_text,
     params=[
         Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS,
               help="channels that come out"),
@@ -131,6 +153,7 @@ def bottleneck(ctx, in_shape, *, out_channels, stride, bottleneck_channels, shor
     "residual_variant",
     category="residual",
     short="residual",
+    describe=_residual_text,
     params=[
         Param("variant", "choice", "full_preact", choices=VARIANTS,
               help="where BN/ReLU sit and how the shortcut is treated (He et al. 2016)"),

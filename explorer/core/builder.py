@@ -44,7 +44,8 @@ class BuildContext:
     """What a block factory may need beyond its own parameters.
 
     ``path`` is the :data:`BlockPath` of the block being built; every built block module is
-    tagged with its own as ``module.block_path`` (and its type as ``module.block_type``).
+    tagged with its own as ``module.block_path`` (its type as ``module.block_type``, its
+    settings in words as ``module.block_detail``).
     """
 
     num_classes: int
@@ -99,6 +100,7 @@ class BuildContext:
         module, shape = made if isinstance(made, tuple) else (made, None)
         module.block_type = block.type  # shown in summaries and feature-map names
         module.block_path = self.path
+        module.block_detail = definition.describe(resolved)  # the summary row's settings
         return module, shape or infer_shape(module, in_shape)
 
 

@@ -119,8 +119,8 @@ def _rows(
 
 
 def _detail(layer: nn.Module) -> str:
-    """What a block says about its settings through a ``detail`` text, if it has one."""
-    detail = getattr(layer, "detail", "")
+    """A block's settings in words (its family's description, tagged by the builder)."""
+    detail = getattr(layer, "block_detail", "")
     return detail if isinstance(detail, str) else ""
 
 

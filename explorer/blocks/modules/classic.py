@@ -6,7 +6,10 @@ from collections import OrderedDict
 
 from torch import nn
 
+from explorer.blocks.source import exported
 
+
+@exported
 class NiNBlock(nn.Sequential):
     """conv k×k → ReLU → 1×1 conv → ReLU → 1×1 conv → ReLU, all with the same channels."""
 
@@ -28,6 +31,8 @@ class NiNBlock(nn.Sequential):
         ))
 
 
+
+@exported
 class VGGBlock(nn.Sequential):
     """``num_convs`` × (conv 3×3 padding 1 → ReLU), then 2×2 max pooling with stride 2."""
 

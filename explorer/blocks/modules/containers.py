@@ -9,6 +9,7 @@ from torch import nn
 
 from explorer.blocks.layers import spatial_channels
 from explorer.blocks.modules.layers import make_activation
+from explorer.blocks.source import exported
 from explorer.core.shapes import ShapeError, fmt_shape
 
 
@@ -31,6 +32,8 @@ class Parallel(nn.Module):
         return total
 
 
+
+@exported
 class PadShortcut(nn.Module):
     """Identity shortcut that subsamples and zero-pads channels (He et al. 2015, option A)."""
 
@@ -47,6 +50,7 @@ class PadShortcut(nn.Module):
 
     def extra_repr(self) -> str:
         return f"stride={self.stride}, extra_channels={self.extra_channels}"
+
 
 
 class Residual(nn.Module):
@@ -68,6 +72,7 @@ class Residual(nn.Module):
         if self.scale != 1.0:
             out = out * self.scale
         return self.act(out) if self.act is not None else out
+
 
 
 def shortcut_for(kind: str, in_shape: tuple, out_shape: tuple, where: str) -> nn.Module | None:
@@ -117,6 +122,7 @@ def shortcut_for(kind: str, in_shape: tuple, out_shape: tuple, where: str) -> nn
             in_shape,
         )
     return PadShortcut(stride, extra)
+
 
 
 class Group(nn.Sequential):

@@ -7,7 +7,10 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from explorer.blocks.source import exported
 
+
+@exported
 class DenseLayer(nn.Sequential):
     """BN → ReLU → conv 3×3 with ``growth_rate`` output channels (d2l's ``conv_block``)."""
 
@@ -19,6 +22,8 @@ class DenseLayer(nn.Sequential):
         ))
 
 
+
+@exported
 class DenseBlock(nn.Module):
     """Dense layers in order; each one's output is concatenated to its input on dim 1."""
 
@@ -34,6 +39,8 @@ class DenseBlock(nn.Module):
         return x
 
 
+
+@exported
 class Transition(nn.Sequential):
     """BN → ReLU → 1×1 conv → 2×2 average pool with stride 2."""
 

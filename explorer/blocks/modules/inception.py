@@ -7,7 +7,10 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from explorer.blocks.source import exported
 
+
+@exported
 class ConcatBranches(nn.Module):
     """Run every branch (the child modules, in order) on the input; concatenate on dim 1."""
 
@@ -15,6 +18,8 @@ class ConcatBranches(nn.Module):
         return torch.cat([branch(x) for branch in self.children()], dim=1)
 
 
+
+@exported
 class InceptionA(ConcatBranches):
     """The course's Inception-A: 1×1 | 1×1 → 5×5 | 1×1 → 3×3 → 3×3 | avg-pool → 1×1."""
 
@@ -38,6 +43,8 @@ class InceptionA(ConcatBranches):
         ))
 
 
+
+@exported
 class Inception(ConcatBranches):
     """GoogLeNet's block: 1×1 | 1×1 → 3×3 | 1×1 → 5×5 | max-pool → 1×1, a ReLU after each conv."""
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.blocks.modules.containers import shortcut_for
-from explorer.blocks.residual import POST_ACTIVATION_VARIANTS
+from explorer.blocks.source import exported
 
 
 def residual_shortcut(kind: str, in_shape: tuple, out_shape: tuple) -> nn.Module | None:
@@ -24,6 +24,8 @@ def residual_shortcut(kind: str, in_shape: tuple, out_shape: tuple) -> nn.Module
     return shortcut_for(kind, in_shape, out_shape, "residual path")
 
 
+
+@exported
 class SimpleResidual(nn.Module):
     """``y = relu(conv1(x)); y = conv2(y); out = relu(x + y)``, channels unchanged."""
 
@@ -40,6 +42,8 @@ class SimpleResidual(nn.Module):
         return self.relu_out(y + self.shortcut(x))
 
 
+
+@exported
 class BasicBlock(nn.Module):
     """conv3×3 → BN → ReLU → conv3×3 → BN, plus the shortcut, then ReLU."""
 
@@ -63,6 +67,8 @@ class BasicBlock(nn.Module):
         return self.relu_out(out)
 
 
+
+@exported
 class Bottleneck(nn.Module):
     """1×1 → BN → ReLU → 3×3 → BN → ReLU → 1×1 → BN, plus the shortcut, then ReLU."""
 
@@ -96,6 +102,7 @@ class Bottleneck(nn.Module):
         return self.relu_out(out)
 
 
+
 def variant_body(variant: str, in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
     """The residual path F(x) of a variant: where BN and ReLU sit around the two 3×3 convs."""
     conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)
@@ -116,6 +123,8 @@ def variant_body(variant: str, in_channels: int, out_channels: int, stride: int)
     return nn.Sequential(layers)
 
 
+
+@exported
 class ShortcutDropout(nn.Dropout):
     """Dropout that scales what it keeps by 1 − p in expectation, as He et al. describe.
 
@@ -129,6 +138,8 @@ class ShortcutDropout(nn.Dropout):
         return F.dropout(x, self.p, self.training) * (1 - self.p)
 
 
+
+@exported
 class ResidualVariant(nn.Module):
     """One of He et al.'s 2016 residual variants: how F(x) and the shortcut are combined.
 
@@ -136,6 +147,11 @@ class ResidualVariant(nn.Module):
     ``sigmoid(1×1 conv(x))`` for the gating variants, else ``None``; ``bn_out`` the batch
     norm after the addition (``bn_after_addition``), else ``None``.
     """
+
+    POST_ACTIVATION = ("original", "constant_scaling", "shortcut_scaling", "conv_shortcut",
+                       "dropout_shortcut", "exclusive_gating", "shortcut_only_gating",
+                       "bn_after_addition")
+    """Variants with a ReLU after the addition (the original's; Fig. 4 (c)–(e) drop it)."""
 
     def __init__(
         self,
@@ -153,7 +169,7 @@ class ResidualVariant(nn.Module):
         self.shortcut = shortcut
         self.gate = gate
         self.bn_out = bn_out
-        self.relu_out = nn.ReLU() if variant in POST_ACTIVATION_VARIANTS else None
+        self.relu_out = nn.ReLU() if variant in self.POST_ACTIVATION else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         fx, sx = self.body(x), self.shortcut(x)
@@ -172,24 +188,16 @@ class ResidualVariant(nn.Module):
             out = self.bn_out(out)
         return self.relu_out(out) if self.relu_out is not None else out
 
-    @property
-    def detail(self) -> str:
-        """The variant and the setting it uses, for summary rows: ``constant_scaling, scale
-        0.5``, ``dropout_shortcut, p 0.5``, ``full_preact``."""
-        if self.variant in ("constant_scaling", "shortcut_scaling"):
-            return f"{self.variant}, scale {self.scale:g}"
-        if self.variant == "dropout_shortcut":
-            dropout = next(m for m in self.shortcut.modules() if isinstance(m, ShortcutDropout))
-            return f"{self.variant}, p {dropout.p:g}"
+    def extra_repr(self) -> str:
         return self.variant
 
-    def extra_repr(self) -> str:
-        return self.detail
+
+POST_ACTIVATION_VARIANTS = ResidualVariant.POST_ACTIVATION
 
 
 def residual_variant_module(variant: str, in_shape: tuple, out_shape: tuple, stride: int,
                             scale: float, p: float) -> ResidualVariant:
-    """The module of a ``residual_variant`` block (see its factory for the variants)."""
+    """The module of a ``residual_variant`` block (its factory describes the variants)."""
     channels, out_channels = in_shape[0], out_shape[0]
     kind = "conv1x1" if variant == "conv_shortcut" else "auto"
     shortcut = residual_shortcut(kind, in_shape, out_shape)
