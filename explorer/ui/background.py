@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -212,9 +211,10 @@ class _ChildProcess:
                 raise JobFailed("the inspector was stopped")
             if self._process is not None and self._process.poll() is None:
                 return self._process
+        from explorer.ui.inspector_child import command
+
         process = subprocess.Popen(  # outside the lock: close() never waits for a start
-            [sys.executable, "-m", "explorer.ui.inspector_child"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env())
+            command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env())
         with self._lock:
             if not self._closed:
                 self._process = process

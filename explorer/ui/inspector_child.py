@@ -1,6 +1,6 @@
 """The shape inspector in a child process, so that its work never holds the window's GIL.
 
-Run as ``python -m explorer.ui.inspector_child``: it reads jobs from stdin and writes results
+Run as ``python -m explorer.ui.inspector_child`` (see :func:`command`): it reads jobs from stdin and writes results
 to stdout, each a length-prefixed pickle frame (only ever exchanged with the window process
 that started it). A job is ``("spec", json_text)`` or ``("torchvision", name)``; a result is
 ``("ok", summary, seconds)`` or ``("error", traceback_text)``. EOF on stdin ends it. No Qt here.
@@ -17,6 +17,18 @@ import traceback
 from typing import BinaryIO
 
 _HEADER = struct.Struct("!Q")
+
+FROZEN_FLAG = "--inspector-child"
+"""The hidden first argument that makes a frozen app's executable this child process."""
+
+
+def command() -> list[str]:
+    """The command line that starts this child: ``python -m explorer.ui.inspector_child``, or,
+    in a frozen app (PyInstaller: ``sys.frozen``, ``sys.executable`` is the app and has no
+    ``-m``), the app itself with :data:`FROZEN_FLAG`, which its entry point answers."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, FROZEN_FLAG]
+    return [sys.executable, "-m", "explorer.ui.inspector_child"]
 
 
 def write_frame(stream: BinaryIO, value) -> None:
