@@ -10,6 +10,7 @@ on a worker thread (:class:`~explorer.core.buildalong.BuildAlong`), newest reque
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,9 +131,11 @@ class BuildAlongController(QObject):
         if payload.step.number - 1 != self.panel.current():
             return  # the slider moved on
         self.panel.show_step(payload)
+        # its own name: the table's deltas are those between steps, not against the network
+        # shown before building along
+        summary = dataclasses.replace(payload.summary, name=f"{name} (build along)")
         shown = StepShown(name, payload.step.number, payload.total, payload.spec,
-                          payload.head_from, payload.summary, payload.step.paths,
-                          payload.step.spec)
+                          payload.head_from, summary, payload.step.paths, payload.step.spec)
         self.document.open_view(shown, f"Build along {name}", merge_key="build-along")
 
     def _highlight(self, _summary) -> None:

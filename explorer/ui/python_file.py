@@ -27,7 +27,7 @@ from explorer.ui.widgets.python_file import PythonFilePanel, shape_text
 TIME_LIMIT = 10.0
 """Seconds a file gets to be imported, built and inspected in the window."""
 EXPORT_TIME_LIMIT = 300.0
-DEBOUNCE_MS = 80
+DEBOUNCE_MS = 50
 """Saves closer than this are one (an editor writes, then renames)."""
 
 

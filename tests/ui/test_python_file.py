@@ -42,7 +42,8 @@ def test_open_shows_the_files_network_read_only(qtbot, window, tmp_path):
     assert window.windowTitle().startswith("net.py:Net")
     summary = window.latest_summary
     assert summary.total_params == COURSE_NET_PARAMS and summary.output_shape == (10,)
-    assert [r.name for r in summary.layers] == ["conv1", "pooling", "conv2", "pooling", "fc"]
+    assert [r.name for r in summary.layers] == ["conv1", "pooling", "conv2", "pooling (2)",
+                                                "fc"]
     keys = {b.key for b in window.diagram.diagram_layout().boxes}
     assert {"conv1", "conv2", "fc"} <= keys
     assert not window.table.banner.isVisible() and window.read_only_banner.isVisible()
@@ -104,7 +105,7 @@ def test_forward_error_keeps_rows_and_marks_the_module_red(qtbot, window, tmp_pa
     assert report.problem.kind == "forward"
     model = window.table.model
     names = [item.row.name for item in model.root.children if item.row is not None]
-    assert names == ["conv1", "pooling", "conv2", "pooling"]
+    assert names == ["conv1", "pooling", "conv2", "pooling (2)"]
     error = model.root.children[-1]
     index = model.index_of(error)
     assert model.data(index) == "✗ fc"

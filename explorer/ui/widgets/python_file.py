@@ -65,6 +65,7 @@ class PythonFilePanel(QWidget):
         self.status.setWordWrap(True)
         self.networks = QComboBox()
         self.networks.setToolTip("The networks the file offers (remembered for this file)")
+        self.networks.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.input = QLineEdit()
         self.input.setPlaceholderText("1×28×28")
         self.input.setMaximumWidth(110)
