@@ -198,7 +198,10 @@ class PythonFileController(QObject):
         view = self.view
         if view is not None:
             self._saved_at = time.perf_counter()
-            self.document.refresh_view(dataclasses.replace(view, saved=view.saved + 1))
+            # the network shown stays the one shown, should the file now offer several
+            target = view.target or self.window.settings.value(_key(view.path) + "/target")
+            self.document.refresh_view(dataclasses.replace(view, saved=view.saved + 1,
+                                                           target=target or None))
 
     def reload(self) -> None:
         self._saved()

@@ -177,6 +177,20 @@ def test_the_choice_is_asked_once_and_remembered(qtbot, window, tmp_path, monkey
     assert blocker.args[0].target == "Small"
 
 
+def test_a_second_network_added_to_the_file_keeps_the_one_shown(qtbot, window, tmp_path,
+                                                                 monkeypatch):
+    asked = []
+    monkeypatch.setattr(window.python_files, "choose_network",
+                        lambda report: asked.append(report) or None)
+    path = write(tmp_path, "net.py", COURSE_NET)
+    assert open_and_wait(qtbot, window, path).target == "Net"
+    with qtbot.waitSignal(window.file_inspected, timeout=TIMEOUT) as blocker:
+        save_by_rename(path, COURSE_NET + "\n\nclass Other(nn.Module):\n    pass\n")
+    report = blocker.args[0]
+    assert [c.name for c in report.candidates] == ["Net", "Other"]
+    assert report.target == "Net" and report.problem is None and asked == []
+
+
 def test_the_input_shape_field_is_remembered_per_file(qtbot, window, tmp_path):
     path = write(tmp_path, "mlp.py", "from torch import nn\nnet = nn.Sequential(nn.Conv2d(3, 4,"
                                      " 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), "
