@@ -1,7 +1,7 @@
 """Presets › Build along…: a preset replayed block by block in the window.
 
-The Build along view (:class:`~explorer.ui.widgets.build_along.BuildAlongPanel`) has the
-controls, the step's change, note and code; the window's layer table and diagram show the
+The Build along view (:class:`~explorer.ui.widgets.build_along.BuildAlongPanel`, in the
+editor tree's place while a step is shown) has the controls, the step's change, note and code; the window's layer table and diagram show the
 network up to the step, as a read-only view of the document (:class:`StepShown`; moving
 through the steps is one undo step), the temporary head dashed and the step's block
 selected. "Edit from here" opens that network as an editable one. The steps are computed
@@ -75,8 +75,7 @@ class BuildAlongController(QObject):
         self.window = window
         self.document = window.document
         self.panel = BuildAlongPanel()
-        self.dock = window.add_view("Build along", self.panel)
-        self.dock.hide()
+        window.add_view_panel(StepShown, self.panel)  # in the tree's place, while building
         self.preset: str | None = None
         self.jobs = LatestJobs("build-along", self)
         self._alongs: dict = {}  # used on the worker thread only
@@ -105,15 +104,14 @@ class BuildAlongController(QObject):
         spec = self.document.spec
         name = name or (spec.name if spec is not None and spec.name in names else FIRST)
         self.panel.set_presets([(p.name, p.doc) for p in presets], name)
-        self.dock.show()
-        self.dock.raise_()
-        self.panel.slider.setFocus()
+        self.window.show_view("Diagram")
         self.start(name)
 
     def start(self, name: str) -> None:
         self.preset = name
         self.panel.set_steps(0)
         self.panel.title.setText(f"Preparing the steps of {name}…")
+        self.window.status_message(f"Preparing the steps of {name}…")
         self.jobs.submit(_prepare, self._alongs, name, key="steps")
 
     def show_step(self, index: int) -> None:
@@ -127,6 +125,7 @@ class BuildAlongController(QObject):
         if key == "steps":
             self.panel.set_steps(payload, 0)
             self.show_step(0)
+            self.panel.slider.setFocus()
             return
         if payload.step.number - 1 != self.panel.current():
             return  # the slider moved on

@@ -135,7 +135,7 @@ class PythonFileController(QObject):
         self.window = window
         self.document = window.document
         self.panel = PythonFilePanel()
-        self.dock = window.add_view("Python file", self.panel)
+        window.add_view_panel(PythonFileView, self.panel)  # in the tree's place
         self.watch = FileWatch(self)
         self.report = None  # the latest FileReport of the file shown
         self._saved_at: float | None = None
@@ -191,8 +191,6 @@ class PythonFileController(QObject):
             self.panel.set_file(None)
             return
         self.panel.set_file(view.path, view.input_shape)
-        self.dock.show()
-        self.dock.raise_()
 
     def _saved(self) -> None:
         view = self.view

@@ -25,8 +25,8 @@ def test_build_along_resnet18(qtbot, window):
     assert action in window.menu("&Presets").actions()[:1]
     controller.open("resnet18")
     panel = controller.panel
-    assert controller.dock.isVisible()
     shown = wait_step(qtbot, window, 1)
+    assert panel.isVisible() and not window.tree.isVisible()  # in the tree's place
     assert shown.total == 13 and panel.slider.maximum() == 12
     assert "Step 1 of 13" in panel.title.text() and "64×48×48" in panel.delta.text()
     assert "X = torch.rand(size=(1, 1, 96, 96))" in panel.code.toPlainText()
@@ -61,7 +61,7 @@ def test_build_along_resnet18(qtbot, window):
     assert "1×1 convolution with stride 2" in panel.note.text()
     with qtbot.waitSignal(window.summary_ready, timeout=TIMEOUT):
         panel.edit.click()
-    assert not window.document.read_only
+    assert not window.document.read_only and window.tree.isVisible()
     assert [b.type for b in window.document.spec.blocks] == ["group", "group", "group"]
     assert window.latest_summary.output_shape == (128, 12, 12)  # no head: the real network
     with qtbot.waitSignal(window.summary_ready, timeout=TIMEOUT):

@@ -34,12 +34,12 @@ def _show(qtbot, view, spec):
 def test_code_updates_after_an_edit(qtbot, view):
     spec = preset_spec("course-inception")
     _show(qtbot, view, spec)
-    assert "class InceptionA(nn.Module):" in view.code()
+    assert "class InceptionA(ConcatBranches):" in view.code()
     assert "self.fc1 = nn.Linear(1408, 10)" in view.code()
     edited = set_param(spec, (0,), "out_channels", 12)
     _show(qtbot, view, edited)
     assert "self.conv1 = nn.Conv2d(1, 12, kernel_size=5)" in view.code()
-    assert "self.inception1 = InceptionA(12)" in view.code()
+    assert "self.inception1 = InceptionA(12, c1=16" in view.code()
     edited = insert(edited, (3,), BlockSpec("simple_residual"))
     _show(qtbot, view, edited)
     assert "class SimpleResidual(nn.Module):" in view.code()
@@ -102,6 +102,7 @@ def test_copy_and_highlighting(qtbot, view):
 
 def test_window_has_the_code_view_and_export_entries(qtbot, window, tmp_path, monkeypatch):
     code_view = window.code_view
+    window.show_view("Code")  # a tab beside the diagram; it writes code only when shown
     assert code_view.code() or code_view.generation
     with qtbot.waitSignal(code_view.updated, timeout=20000):
         spec = window.document.spec

@@ -48,6 +48,7 @@ def test_open_shows_the_files_network_read_only(qtbot, window, tmp_path):
     assert {"conv1", "conv2", "fc"} <= keys
     assert not window.table.banner.isVisible() and window.read_only_banner.isVisible()
     panel = window.python_files.panel
+    assert panel.isVisible() and not window.tree.isVisible()  # in the tree's place
     assert "inspected" in panel.status.text() and panel.output_button.text() == \
         "Output (2 lines)"
     panel.output_button.click()  # what the code printed, on demand
@@ -56,6 +57,7 @@ def test_open_shows_the_files_network_read_only(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.summary_ready, timeout=TIMEOUT):
         window.document.undo_stack.undo()  # back to the editable network, as it was
     assert window.document.spec is spec_before and not window.document.read_only
+    assert window.tree.isVisible() and not panel.isVisible()
 
 
 def test_every_save_reinspects_a_rename_included(qtbot, window, tmp_path):
