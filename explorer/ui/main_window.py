@@ -14,6 +14,7 @@ import json
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -481,7 +482,7 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc.spec is None:
             return
-        self.properties.set_network(doc.spec)
+        self.properties.set_network(getattr(doc.view, "spec", None) or doc.spec)
         self.properties.set_read_only(doc.read_only)
         if doc.view is not None:
             self.read_only_banner.setText(doc.view.banner)
@@ -529,6 +530,11 @@ class MainWindow(QMainWindow):
             self.file_inspected.emit(summary)
             summary = summary.table_summary()
             self._update_title()
+            if len(summary.input_shape) == 3:  # the file's network, not the one underneath
+                self.properties.set_network(SimpleNamespace(
+                    name=summary.name, input_shape=summary.input_shape,
+                    num_classes=self.file_report.num_classes
+                    or self.properties.classes_field.value()))
         self.latest_summary = summary
         self.inspections += 1
         self.last_inspection_seconds = result.seconds
