@@ -76,3 +76,16 @@ def test_unwritable_data_folder_exits_2(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_DATA_HOME", str(blocker))
     assert main(["desktop", "install"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_every_package_directory_ships_in_the_wheel():
+    """A package folder left out of pyproject's list installs fine from a checkout but is missing
+    from `pip install .` (what the README and CI do): every explorer/ folder with an __init__.py
+    must be listed."""
+    import tomllib
+
+    root = PACKAGING.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(root).parts)
+               for p in (root / "explorer").rglob("__init__.py")}
+    assert on_disk - listed == set()
