@@ -265,17 +265,22 @@ class _ChildProcess:
             self._cancel = None
 
     def inspect(self, job: InspectJob) -> InspectResult:
-        from explorer.ui.inspector_child import read_frame, write_frame
-
-        process = self.spawn()
         if job.file is not None:
             request = ("file", (job.file, job.time_limit, job.generation))
         elif job.torchvision is not None:
             request = ("torchvision", job.torchvision)
         else:
             request = ("spec", job.spec.to_json())
+        reply = self._ask(request, job.generation if job.file is not None else None)
+        return InspectResult(job.generation, reply[0], reply[1])
+
+    def _ask(self, request: tuple, file_generation: int | None = None) -> tuple:
+        """Send ``request`` to the child process and return its answer (value, seconds)."""
+        from explorer.ui.inspector_child import read_frame, write_frame
+
+        process = self.spawn()
         with self._lock:
-            self._running_file = job.generation if job.file is not None else None
+            self._running_file = file_generation
         try:
             write_frame(process.stdin, request)
             reply = read_frame(process.stdout)
@@ -290,7 +295,11 @@ class _ChildProcess:
                 self._running_file = None
         if reply[0] != "ok":
             raise JobFailed(reply[1])
-        return InspectResult(job.generation, reply[1], reply[2])
+        return reply[1], reply[2]
+
+    def call(self, fn: Callable, args: tuple, time_limit: float):
+        """``fn(*args)`` forked from the child process: its ``Isolated`` outcome."""
+        return self._ask(("call", (fn, args, time_limit)))[0]
 
     def close(self) -> None:
         with self._lock:
@@ -309,10 +318,15 @@ class Inspector(QObject):
     -------
     finished(InspectResult) : on the GUI thread, for the newest job only.
     failed(int, str) : the generation and the reason, if the inspector itself broke.
+    called(str, object) : the key and the :class:`~explorer.core.pyfile.isolate.Isolated`
+        outcome of a :meth:`call`.
+    call_failed(str, str) : the key and the reason, if a call could not be made.
     """
 
     finished = Signal(object)
     failed = Signal(int, str)
+    called = Signal(str, object)
+    call_failed = Signal(str, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -346,13 +360,25 @@ class Inspector(QObject):
     def is_running(self) -> bool:
         return self._jobs.running
 
+    def call(self, key: str, fn: Callable, *args, time_limit: float) -> None:
+        """Run ``fn(*args)`` in a child forked from the inspection process (warm: PyTorch is
+        loaded there), with the limits of :func:`explorer.core.pyfile.isolate.run_isolated`;
+        ``called(key, outcome)`` after. ``fn`` is a module-level function; it and its
+        arguments travel pickled. For work on a user's code that is not an inspection (an
+        ONNX export of a Python file's network)."""
+        self._jobs.submit(self._child.call, fn, args, time_limit, key=key)
+
     def _result(self, key: str, _generation: int, value) -> None:
         if key == "inspect":
             self.finished.emit(value)
+        elif key != "spawn":
+            self.called.emit(key, value)
 
     def _error(self, key: str, generation: int, text: str) -> None:
         if key == "inspect":
             self.failed.emit(generation, text)
+        elif key != "spawn":
+            self.call_failed.emit(key, text)
 
 
 class Task(QThread):

@@ -2,9 +2,10 @@
 
 Run as ``python -m explorer.ui.inspector_child`` (see :func:`command`): it reads jobs from stdin and writes results
 to stdout, each a length-prefixed pickle frame (only ever exchanged with the window process
-that started it). A job is ``("spec", json_text)``, ``("torchvision", name)`` or ``("file",
-(FileRequest, time_limit, generation))``; a result is ``("ok", summary or FileReport,
-seconds)`` or ``("error", traceback_text)``. EOF on stdin ends it. No Qt here.
+that started it). A job is ``("spec", json_text)``, ``("torchvision", name)``, ``("file",
+(FileRequest, time_limit, generation))`` or ``("call", (fn, args, time_limit))``; a result is
+``("ok", value, seconds)`` (a Summary, a FileReport or an Isolated) or ``("error",
+traceback_text)``. EOF on stdin ends it. No Qt here.
 
 A user's Python file is never imported here: each ``file`` job runs in a forked child of this
 process (:func:`explorer.core.pyfile.isolate.inspect_isolated`), which is stopped at its time
@@ -73,6 +74,8 @@ def serve(jobs: BinaryIO, results: BinaryIO, cancel_fd: int | None = None) -> No
                 summary = inspect_torchvision(payload)
             elif kind == "file":
                 summary = _inspect_file(payload, (jobs, results), cancel_fd)
+            elif kind == "call":
+                summary = _call(payload, (jobs, results))
             else:
                 summary = inspect_spec(ArchitectureSpec.from_json(payload))
         except Exception:  # noqa: BLE001 (a bug: reported to the window, the loop goes on)
@@ -89,6 +92,15 @@ def _inspect_file(payload, pipes, cancel_fd: int | None):
     own = tuple(p.fileno() for p in pipes)
     return inspect_isolated(request, time_limit=time_limit, close_fds=own,
                             cancel_fd=cancel_fd, generation=generation)
+
+
+def _call(payload, pipes):
+    """Another job on a user's code (an ONNX export), in a forked child likewise."""
+    from explorer.core.pyfile.isolate import run_isolated
+
+    fn, args, time_limit = payload
+    return run_isolated(fn, args, time_limit=time_limit,
+                        close_fds=tuple(p.fileno() for p in pipes))
 
 
 def main(argv: list[str] | None = None) -> None:

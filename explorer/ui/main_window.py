@@ -422,10 +422,6 @@ class MainWindow(QMainWindow):
         task.error.connect(lambda text: self.show_error("Start-up failed", text))
         self._start(task)
 
-    def start_task(self, task: Task) -> None:
-        """Run ``task``; it is waited for when the window shuts down."""
-        self._start(task)
-
     def _start(self, task: Task) -> None:
         self._tasks.append(task)
         task.finished.connect(lambda t=task: self._tasks.remove(t) if t in self._tasks else None)

@@ -27,6 +27,7 @@ from explorer.ui.widgets.python_file import PythonFilePanel, shape_text
 TIME_LIMIT = 10.0
 """Seconds a file gets to be imported, built and inspected in the window."""
 EXPORT_TIME_LIMIT = 300.0
+EXPORT_KEY = "export-onnx"
 DEBOUNCE_MS = 50
 """Saves closer than this are one (an editor writes, then renames)."""
 
@@ -128,7 +129,14 @@ def _key(path: str) -> str:
 
 class PythonFileController(QObject):
     """Opens Python files, watches them, shows their reports; training, conversion and ONNX
-    export of the file's network. Installed by the window once PyTorch is loaded."""
+    export of the file's network. Installed by the window once PyTorch is loaded.
+
+    Signals
+    -------
+    exported(bool, str) : an ONNX export ended: written (the path), or why not.
+    """
+
+    exported = Signal(bool, str)
 
     def __init__(self, window) -> None:
         super().__init__(window)
@@ -138,6 +146,7 @@ class PythonFileController(QObject):
         window.add_view_panel(PythonFileView, self.panel)  # in the tree's place
         self.watch = FileWatch(self)
         self.report = None  # the latest FileReport of the file shown
+        self._exporting = None  # the FileNetwork being exported
         self._saved_at: float | None = None
         self._asking = False
         self.convert_action = window.menu("&Edit").addAction("Con&vert to an editable network")
@@ -147,6 +156,8 @@ class PythonFileController(QObject):
         self.watch.changed.connect(self._saved)
         self.document.changed.connect(self._document_changed)
         window.file_inspected.connect(self._inspected)
+        window.inspector.called.connect(self._called)
+        window.inspector.call_failed.connect(self._call_failed)
         self.panel.target_chosen.connect(self.choose_target)
         self.panel.input_edited.connect(self.set_input)
         self.panel.reload_requested.connect(self.reload)
@@ -309,8 +320,8 @@ class PythonFileController(QObject):
 
     def export_onnx(self) -> None:
         """Ask where, then write the file's network as ONNX (with the trained weights of
-        this session's run of it, if any) from a child process."""
-        from explorer.ui.background import Task
+        this session's run of it, if any) from a child of the inspection process."""
+        from explorer.core.pyfile.network import export_onnx
 
         try:
             network = self.network_to_train()
@@ -323,11 +334,9 @@ class PythonFileController(QObject):
                                               "ONNX model (*.onnx)")
         if not path:
             return
-        state = self._trained_state(network)
-        task = Task(lambda: _export(network, path, state), "export-onnx", self.window)
-        task.done.connect(self._exported)
-        task.error.connect(lambda text: self.window.show_error("Export failed", text))
-        self.window.start_task(task)
+        self._exporting = network
+        self.window.inspector.call(EXPORT_KEY, export_onnx, network, path,
+                                   self._trained_state(network), time_limit=EXPORT_TIME_LIMIT)
         self.window.status_message(f"Exporting {network.name} in a child process…")
 
     def _trained_state(self, network):
@@ -339,11 +348,28 @@ class PythonFileController(QObject):
             return snapshot.state
         return None
 
-    def _exported(self, result) -> None:
-        ok, text = result
-        if ok:
-            self.window.status_message(f"Exported to {text}")
+    def _called(self, key: str, done) -> None:
+        if key != EXPORT_KEY or self._exporting is None:
+            return
+        from explorer.core.pyfile.isolate import died
+
+        network, self._exporting = self._exporting, None
+        if done.value is not None:
+            ok, text = done.value
         else:
+            ok, text = False, died(network.path, network.source, done,
+                                   EXPORT_TIME_LIMIT).one_line()
+        self.exported.emit(ok, text)
+        if ok:
+            self.window.status_message(f"Exported {network.name} to {text}")
+        else:
+            self.window.show_error("Export failed", text + (f"\n{done.stderr}" if
+                                                            done.stderr else ""))
+
+    def _call_failed(self, key: str, text: str) -> None:
+        if key == EXPORT_KEY and self._exporting is not None:
+            self._exporting = None
+            self.exported.emit(False, text)
             self.window.show_error("Export failed", text)
 
 
@@ -351,20 +377,6 @@ def _digest(source: str) -> str:
     from explorer.core.pyfile.source import digest
 
     return digest(source)
-
-
-def _export(network, path: str, state) -> tuple[bool, str]:
-    """On a worker thread: the export in a child process, its outcome in one line."""
-    from explorer.core.pyfile.isolate import died, run_isolated
-    from explorer.core.pyfile.network import export_onnx
-
-    # a fresh interpreter: the window's process has threads, and is never forked
-    done = run_isolated(export_onnx, (network, path, state), time_limit=EXPORT_TIME_LIMIT,
-                        fork=False)
-    if done.value is not None:
-        return done.value
-    problem = died(network.path, network.source, done, EXPORT_TIME_LIMIT)
-    return False, problem.one_line() + (f"\n{done.stderr}" if done.stderr else "")
 
 
 def install(window) -> PythonFileController:

@@ -291,3 +291,36 @@ def test_train_the_files_network_and_look_inside(qtbot, window, tmp_path, one_to
     panel.start_action.trigger()
     assert not controller.runner.running
     assert "not one score per class" in panel.error.text()
+
+
+def test_explorer_net_py_opens_the_file(qtbot, tmp_path):
+    """``explorer net.py:Net``: the window starts with the file shown."""
+    from ui_helpers import close_window, make_window
+
+    path = write(tmp_path, "net.py", COURSE_NET)
+    window = make_window(qtbot, f"{path}:Net")
+    try:
+        qtbot.waitUntil(lambda: window.file_report is not None, timeout=TIMEOUT)
+        assert window.file_report.target == "Net" and window.file_report.problem is None
+        assert window.document.view.path == str(path.resolve())
+        assert window.latest_summary.total_params == COURSE_NET_PARAMS
+    finally:
+        close_window(window, qtbot)
+        window.shutdown()
+
+
+def test_export_onnx_of_the_files_network(qtbot, window, tmp_path, monkeypatch):
+    onnx = pytest.importorskip("onnx")
+    from PySide6.QtWidgets import QFileDialog
+
+    open_and_wait(qtbot, window, write(tmp_path, "net.py", COURSE_NET))
+    target = tmp_path / "net.onnx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "")))
+    with qtbot.waitSignal(window.python_files.exported, timeout=TIMEOUT) as blocker:
+        window.export_actions["onnx"].trigger()  # File › Export ONNX…
+    assert blocker.args == [True, str(target)]
+    model = onnx.load(str(target))
+    assert model.graph.input[0].name == "images"
+    shapes = {tuple(t.dims) for t in model.graph.initializer}  # the file's layers
+    assert {(10, 1, 5, 5), (20, 10, 5, 5), (10, 320)} <= shapes

@@ -247,7 +247,8 @@ def choose(candidates: list[Candidate], target: str | None, module: types.Module
                  "module-level nn.Module (net = nn.Sequential(...))"))
     raise _Problem(CodeProblem(
         "choose", f"{Path(path).name} offers {len(candidates)} networks: "
-                  + ", ".join(names), hint="choose one (explorer net.py:Name)"))
+                  + ", ".join(names),
+        hint="choose one: the Network list in the window, net.py:Name on the command line"))
 
 
 def make_network(module: types.ModuleType, name: str, path: str, device: str | None = None):
