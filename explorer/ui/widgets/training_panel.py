@@ -110,6 +110,41 @@ class TrainingPanel(QWidget):
         self.batch_size = 0
         self._started_label = ""
 
+        self._make_actions()
+        form = self._make_form()
+        buttons = QHBoxLayout()
+        for action in (self.start_action, self.pause_action, self.stop_action):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.network = QLabel("")
+        self.network.setWordWrap(True)
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("not started")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.advanced)
+        layout.addWidget(self.error)
+        layout.addLayout(buttons)
+        layout.addWidget(self.network)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self._update_applicable()
+        self.set_state("idle")
+
+    def _make_actions(self) -> None:
         self.start_action = QAction("&Start training", self)
         self.start_action.setShortcut(QKeySequence(Qt.Key.Key_F5))
         self.start_action.setToolTip("Train a frozen copy of the current network (F5)")
@@ -121,6 +156,8 @@ class TrainingPanel(QWidget):
         self.stop_action.setToolTip("Stop after the current batch; checkpoints are kept")
         self.stop_action.triggered.connect(self.stop_requested)
 
+    def _make_form(self) -> QFormLayout:
+        """The settings' form (returned) and the collapsed "Advanced" group (``advanced``)."""
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         advanced_form = QFormLayout()
@@ -145,38 +182,7 @@ class TrainingPanel(QWidget):
                 editor.setSizeAdjustPolicy(
                     QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
                 editor.setMinimumContentsLength(12)
-
-        buttons = QHBoxLayout()
-        for action in (self.start_action, self.pause_action, self.stop_action):
-            button = QToolButton()
-            button.setDefaultAction(action)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        self.network = QLabel("")
-        self.network.setWordWrap(True)
-        self.error = QLabel("")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(ERROR_STYLE)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("not started")
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(advanced)
-        layout.addWidget(self.error)
-        layout.addLayout(buttons)
-        layout.addWidget(self.network)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
-        self._update_applicable()
-        self.set_state("idle")
+        return form
 
     # ----------------------------------------------------------------- editors
 
