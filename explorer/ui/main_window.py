@@ -270,7 +270,14 @@ class MainWindow(QMainWindow):
         for key, title in (("file", "&File"), ("edit", "&Edit"), ("view", "&View"),
                            ("presets", "&Presets"), ("help", "&Help")):
             self._menus[key] = bar.addMenu(title)
-        m = self._menus["file"]
+        self._build_file_menu(self._menus["file"])
+        self._build_edit_menu(self._menus["edit"])
+        self._build_view_menu(self._menus["view"])
+        self.presets_menu = self._menus["presets"]
+        self.presets_menu.addAction("(loading…)").setEnabled(False)
+        self._action(self._menus["help"], "&About Network Explorer", self._about)
+
+    def _build_file_menu(self, m: QMenu) -> None:
         Key = QKeySequence.StandardKey
         self.act_new = self._action(m, "&New", self.new_network, QKeySequence(Key.New))
         self.act_open = self._action(m, "&Open…", self.open_dialog, QKeySequence(Key.Open))
@@ -288,7 +295,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         self._action(m, "&Quit", self.close, QKeySequence(Key.Quit))
 
-        m = self._menus["edit"]
+    def _build_edit_menu(self, m: QMenu) -> None:
         stack = self.document.undo_stack
         self.act_undo = stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence("Ctrl+Z"))
@@ -324,7 +331,8 @@ class MainWindow(QMainWindow):
         self.act_save_block = self._action(m, "Save as &my block…", self.save_user_block,
                                            tip="Keep the selected container in the palette")
 
-        m = self._view_menu = self._menus["view"]
+    def _build_view_menu(self, m: QMenu) -> None:
+        self._view_menu = m
         self.act_build = self._action(m, "&Build", lambda: self.workspaces.setCurrentIndex(BUILD),
                                       QKeySequence("Ctrl+1"))
         self.act_train_look = self._action(
@@ -342,12 +350,6 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         self.act_reset_layout = self._action(m, "&Reset layout", self.reset_layout,
                                              tip="The default panels, sizes and tabs")
-
-        self.presets_menu = self._menus["presets"]
-        self.presets_menu.addAction("(loading…)").setEnabled(False)
-
-        m = self._menus["help"]
-        self._action(m, "&About Network Explorer", self._about)
 
     def _fill_presets(self) -> None:
         m = self.presets_menu
