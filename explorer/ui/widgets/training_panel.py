@@ -188,25 +188,17 @@ class TrainingPanel(QWidget):
 
     def _editor(self, name: str) -> QWidget:
         if name == "init":
-            combo = QComboBox()
-            for value in INITS:
-                combo.addItem({"default": "PyTorch default"}.get(value, value.capitalize()),
-                              value)
-            combo.setToolTip("The network's weight initialisation (saved with it)")
-            return combo
+            return _combo([(value, {"default": "PyTorch default"}.get(value, value.capitalize()))
+                           for value in INITS],
+                          "The network's weight initialisation (saved with it)")
         if name == "dataset":
-            combo = QComboBox()
-            for source, label in dataset_choices():
-                combo.addItem(label, source)
-            combo.addItem("A folder (IDX files or one sub-folder per class)…", CHOOSE_FOLDER)
+            folder = (CHOOSE_FOLDER, "A folder (IDX files or one sub-folder per class)…")
+            combo = _combo([*dataset_choices(), folder],
+                           "Every data set the engine offers; the bundled sample is offline")
             combo.activated.connect(self._maybe_choose_folder)
-            combo.setToolTip("Every data set the engine offers; the bundled sample is offline")
             return combo
         if name == "device":
-            combo = QComboBox()
-            for value, label in device_choices():
-                combo.addItem(label, value)
-            return combo
+            return _combo(device_choices(), "")
         param = self.schema[name]
         field = ParamField(param, none_text=NONE_TEXT.get(name, "default"),
                            check_text=CHECK_TEXT.get(name, ""))
@@ -383,6 +375,15 @@ class TrainingPanel(QWidget):
         self.set_state("idle")
         self.progress.setFormat("could not train")
         self.error.setText(message)
+
+
+def _combo(items: list[tuple[Any, str]], tooltip: str) -> QComboBox:
+    """A combo box of ``(value, label)`` items."""
+    combo = QComboBox()
+    for value, label in items:
+        combo.addItem(label, value)
+    combo.setToolTip(tooltip)
+    return combo
 
 
 def _setting_problem(param, value: Any) -> str | None:
