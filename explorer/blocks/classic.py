@@ -6,8 +6,8 @@ from collections import OrderedDict
 
 from torch import nn
 
+from explorer.blocks.class_source import exported
 from explorer.blocks.layers import CHANNELS, conv_text, spatial_channels
-from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS, MAX_KERNEL, MAX_NUM_CONVS, MAX_PADDING, MAX_STRIDE
 from explorer.core.registry import Param, register_block
 

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.blocks.class_source import exported
 from explorer.blocks.layers import make_activation, spatial_channels
-from explorer.blocks.source import exported
 from explorer.core.limits import MAX_REPEAT
 from explorer.core.registry import Param, register_block
 from explorer.core.shapes import ShapeError, fmt_shape

@@ -16,8 +16,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from explorer.blocks.class_source import exported
 from explorer.blocks.layers import spatial_channels
-from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS
 from explorer.core.registry import Param, register_block
 

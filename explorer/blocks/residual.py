@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.blocks.class_source import exported
 from explorer.blocks.containers import shortcut_for
 from explorer.blocks.layers import spatial_channels
-from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS, MAX_STRIDE
 from explorer.core.registry import Param, register_block
 from explorer.core.shapes import conv_out

@@ -699,8 +699,8 @@ class MainWindow(QMainWindow):
         return bool(path) and self.export_summary(Path(path), kind)
 
     def export_summary(self, path: Path, kind: str) -> bool:
-        from explorer.core.report import summary_csv, summary_markdown
         from explorer.core.spec import atomic_write_text
+        from explorer.core.summary_formats import summary_csv, summary_markdown
 
         text = summary_markdown(self.latest_summary) if kind == "md" else \
             summary_csv(self.latest_summary)

@@ -165,7 +165,7 @@ def test_block_classes_are_exported_as_written_in_their_family_file():
     """A block changes in one place: the exported class is the app's class, to the letter."""
     import inspect
 
-    from explorer.blocks.source import EXPORTED
+    from explorer.blocks.class_source import EXPORTED
 
     code = export_pytorch(every_block_spec())
     for name, cls in EXPORTED.items():
@@ -180,7 +180,7 @@ def test_a_class_that_uses_an_app_helper_is_refused_with_its_name():
     from torch import nn
 
     from explorer.blocks import layers
-    from explorer.blocks.source import SourceError, class_source, exported
+    from explorer.blocks.class_source import SourceError, class_source, exported
 
     @exported
     class UsesHelper(nn.Module):
@@ -191,7 +191,7 @@ def test_a_class_that_uses_an_app_helper_is_refused_with_its_name():
         with pytest.raises(SourceError, match="UsesHelper uses layers"):
             class_source(UsesHelper)
     finally:
-        from explorer.blocks.source import EXPORTED
+        from explorer.blocks.class_source import EXPORTED
         del EXPORTED["UsesHelper"]
 
 

@@ -7,8 +7,8 @@ import io
 
 from explorer.core.inspector import inspect_spec
 from explorer.core.presets import preset_spec
-from explorer.core.report import summary_csv, summary_markdown
 from explorer.core.spec import ArchitectureSpec
+from explorer.core.summary_formats import summary_csv, summary_markdown
 
 
 def test_csv_has_one_row_per_summary_row():
