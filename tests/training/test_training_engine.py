@@ -486,3 +486,33 @@ def test_paused_time_counts_in_no_time_and_no_throughput(monkeypatch, spec, data
     assert finished.elapsed < 10.0
     after = of(events, BatchEnd)[3]                        # the first batch after the pause
     assert after.batch == 4 and after.samples_per_second > 16 / 0.1
+
+
+def test_the_best_checkpoint_is_the_epoch_with_the_highest_test_accuracy(
+        monkeypatch, tmp_path, spec, dataset, config):
+    from explorer.training import engine
+
+    scripted = iter([(0.9, 0.50), (0.4, 0.90), (0.6, 0.70)])
+    monkeypatch.setattr(engine._Run, "_evaluate", lambda self: next(scripted))
+    config = dataclasses.replace(config, epochs=3, max_batches_per_epoch=2)
+    events = run(spec, config, dataset=dataset, run_dir=tmp_path)
+    assert [e.is_best for e in of(events, EpochEnd)] == [True, True, False]
+    assert [e.test_accuracy for e in of(events, EpochEnd)] == [0.50, 0.90, 0.70]
+    finished = events[-1]
+    assert finished.best_test_accuracy == 0.90 and finished.test_accuracy == 0.70
+    best = load_checkpoint(tmp_path / "best")
+    assert best.epoch == 2 and best.metrics["test_accuracy"] == 0.90
+
+
+def test_train_accuracy_is_the_share_of_images_right(spec, dataset, config):
+    """A network that always says class 0, trained with a negligible rate: a quarter of the
+    images (one class in four) are right, exactly."""
+    model = build_model(spec, device="cpu")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.fc1.bias[0] = 10.0
+    config = dataclasses.replace(config, epochs=1, lr=1e-12, momentum=0.0)
+    events = run(spec, config, dataset=dataset, model=model)
+    (epoch,) = of(events, EpochEnd)
+    assert epoch.train_accuracy == 0.25 and epoch.test_accuracy == 0.25
