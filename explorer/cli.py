@@ -324,7 +324,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def _print_torchinfo(args: argparse.Namespace, spec, summary) -> None:
     """torchinfo's own table (of the blocks that fit); the app's error, if any, on stderr."""
-    from explorer.core.report import torchinfo_table
+    from explorer.core.summary_formats import torchinfo_table
 
     error = summary.error
     if spec is not None or error is None:  # a torchvision model that fails has no table

@@ -15,6 +15,8 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from explorer.core.shapes import fmt_shape
+
 MAX_CHANNELS = 65_536
 """out_channels, growth_rate, Inception branch widths."""
 MAX_FLOWING_CHANNELS = 1_048_576
@@ -59,9 +61,8 @@ def check_elements(what: str, dims: Iterable[int]) -> int:
     dims = tuple(int(d) for d in dims)
     n = elements(dims)
     if n > MAX_ELEMENTS:
-        shape = "×".join(str(d) for d in dims)
         raise LimitError(
-            f"{what} would be {shape} = {n:.3g} numbers ({format_bytes(4 * n)} as float32), "
+            f"{what} would be {fmt_shape(dims)} = {n:.3g} numbers ({format_bytes(4 * n)} as float32), "
             f"more than the {MAX_ELEMENTS:.3g} a tensor may have here"
         )
     return n

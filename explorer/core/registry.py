@@ -299,6 +299,11 @@ def load_registries() -> None:
     PRESETS.load()
 
 
+def _summary_line(fn: Callable) -> str:
+    """The first paragraph of a function's docstring, on one line (a block's or preset's doc)."""
+    return (fn.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+
+
 def register_block(
     name: str,
     *,
@@ -327,7 +332,7 @@ def register_block(
             params=tuple(params),
             category=category,
             short=short or name,
-            doc=(factory.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
+            doc=_summary_line(factory),
             container=container,
             describer=describe,
         ))
@@ -377,7 +382,7 @@ def register_preset(
             blocks=fn,
             input_shape=tuple(input_shape),
             num_classes=num_classes,
-            doc=(fn.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
+            doc=_summary_line(fn),
             source=source,
             tags=tuple(tags),
             init=init,

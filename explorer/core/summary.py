@@ -12,7 +12,7 @@ from explorer.core.limits import format_bytes
 from explorer.core.shapes import fmt_shape
 from explorer.core.spec import BlockPath
 
-__all__ = ["InspectError", "LayerRow", "Summary", "format_bytes", "format_count",
+__all__ = ["InspectError", "LayerRow", "Summary", "code_place", "format_bytes", "format_count",
            "format_table"]
 
 
@@ -86,11 +86,7 @@ class InspectError:
 
     def where(self) -> str:
         """``net.py, line 23: x = self.fc(x)`` for an error in a user's code, else empty."""
-        if not self.file:
-            return ""
-        line = f", line {self.line}" if self.line else ""
-        code = f": {self.code}" if self.code else ""
-        return f"{self.file}{line}{code}"
+        return code_place(self.file, self.line, self.code)
 
     def text(self) -> str:
         where = f"{self.path}: " if self.path else ""
@@ -135,6 +131,15 @@ class Summary:
             "error": self.error.to_json() if self.error else None,
             "warnings": list(self.warnings),
         }
+
+
+def code_place(file: str, line: int | None, code: str) -> str:
+    """``net.py, line 23: x = self.fc(x)``: a place in a user's code (empty: not known)."""
+    if not file:
+        return ""
+    at = f", line {line}" if line else ""
+    text = f": {code}" if code else ""
+    return f"{file}{at}{text}"
 
 
 def format_count(n: int) -> str:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from explorer.core.shapes import fmt_shape
 from explorer.files import FileProblem, check_regular
 from explorer.paths import resource_path, user_data_dir
 
@@ -463,8 +464,7 @@ def read_idx(path: Path) -> np.ndarray:
                 raise DataError(f"{path} is truncated inside its header")
             dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
             if ndim >= 2 and 0 in dims[1:]:
-                shape = "×".join(map(str, dims[1:]))
-                raise DataError(f"{path} declares {shape} items; each must have a size ≥ 1")
+                raise DataError(f"{path} declares {fmt_shape(dims[1:])} items; each must have a size ≥ 1")
             expected = math.prod(dims)  # Python integers: no overflow
             if expected > MAX_IDX_BYTES:
                 raise DataError(

@@ -23,7 +23,7 @@ from torch import nn
 
 import explorer.blocks.modules  # noqa: F401  (every exported block class in EXPORTED)
 from explorer import __version__
-from explorer.blocks.source import EXPORTED, SourceError, class_source, constructor_args
+from explorer.blocks.class_source import EXPORTED, SourceError, class_source, constructor_args
 from explorer.core.builder import build_partial, fmt_shape
 from explorer.core.spec import ArchitectureSpec
 
@@ -511,7 +511,7 @@ _LAYERS: list[tuple[type, Callable[[nn.Module], str]]] = [
 
 # --------------------------------------------------------------------------- containers
 # A container's class is written for its content (the app's is generic); every other block
-# class is written from its own source in explorer/blocks (explorer.blocks.source).
+# class is written from its own source in explorer/blocks (explorer.blocks.class_source).
 
 _BLOCKS: dict[str, Callable[..., str]] = {}
 

@@ -290,7 +290,14 @@ class MainWindow(QMainWindow):
         for key, title in (("file", "&File"), ("edit", "&Edit"), ("view", "&View"),
                            ("presets", "&Presets"), ("help", "&Help")):
             self._menus[key] = bar.addMenu(title)
-        m = self._menus["file"]
+        self._build_file_menu(self._menus["file"])
+        self._build_edit_menu(self._menus["edit"])
+        self._build_view_menu(self._menus["view"])
+        self.presets_menu = self._menus["presets"]
+        self.presets_menu.addAction("(loading…)").setEnabled(False)
+        self._action(self._menus["help"], "&About Network Explorer", self._about)
+
+    def _build_file_menu(self, m: QMenu) -> None:
         Key = QKeySequence.StandardKey
         self.act_new = self._action(m, "&New", self.new_network, QKeySequence(Key.New))
         self.act_open = self._action(m, "&Open…", self.open_dialog, QKeySequence(Key.Open))
@@ -308,7 +315,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         self._action(m, "&Quit", self.close, QKeySequence(Key.Quit))
 
-        m = self._menus["edit"]
+    def _build_edit_menu(self, m: QMenu) -> None:
         stack = self.document.undo_stack
         self.act_undo = stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence("Ctrl+Z"))
@@ -349,7 +356,8 @@ class MainWindow(QMainWindow):
             tip="torchinfo.summary's own table of this network, with its own numbers")
         self.table.add_context_action(self.act_copy_torchinfo)
 
-        m = self._view_menu = self._menus["view"]
+    def _build_view_menu(self, m: QMenu) -> None:
+        self._view_menu = m
         self.act_build = self._action(m, "&Build", lambda: self.workspaces.setCurrentIndex(BUILD),
                                       QKeySequence("Ctrl+1"))
         self.act_train_look = self._action(
@@ -367,12 +375,6 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         self.act_reset_layout = self._action(m, "&Reset layout", self.reset_layout,
                                              tip="The default panels, sizes and tabs")
-
-        self.presets_menu = self._menus["presets"]
-        self.presets_menu.addAction("(loading…)").setEnabled(False)
-
-        m = self._menus["help"]
-        self._action(m, "&About Network Explorer", self._about)
 
     def _fill_presets(self) -> None:
         m = self.presets_menu
@@ -771,8 +773,8 @@ class MainWindow(QMainWindow):
         return bool(path) and self.export_summary(Path(path), kind)
 
     def export_summary(self, path: Path, kind: str) -> bool:
-        from explorer.core.report import summary_csv, summary_markdown
         from explorer.core.spec import atomic_write_text
+        from explorer.core.summary_formats import summary_csv, summary_markdown
 
         text = summary_markdown(self.latest_summary) if kind == "md" else \
             summary_csv(self.latest_summary)
@@ -925,7 +927,7 @@ class MainWindow(QMainWindow):
 
 def _torchinfo_or_reason(spec, torchvision: str | None) -> tuple[str, str]:
     """``(torchinfo's table, "")``, or ``("", why not)`` for a network it cannot take."""
-    from explorer.core.report import torchinfo_table
+    from explorer.core.summary_formats import torchinfo_table
 
     try:
         return torchinfo_table(spec, torchvision, depth=3), ""

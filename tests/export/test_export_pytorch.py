@@ -165,7 +165,7 @@ def test_block_classes_are_exported_as_written_in_their_family_file():
     """A block changes in one place: the exported class is the app's class, to the letter."""
     import inspect
 
-    from explorer.blocks.source import EXPORTED
+    from explorer.blocks.class_source import EXPORTED
 
     code = export_pytorch(every_block_spec())
     for name, cls in EXPORTED.items():
@@ -180,7 +180,7 @@ def test_a_class_that_uses_an_app_helper_is_refused_with_its_name():
     from torch import nn
 
     from explorer.blocks import layers
-    from explorer.blocks.source import SourceError, class_source, exported
+    from explorer.blocks.class_source import SourceError, class_source, exported
 
     @exported
     class UsesHelper(nn.Module):
@@ -191,10 +191,38 @@ def test_a_class_that_uses_an_app_helper_is_refused_with_its_name():
         with pytest.raises(SourceError, match="UsesHelper uses layers"):
             class_source(UsesHelper)
     finally:
-        from explorer.blocks.source import EXPORTED
+        from explorer.blocks.class_source import EXPORTED
         del EXPORTED["UsesHelper"]
 
 
 def test_the_bundle_keeps_the_block_sources_the_export_reads():
     recipe = (Path(__file__).parents[2] / "packaging" / "network-explorer.spec").read_text()
     assert '"explorer.blocks": "pyz+py"' in recipe
+
+
+def test_a_non_square_window_is_exported_as_it_is_and_the_checkpoint_loads(tmp_path):
+    from safetensors.torch import save_file
+
+    from explorer.core.spec import ArchitectureSpec
+
+    spec = ArchitectureSpec.from_dict({
+        "name": "oblong", "input_shape": [1, 20, 24], "num_classes": 3, "blocks": [
+            {"type": "conv2d", "out_channels": 4, "kernel_size": [3, 5], "stride": [2, 1],
+             "padding": [1, 2]},
+            {"type": "max_pool2d", "kernel_size": [2, 3], "stride": [2, 1]},
+            {"type": "conv2d", "out_channels": 5, "kernel_size": [1, 3], "dilation": [1, 2]},
+            {"type": "flatten"}, {"type": "linear", "out_features": "classes"},
+        ]})
+    app = build_model(spec, device="cpu")
+    randomise(app, 5)
+    weights = tmp_path / "best.safetensors"
+    save_file(app.state_dict(), weights)
+    module = load_code(export_pytorch(spec))
+    exported = module.build_model(weights)
+    conv1, pool1, conv2 = exported.conv1, exported.pool1, exported.conv2
+    assert (conv1.kernel_size, conv1.stride, conv1.padding) == ((3, 5), (2, 1), (1, 2))
+    assert (tuple(pool1.kernel_size), tuple(pool1.stride)) == ((2, 3), (2, 1))
+    assert (conv2.kernel_size, conv2.dilation) == ((1, 3), (1, 2))
+    x = torch.randn(2, 1, 20, 24, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(exported.eval()(x), app.eval()(x))

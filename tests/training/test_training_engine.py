@@ -452,3 +452,80 @@ def test_a_run_that_cannot_fit_in_memory_fails_before_allocating(spec, dataset, 
     finished = run(spec, config, dataset=dataset)[-1]
     assert finished.status == "failed" and "needs at least" in finished.reason
     assert "more than the 4.0 KiB of memory on cpu" in finished.reason
+
+
+class _Clock:
+    """A stand-in for ``time`` in the engine: every reading advances 1 ms; ``jump`` adds
+    seconds at once (a pause that lasts that long)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def perf_counter(self) -> float:
+        self.now += 0.001
+        return self.now
+
+    def jump(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_paused_time_counts_in_no_time_and_no_throughput(monkeypatch, spec, dataset, config):
+    """A 100 s pause in epoch 1: the epoch's time, the run's samples/s and the batch speed
+    right after the pause are those of the work alone; elapsed leaves the pause out too."""
+    import types
+
+    from explorer.training import engine
+
+    clock = _Clock()
+    monkeypatch.setattr(engine, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
+    config = dataclasses.replace(config, epochs=1, batch_size=16)
+    control = TrainControl()
+    events = []
+    for event in train(spec, config, dataset=dataset, control=control):
+        events.append(event)
+        if isinstance(event, BatchEnd) and event.batch == 3 and not of(events, Paused):
+            control.pause()
+        elif isinstance(event, Paused):
+            clock.jump(100.0)
+            control.resume()
+    (resumed,) = of(events, Resumed)
+    assert 100.0 <= resumed.paused_for < 100.1
+    (epoch,) = of(events, EpochEnd)
+    assert epoch.epoch_time < 5.0                          # the work took milliseconds
+    finished = events[-1]
+    assert finished.status == "finished"
+    samples = len(dataset.train)
+    assert finished.samples_per_second > samples / 5.0     # 256 samples in well under 5 s
+    assert finished.elapsed < 10.0
+    after = of(events, BatchEnd)[3]                        # the first batch after the pause
+    assert after.batch == 4 and after.samples_per_second > 16 / 0.1
+
+
+def test_the_best_checkpoint_is_the_epoch_with_the_highest_test_accuracy(
+        monkeypatch, tmp_path, spec, dataset, config):
+    from explorer.training import engine
+
+    scripted = iter([(0.9, 0.50), (0.4, 0.90), (0.6, 0.70)])
+    monkeypatch.setattr(engine._Run, "_evaluate", lambda self: next(scripted))
+    config = dataclasses.replace(config, epochs=3, max_batches_per_epoch=2)
+    events = run(spec, config, dataset=dataset, run_dir=tmp_path)
+    assert [e.is_best for e in of(events, EpochEnd)] == [True, True, False]
+    assert [e.test_accuracy for e in of(events, EpochEnd)] == [0.50, 0.90, 0.70]
+    finished = events[-1]
+    assert finished.best_test_accuracy == 0.90 and finished.test_accuracy == 0.70
+    best = load_checkpoint(tmp_path / "best")
+    assert best.epoch == 2 and best.metrics["test_accuracy"] == 0.90
+
+
+def test_train_accuracy_is_the_share_of_images_right(spec, dataset, config):
+    """A network that always says class 0, trained with a negligible rate: a quarter of the
+    images (one class in four) are right, exactly."""
+    model = build_model(spec, device="cpu")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.fc1.bias[0] = 10.0
+    config = dataclasses.replace(config, epochs=1, lr=1e-12, momentum=0.0)
+    events = run(spec, config, dataset=dataset, model=model)
+    (epoch,) = of(events, EpochEnd)
+    assert epoch.train_accuracy == 0.25 and epoch.test_accuracy == 0.25

@@ -83,6 +83,16 @@ def test_new_run_dirs_are_unique_and_safe(tmp_path):
     assert second != first and not second.exists()
 
 
+def test_a_run_folder_is_named_after_the_network_and_the_start_time(tmp_path):
+    from datetime import datetime
+
+    when = datetime(2024, 1, 2, 3, 4, 5)
+    first = default_run_dir("lenet", root=tmp_path, now=when)
+    assert first == tmp_path / "lenet-20240102-030405"
+    first.mkdir()
+    assert default_run_dir("lenet", root=tmp_path, now=when) == tmp_path / "lenet-20240102-030405-2"
+
+
 def test_runs_folder_follows_xdg(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert runs_folder() == tmp_path / "network-explorer" / "runs"

@@ -259,3 +259,17 @@ def test_block_boxes_say_their_family_description():
     assert layout.box("conv1").detail == "conv2d · 5×5, 6 ch, p2"
     assert layout.box("pool1").detail == "avg_pool2d · 2×2"
     assert layout.box("fc3").detail == "linear · classes out"
+
+
+def test_a_parallel_merge_says_concatenation_or_addition():
+    spec = ArchitectureSpec.from_dict({
+        "name": "merges", "input_shape": [3, 8, 8], "num_classes": 2, "blocks": [
+            {"type": "parallel", "branches": [[{"type": "conv2d", "out_channels": 4,
+                                                "kernel_size": 1}], []]},
+            {"type": "parallel", "merge": "add", "branches": [[{"type": "relu"}], []]},
+            {"type": "flatten"}, {"type": "linear", "out_features": "classes"},
+        ]})
+    layout = layout_network(spec, inspect_spec(spec, depth=8))
+    merges = [b for b in layout.boxes if b.kind == "merge"]
+    assert [(b.path, b.title) for b in merges] == [((0,), "C"), ((1,), "+")]
+    assert "concatenation" in merges[0].tooltip and merges[1].tooltip == "addition"

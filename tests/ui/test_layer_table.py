@@ -98,6 +98,24 @@ def test_rows_that_changed_show_their_deltas(table, course):
     assert _find(table, "4: conv2").siblingAtColumn(OUTPUT).data() == "32×8×8"
 
 
+def test_a_change_in_parameters_alone_is_marked(table, course):
+    """Dropping conv1's bias keeps every shape: the row is still changed, with its delta,
+    and the rows after it (same shapes, same parameters) are not."""
+    spec, before = course
+    after = inspect_spec(edit.set_param(spec, (0,), "bias", False), depth=8)
+    table.set_summary(before)
+    table.set_summary(after, before)
+    conv = _find(table, "0: conv1")
+    assert conv.siblingAtColumn(OUTPUT).data() == "10×24×24"      # no arrow: same shape
+    assert conv.siblingAtColumn(PARAMS).data() == f"{250:,}  (-10)"
+    assert conv.data(Qt.ItemDataRole.BackgroundRole) is not None
+    assert "-10 params (260 → 250)" in conv.data(Qt.ItemDataRole.ToolTipRole)
+    pool = _find(table, "1: pool1")
+    assert pool.data(Qt.ItemDataRole.BackgroundRole) is None
+    assert pool.siblingAtColumn(PARAMS).data() == "–"
+    assert "<b>" + f"{after.total_params:,} (-10)" + "</b>" in table.totals.text()
+
+
 def test_error_row_banner_and_totals_up_to_the_failing_block(table, course):
     spec, _ = course
     broken = edit.replace(spec, (4,), BlockSpec("conv2d", {"out_channels": 20, "kernel_size": 13}))

@@ -105,3 +105,17 @@ def test_the_device_list_without_a_gpu(panel):
     assert values[:2] == ["auto", "cpu"]
     if not torch.cuda.is_available():
         assert combo.itemText(0) in ("Automatic (CPU)", "Automatic (Apple GPU (MPS))")
+
+
+def test_progress_and_eta_follow_the_batches_left(panel):
+    from explorer.training.events import BatchEnd, Started
+
+    panel.batch_size = 32
+    panel.on_event(Started(device="cpu", params=1000, batches_per_epoch=10, epochs=2,
+                           run_dir=None))
+    assert (panel.progress.minimum(), panel.progress.maximum()) == (0, 20)
+    panel.on_event(BatchEnd(epoch=2, batch=3, batches=10, step=13, loss=0.5, lr=0.1,
+                            samples_per_second=64.0))
+    assert panel.progress.value() == 13
+    # 7 batches of 32 left at 64 samples/s: 3.5 s
+    assert panel.progress.format() == "epoch 2/2 · batch 3/10 · 64 samples/s · ETA 0:04"

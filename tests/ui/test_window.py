@@ -10,7 +10,7 @@ import json
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
-from ui_helpers import answer_dialog, close_window, drop, make_window
+from ui_helpers import SUMMARY_WAIT_MS, answer_dialog, close_window, drop, make_window
 
 from explorer.core.edit import block_at
 from explorer.ui.style import ERROR_RED
@@ -40,7 +40,7 @@ def click_tree(qtbot, window, path, modifier=Qt.KeyboardModifier.NoModifier, kin
 
 def fresh_summary(qtbot, window, action):
     """Run ``action`` and wait for the summary of the edit it made."""
-    with qtbot.waitSignal(window.summary_ready, timeout=30000):
+    with qtbot.waitSignal(window.summary_ready, timeout=SUMMARY_WAIT_MS):
         action()
     assert window.latest_summary is not None
     return window.latest_summary
@@ -430,7 +430,7 @@ def test_stale_results_are_dropped(qtbot, window):
     for _classes in range(11, 21):
         spin.stepBy(1)  # the up arrow, ten times
         qtbot.wait(5)
-    qtbot.waitUntil(lambda: window.latest_summary.output_shape == (20,), timeout=30000)
+    qtbot.waitUntil(lambda: window.latest_summary.output_shape == (20,), timeout=SUMMARY_WAIT_MS)
     assert shown and all(got == now for got, now in shown)
     assert window.dropped_results > 0
     assert block_at(window.document.spec, (9,)).type == "linear"

@@ -13,6 +13,10 @@ from PySide6.QtWidgets import (
     QMessageBox,
 )
 
+SUMMARY_WAIT_MS = 90_000
+"""How long a test waits for a window's summary: the inspector process imports PyTorch first,
+which took over 30 s on the shared 2-core machine under a load of 10."""
+
 
 def answer_dialog(button: str | None = None, *, text: str | None = None, log: list | None = None,
                   timeout_ms: int = 5000) -> None:
@@ -75,7 +79,7 @@ def make_window(qtbot, path=None):
 
     window = MainWindow(QSettings())  # not qtbot.addWidget: its close at teardown would come
     window.show()                     # before ours and block on the unsaved-changes question
-    with qtbot.waitSignal(window.summary_ready, timeout=30000):
+    with qtbot.waitSignal(window.summary_ready, timeout=SUMMARY_WAIT_MS):
         window.start(path)
     return window
 

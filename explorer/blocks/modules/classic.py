@@ -6,7 +6,7 @@ from collections import OrderedDict
 
 from torch import nn
 
-from explorer.blocks.source import exported
+from explorer.blocks.class_source import exported
 
 
 @exported

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.blocks.class_source import exported
 from explorer.blocks.layers import spatial_channels
 from explorer.blocks.modules.layers import make_activation
-from explorer.blocks.source import exported
 from explorer.core.shapes import ShapeError, fmt_shape
 
 

@@ -7,7 +7,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from explorer.blocks.source import exported
+from explorer.blocks.class_source import exported
 
 
 @exported

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.blocks.class_source import exported
 from explorer.blocks.modules.containers import shortcut_for
-from explorer.blocks.source import exported
 
 
 def residual_shortcut(kind: str, in_shape: tuple, out_shape: tuple) -> nn.Module | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from explorer.core.summary import InspectError, Summary
+from explorer.core.summary import InspectError, Summary, code_place
 
 __all__ = [
     "Candidate",
@@ -86,11 +86,7 @@ class CodeProblem:
 
     def where(self) -> str:
         """``net.py, line 23: x = self.fc(x)`` (empty when the place is not known)."""
-        if not self.file:
-            return ""
-        line = f", line {self.line}" if self.line else ""
-        code = f": {self.code}" if self.code else ""
-        return f"{self.file}{line}{code}"
+        return code_place(self.file, self.line, self.code)
 
     def one_line(self) -> str:
         """The message and where it happened, for a terminal."""

@@ -263,7 +263,13 @@ class CanvasView(QWidget):
         self.note = QLabel("")
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #b36b00")
+        self._arrange(undo, clear)
+        self.canvas.changed.connect(self._emit)
+        self.prediction = None
 
+    def _arrange(self, undo: QPushButton, clear: QPushButton) -> None:
+        """The canvas and its brush row on the left; what the network sees, the top class
+        and the bars on the right."""
         brush_row = QHBoxLayout()
         brush_row.addWidget(QLabel("Brush"))
         brush_row.addWidget(self.brush, 1)
@@ -291,8 +297,6 @@ class CanvasView(QWidget):
         layout = QHBoxLayout(self)
         layout.addLayout(left)
         layout.addLayout(right, 1)
-        self.canvas.changed.connect(self._emit)
-        self.prediction = None
 
     def _emit(self) -> None:
         self.drawing_changed.emit(self.canvas.pixels())

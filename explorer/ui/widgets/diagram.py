@@ -9,6 +9,7 @@ click its ± toggle, to expand or collapse it; Ctrl+wheel zooms.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -28,12 +29,68 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
     QToolTip,
+    QWidget,
 )
 
 from explorer.ui.diagram_layout import HEAD_H, TOGGLE_W, Box, Layout, layout_network
 from explorer.ui.style import ERROR_RED, blend, plain_tooltip
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
+
+
+@dataclass(frozen=True)
+class _Ink:
+    """The palette's colours and the view's fonts, read once per paint."""
+
+    text: QColor
+    base: QColor
+    button: QColor
+    accent: QColor
+    faint: QColor
+    link: QColor
+    fonts: dict
+
+    @classmethod
+    def of(cls, view: QWidget) -> _Ink:
+        pal, role = view.palette(), QPalette.ColorRole
+        return cls(pal.color(role.Text), pal.color(role.Base), pal.color(role.Button),
+                   pal.color(role.Highlight), pal.color(role.PlaceholderText),
+                   pal.color(role.Link), view.fonts)
+
+
+def _edge(painter: QPainter, e, ink: _Ink) -> None:
+    """An edge with its arrow and the shape it carries."""
+    colour = ink.link if e.kind == "shortcut" else blend(ink.base, ink.text, 0.55)
+    pen = QPen(colour, 1.6 if e.kind == "shortcut" else 1.3)
+    if e.pending:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawPath(_rounded(e.points))
+    _arrow(painter, e.points, colour)
+    if e.label and e.label_pos is not None:
+        painter.setFont(ink.fonts["label"])
+        painter.setPen(ERROR_RED if e.error else ink.link if e.kind == "shortcut" else
+                       ink.faint if not e.pending else blend(ink.base, ink.faint, 0.5))
+        x, y = e.label_pos
+        painter.drawText(QRectF(x, y - 8, 400, 16),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, e.label)
+
+
+def _round_box(painter: QPainter, b: Box, ink: _Ink) -> None:
+    """A merge node (a circle: +, concat) or the input/output terminal (a pill)."""
+    rect = QRectF(b.x, b.y, b.w, b.h)
+    if b.kind == "merge":
+        painter.setPen(QPen(blend(ink.base, ink.text, 0.6), 1.3))
+        painter.setBrush(blend(ink.base, ERROR_RED, 0.2) if b.error else ink.base)
+        painter.drawEllipse(rect)
+    else:
+        painter.setPen(QPen(blend(ink.base, ink.text, 0.5), 1.2))
+        painter.setBrush(blend(ink.base, ink.accent, 0.12))
+        painter.drawRoundedRect(rect, b.h / 2, b.h / 2)
+    painter.setFont(ink.fonts["title"])
+    painter.setPen(ink.text)
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, b.title)
 
 
 class _Drawing(QGraphicsObject):
@@ -56,107 +113,64 @@ class _Drawing(QGraphicsObject):
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         exposed = option.exposedRect.adjusted(-40, -40, 40, 40)
-        pal = self.view.palette()
-        text = pal.color(QPalette.ColorRole.Text)
-        base = pal.color(QPalette.ColorRole.Base)
-        button = pal.color(QPalette.ColorRole.Button)
-        accent = pal.color(QPalette.ColorRole.Highlight)
-        faint = pal.color(QPalette.ColorRole.PlaceholderText)
-        link = pal.color(QPalette.ColorRole.Link)
+        ink = _Ink.of(self.view)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
-        fonts = self.view.fonts
-        lay = self.layout_
-
-        for b in lay.boxes:  # frames first, behind everything
-            if b.kind != "frame" or not exposed.intersects(QRectF(b.x, b.y, b.w, b.h)):
-                continue
-            self._frame(painter, b, text, base, accent, faint, fonts)
-
-        edge_colour = blend(base, text, 0.55)
-        for e in lay.edges:
+        boxes = [b for b in self.layout_.boxes
+                 if exposed.intersects(QRectF(b.x, b.y, b.w, b.h))]
+        for b in boxes:  # frames first, behind everything
+            if b.kind == "frame":
+                self._frame(painter, b, ink)
+        for e in self.layout_.edges:
             xs = [p[0] for p in e.points]
             ys = [p[1] for p in e.points]
-            rect = QRectF(min(xs), min(ys), max(xs) - min(xs) + 1, max(ys) - min(ys) + 1)
-            if not exposed.intersects(rect):
-                continue
-            colour = link if e.kind == "shortcut" else edge_colour
-            pen = QPen(colour, 1.6 if e.kind == "shortcut" else 1.3)
-            if e.pending:
-                pen.setStyle(Qt.PenStyle.DashLine)
-            painter.setPen(pen)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawPath(_rounded(e.points))
-            _arrow(painter, e.points, colour)
-            if e.label and e.label_pos is not None:
-                painter.setFont(fonts["label"])
-                painter.setPen(ERROR_RED if e.error else link if e.kind == "shortcut" else
-                               faint if not e.pending else blend(base, faint, 0.5))
-                x, y = e.label_pos
-                painter.drawText(QRectF(x, y - 8, 400, 16),
-                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                                 e.label)
+            if exposed.intersects(QRectF(min(xs), min(ys), max(xs) - min(xs) + 1,
+                                         max(ys) - min(ys) + 1)):
+                _edge(painter, e, ink)
+        for b in boxes:
+            if b.kind in ("merge", "terminal"):
+                _round_box(painter, b, ink)
+            elif b.kind != "frame":
+                self._box(painter, b, ink)
 
-        for b in lay.boxes:
-            if b.kind == "frame" or not exposed.intersects(QRectF(b.x, b.y, b.w, b.h)):
-                continue
-            rect = QRectF(b.x, b.y, b.w, b.h)
-            selected = b.key in self.selected
-            if b.kind == "merge":
-                fill = blend(base, ERROR_RED, 0.2) if b.error else base
-                painter.setPen(QPen(blend(base, text, 0.6), 1.3))
-                painter.setBrush(fill)
-                painter.drawEllipse(rect)
-                painter.setFont(fonts["title"])
-                painter.setPen(text)
-                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, b.title)
-                continue
-            if b.kind == "terminal":
-                painter.setPen(QPen(blend(base, text, 0.5), 1.2))
-                painter.setBrush(blend(base, accent, 0.12))
-                painter.drawRoundedRect(rect, b.h / 2, b.h / 2)
-                painter.setFont(fonts["title"])
-                painter.setPen(text)
-                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, b.title)
-                continue
-            fill = button if b.kind == "block" else blend(base, button, 0.55)
-            border = blend(base, text, 0.45)
-            width = 1.2
-            if b.error:
-                fill = blend(fill, ERROR_RED, 0.22)
-                border, width = ERROR_RED, 2.2
-            if selected:
-                fill = blend(fill, accent, 0.25)
-                border, width = accent, 2.6
-            pen = QPen(border, width)
-            if (b.pending or b.dashed) and not b.error:
-                pen.setStyle(Qt.PenStyle.DashLine)
-            painter.setPen(pen)
-            painter.setBrush(fill)
-            painter.drawRoundedRect(rect, 5, 5)
-            ink = text if (b.error or not b.pending) else blend(base, text, 0.6)
-            right = TOGGLE_W if b.expandable else 0
-            inner = rect.adjusted(8, 3, -8 - right, -3)
-            painter.setFont(fonts["title"])
-            painter.setPen(ink)
-            if b.detail:
-                painter.drawText(QRectF(inner.x(), inner.y(), inner.width(), inner.height() / 2 + 1),
-                                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                                 b.title)
-                painter.setFont(fonts["detail"])
-                painter.setPen(faint)
-                painter.drawText(QRectF(inner.x(), inner.center().y() + 1, inner.width(),
-                                        inner.height() / 2),
-                                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                                 b.detail)
-            else:
-                painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, b.title)
-            if b.expandable:
-                self._toggle(painter, toggle_rect(b), b.expanded, border if b.error else
-                             blend(base, text, 0.5), text)
+    def _box(self, painter: QPainter, b: Box, ink: _Ink) -> None:
+        """A block or layer: a rounded box with its title and, below, its detail."""
+        rect = QRectF(b.x, b.y, b.w, b.h)
+        fill = ink.button if b.kind == "block" else blend(ink.base, ink.button, 0.55)
+        border, width = blend(ink.base, ink.text, 0.45), 1.2
+        if b.error:
+            fill = blend(fill, ERROR_RED, 0.22)
+            border, width = ERROR_RED, 2.2
+        if b.key in self.selected:
+            fill = blend(fill, ink.accent, 0.25)
+            border, width = ink.accent, 2.6
+        pen = QPen(border, width)
+        if (b.pending or b.dashed) and not b.error:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(rect, 5, 5)
+        inner = rect.adjusted(8, 3, -8 - (TOGGLE_W if b.expandable else 0), -3)
+        painter.setFont(ink.fonts["title"])
+        painter.setPen(ink.text if (b.error or not b.pending) else
+                       blend(ink.base, ink.text, 0.6))
+        if b.detail:
+            painter.drawText(QRectF(inner.x(), inner.y(), inner.width(), inner.height() / 2 + 1),
+                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                             b.title)
+            painter.setFont(ink.fonts["detail"])
+            painter.setPen(ink.faint)
+            painter.drawText(QRectF(inner.x(), inner.center().y() + 1, inner.width(),
+                                    inner.height() / 2),
+                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, b.detail)
+        else:
+            painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, b.title)
+        if b.expandable:
+            self._toggle(painter, toggle_rect(b), b.expanded, border if b.error else
+                         blend(ink.base, ink.text, 0.5), ink.text)
 
-    def _frame(self, painter: QPainter, b: Box, text: QColor, base: QColor, accent: QColor,
-               faint: QColor, fonts: dict) -> None:
+    def _frame(self, painter: QPainter, b: Box, ink: _Ink) -> None:
+        text, base, accent, fonts = ink.text, ink.base, ink.accent, ink.fonts
         rect = QRectF(b.x, b.y, b.w, b.h)
         selected = b.key in self.selected
         border = ERROR_RED if b.error else accent if selected else blend(base, text, 0.3)
@@ -180,7 +194,7 @@ class _Drawing(QGraphicsObject):
         painter.drawText(inner, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          b.title)
         painter.setFont(fonts["detail"])
-        painter.setPen(faint)
+        painter.setPen(ink.faint)
         rest = inner.adjusted(fm.horizontalAdvance(b.title) + 10, 0, 0, 0)
         detail = QFontMetricsF(fonts["detail"]).elidedText(b.detail, Qt.TextElideMode.ElideRight,
                                                           rest.width())

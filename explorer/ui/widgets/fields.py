@@ -106,11 +106,12 @@ class NumberEdit(QAbstractSpinBox):
             value = self.number() + steps * self.step
         except ValueError:
             return
-        low, high = self.param.minimum, self.param.maximum
-        if low is not None and value < low:
-            value = low if not self.param.minimum_exclusive else value - steps * self.step
-        if high is not None and value > high:
-            value = high if not self.param.maximum_exclusive else value - steps * self.step
+        param = self.param
+        if not param.in_range(value):  # the arrows stop at a bound, or before an excluded one
+            above = param.maximum is not None and value >= param.maximum
+            if param.maximum_exclusive if above else param.minimum_exclusive:
+                return
+            value = param.maximum if above else param.minimum
         self.set_number(int(value) if self.integer else round(value, 10))
         self.stepped.emit()
 

@@ -68,9 +68,12 @@ class PropertiesPanel(QScrollArea):
         self.name_edit.editingFinished.connect(self._name_done)
         form.addRow("Name", self.name_edit)
         shape_row = QHBoxLayout()
+        shape_row.setSpacing(4)
         self.shape_fields = []
         for name in ("channels", "height", "width"):
             field = ParamField(_NETWORK[name])
+            field.editor.setMinimumWidth(36)  # three in a row must fit a narrow panel
+            field.editor.setToolTip(f"{name} of the input image")
             field.edited.connect(self._shape_done)
             shape_row.addWidget(QLabel(name[0].upper()))
             shape_row.addWidget(field)

@@ -110,6 +110,41 @@ class TrainingPanel(QWidget):
         self.batch_size = 0
         self._started_label = ""
 
+        self._make_actions()
+        form = self._make_form()
+        buttons = QHBoxLayout()
+        for action in (self.start_action, self.pause_action, self.stop_action):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.network = QLabel("")
+        self.network.setWordWrap(True)
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("not started")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.advanced)
+        layout.addWidget(self.error)
+        layout.addLayout(buttons)
+        layout.addWidget(self.network)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self._update_applicable()
+        self.set_state("idle")
+
+    def _make_actions(self) -> None:
         self.start_action = QAction("&Start training", self)
         self.start_action.setShortcut(QKeySequence(Qt.Key.Key_F5))
         self.start_action.setToolTip("Train a frozen copy of the current network (F5)")
@@ -121,6 +156,8 @@ class TrainingPanel(QWidget):
         self.stop_action.setToolTip("Stop after the current batch; checkpoints are kept")
         self.stop_action.triggered.connect(self.stop_requested)
 
+    def _make_form(self) -> QFormLayout:
+        """The settings' form (returned) and the collapsed "Advanced" group (``advanced``)."""
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         advanced_form = QFormLayout()
@@ -145,62 +182,23 @@ class TrainingPanel(QWidget):
                 editor.setSizeAdjustPolicy(
                     QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
                 editor.setMinimumContentsLength(12)
-
-        buttons = QHBoxLayout()
-        for action in (self.start_action, self.pause_action, self.stop_action):
-            button = QToolButton()
-            button.setDefaultAction(action)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        self.network = QLabel("")
-        self.network.setWordWrap(True)
-        self.error = QLabel("")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(ERROR_STYLE)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("not started")
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(advanced)
-        layout.addWidget(self.error)
-        layout.addLayout(buttons)
-        layout.addWidget(self.network)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
-        self._update_applicable()
-        self.set_state("idle")
+        return form
 
     # ----------------------------------------------------------------- editors
 
     def _editor(self, name: str) -> QWidget:
         if name == "init":
-            combo = QComboBox()
-            for value in INITS:
-                combo.addItem({"default": "PyTorch default"}.get(value, value.capitalize()),
-                              value)
-            combo.setToolTip("The network's weight initialisation (saved with it)")
-            return combo
+            return _combo([(value, {"default": "PyTorch default"}.get(value, value.capitalize()))
+                           for value in INITS],
+                          "The network's weight initialisation (saved with it)")
         if name == "dataset":
-            combo = QComboBox()
-            for source, label in dataset_choices():
-                combo.addItem(label, source)
-            combo.addItem("A folder (IDX files or one sub-folder per class)…", CHOOSE_FOLDER)
+            folder = (CHOOSE_FOLDER, "A folder (IDX files or one sub-folder per class)…")
+            combo = _combo([*dataset_choices(), folder],
+                           "Every data set the engine offers; the bundled sample is offline")
             combo.activated.connect(self._maybe_choose_folder)
-            combo.setToolTip("Every data set the engine offers; the bundled sample is offline")
             return combo
         if name == "device":
-            combo = QComboBox()
-            for value, label in device_choices():
-                combo.addItem(label, value)
-            return combo
+            return _combo(device_choices(), "")
         param = self.schema[name]
         field = ParamField(param, none_text=NONE_TEXT.get(name, "default"),
                            check_text=CHECK_TEXT.get(name, ""))
@@ -377,6 +375,15 @@ class TrainingPanel(QWidget):
         self.set_state("idle")
         self.progress.setFormat("could not train")
         self.error.setText(message)
+
+
+def _combo(items: list[tuple[Any, str]], tooltip: str) -> QComboBox:
+    """A combo box of ``(value, label)`` items."""
+    combo = QComboBox()
+    for value, label in items:
+        combo.addItem(label, value)
+    combo.setToolTip(tooltip)
+    return combo
 
 
 def _setting_problem(param, value: Any) -> str | None:

@@ -7,8 +7,8 @@ import io
 
 from explorer.core.inspector import inspect_spec
 from explorer.core.presets import preset_spec
-from explorer.core.report import summary_csv, summary_markdown
 from explorer.core.spec import ArchitectureSpec
+from explorer.core.summary_formats import summary_csv, summary_markdown
 
 
 def test_csv_has_one_row_per_summary_row():
@@ -29,3 +29,13 @@ def test_markdown_has_the_table_totals_and_error():
     assert "| Layer | Type | Output |" in text
     assert "4×6×6" in text
     assert "**Error**" in text and "**Hint**" in text
+
+
+def test_counts_read_as_the_table_shows_them():
+    from explorer.core.summary import format_count
+
+    assert format_count(999_999) == "999,999"
+    assert format_count(150_000) == "150,000"
+    assert format_count(1_000_000) == "1.00 M"
+    assert format_count(2_754_000) == "2.75 M"
+    assert format_count(1_814_000_000) == "1.81 G"
