@@ -24,7 +24,10 @@ class LayerRow:
     built from a spec); ``input_shape`` what reached the layer; ``geometry`` the kernel,
     stride, padding and dilation (``(h, w)`` pairs) of convolution and pooling rows;
     ``detail`` the settings a block shows next to its type (a residual variant:
-    ``constant_scaling, scale 0.5``), else empty.
+    ``constant_scaling, scale 0.5``), else empty. ``mult_adds`` counts the operations run
+    inside the module, its submodules' included; ``own_mult_adds`` the part run directly in
+    the forward of a module that has submodules, outside them (an attention product, a
+    functional ``F.conv2d``): 0 for a single layer.
     """
 
     name: str
@@ -41,6 +44,7 @@ class LayerRow:
     input_shape: tuple[int, ...] | None = None
     geometry: dict[str, tuple[int, int]] | None = None
     detail: str = ""
+    own_mult_adds: int = 0
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -60,8 +64,11 @@ class InspectError:
     hint: str = ""
     path: str = ""
     in_shape: tuple[int, ...] | None = None
-    kind: str = "shape"  # "shape" (does not fit) or "spec" (invalid as written)
+    kind: str = "shape"  # "shape" (does not fit), "spec" (invalid as written), "code"
     block_path: BlockPath | None = None
+    file: str = ""  # for a network from a Python file: where in the user's code it failed
+    line: int | None = None
+    code: str = ""  # that line of the user's code
 
     def to_json(self) -> dict:
         return {
@@ -72,7 +79,18 @@ class InspectError:
             "path": self.path,
             "kind": self.kind,
             "input_shape": list(self.in_shape) if self.in_shape is not None else None,
+            "file": self.file or None,
+            "line": self.line,
+            "code": self.code or None,
         }
+
+    def where(self) -> str:
+        """``net.py, line 23: x = self.fc(x)`` for an error in a user's code, else empty."""
+        if not self.file:
+            return ""
+        line = f", line {self.line}" if self.line else ""
+        code = f": {self.code}" if self.code else ""
+        return f"{self.file}{line}{code}"
 
     def text(self) -> str:
         where = f"{self.path}: " if self.path else ""
@@ -127,6 +145,19 @@ def format_count(n: int) -> str:
     return f"{n:,}"
 
 
+OWN_MARK = "*"
+OWN_NOTE = ("* includes operations run directly in the block's own forward, outside the "
+            "layers listed (e.g. an attention product)")
+
+
+def format_mult_adds(row: LayerRow) -> str:
+    """A row's multiply-adds, marked with :data:`OWN_MARK` where part of them run outside its
+    submodules; ``--`` for none."""
+    if not row.mult_adds:
+        return "--"
+    return format_count(row.mult_adds) + (OWN_MARK if row.own_mult_adds else "")
+
+
 def format_table(summary: Summary) -> str:
     """The summary as a fixed-width text table, with totals and the error, if any."""
     header = ("Layer", "Type", "Output", "Params", "Mult-adds", "RF", "Stride")
@@ -141,7 +172,7 @@ def format_table(summary: Summary) -> str:
             f"{row.type} ({row.detail})" if row.detail else row.type,
             fmt_shape(row.output_shape),
             f"{row.params:,}" if row.params else "--",
-            format_count(row.mult_adds) if row.mult_adds else "--",
+            format_mult_adds(row),
             str(row.receptive_field) if row.receptive_field else "",
             str(row.effective_stride) if row.effective_stride else "",
         ))
@@ -157,6 +188,8 @@ def format_table(summary: Summary) -> str:
     text = [f"{summary.name}  input {fmt_shape(summary.input_shape)}", rule, fmt(header), rule]
     text += [fmt(line) for line in lines]
     text.append(rule)
+    if any(row.own_mult_adds for row in summary.layers):
+        text.append(OWN_NOTE)
     text.append(f"Output:            {fmt_shape(summary.output_shape)}")
     text.append(f"Parameters:        {summary.total_params:,} "
                 f"({summary.trainable_params:,} trainable, {format_bytes(summary.param_bytes)})")
@@ -166,7 +199,10 @@ def format_table(summary: Summary) -> str:
     for warning in summary.warnings:
         text.append(f"Warning: {warning}")
     if summary.error:
-        text.append(f"Error at block {summary.error.block}: {summary.error.text()}")
+        at = f" at block {summary.error.block}" if summary.error.block is not None else ""
+        text.append(f"Error{at}: {summary.error.text()}")
+        if summary.error.file:
+            text.append(f"In {summary.error.where()}")
         if summary.error.hint:
             text.append(f"Hint: {summary.error.hint}")
     return "\n".join(text)

@@ -24,13 +24,14 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView
 
+from explorer.core.registry import describe_block
+from explorer.ui.style import ERROR_RED
 from explorer.ui.widgets.palette import BLOCK_MIME
 
 PATH_MIME = "application/x-network-explorer-path"
 """Mime type of a block dragged inside the tree: the JSON list of its :data:`BlockPath`."""
 
-ERROR_FG = QColor("#c62828")
-ERROR_BG = QColor(198, 40, 40, 40)
+ERROR_BG = QColor(ERROR_RED.red(), ERROR_RED.green(), ERROR_RED.blue(), 40)
 _NO_INDEX = QModelIndex()
 
 
@@ -50,26 +51,6 @@ class _Node:
 
     def key(self) -> tuple:
         return (self.kind, self.path)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return "×".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def block_detail(block) -> str:
-    """The block's own settings in one short line, nested blocks left out."""
-    parts = []
-    for key, value in block.params.items():
-        if key in ("blocks", "body", "branches") or (block.type == "group" and key == "name"):
-            continue
-        parts.append(f"{key.replace('_', ' ')} {_fmt(value)}")
-    return ", ".join(parts)
 
 
 def block_label(block) -> str:
@@ -106,7 +87,7 @@ class NetworkModel(QAbstractItemModel):
         for i, block in enumerate(blocks):
             path = (*prefix, i)
             label = f"{i}  {block_label(block)}" if not prefix else block_label(block)
-            node = self._add(parent, _Node("block", path, label, block_detail(block), block))
+            node = self._add(parent, _Node("block", path, label, describe_block(block), block))
             for name, kind in slots(block):
                 if kind == "blocks":
                     items = block.params.get(name, ())
@@ -195,7 +176,7 @@ class NetworkModel(QAbstractItemModel):
         failing = self._is_failing(node)
         if role == Qt.ItemDataRole.ForegroundRole:
             if failing:
-                return QBrush(ERROR_FG)
+                return QBrush(ERROR_RED)
             if node.kind in ("list", "info"):
                 return QBrush(QColor("#777777"))
         if role == Qt.ItemDataRole.BackgroundRole and failing == "self":
