@@ -15,6 +15,7 @@ from ui_helpers import answer_dialog, click_tree, fresh_summary, quick_settings
 from explorer.core.presets import preset_spec
 from explorer.training import TrainConfig, TrainControl, load_checkpoint, train
 from explorer.training.runs import default_run_dir
+from explorer.ui.workspaces import BUILD
 
 TIMEOUT = 30_000
 
@@ -34,6 +35,7 @@ def export(qtbot, window, fmt: str, answer: str | None, log: list | None = None)
 
 
 def delete_block(qtbot, window, index: int) -> None:
+    window.workspaces.setCurrentIndex(BUILD)  # where the tree is (a run shows Train & look)
     click_tree(qtbot, window, (index,))
     window.tree.setFocus()
     fresh_summary(qtbot, window, lambda: window.act_delete.trigger())
@@ -158,8 +160,8 @@ def test_a_torchvision_model_fills_the_network_section(qtbot, window):
     fresh_summary(qtbot, window, lambda: window.open_torchvision("torchvision:resnet18"))
     props = window.properties
     assert props.name_edit.text() == "resnet18"
-    assert [s.value() for s in props.shape_spins] == [3, 224, 224]
-    assert props.classes_spin.value() == 1000
+    assert [f.value() for f in props.shape_fields] == [3, 224, 224]
+    assert props.classes_field.value() == 1000
     assert not props.widget().isEnabled()  # read-only
     assert not window.document.modified  # looking at a model changes nothing
 

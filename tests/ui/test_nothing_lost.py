@@ -32,6 +32,7 @@ from explorer.core.spec import ArchitectureSpec
 from explorer.session import Work
 from explorer.ui.background import detached_threads, wait_detached
 from explorer.ui.training_runner import TrainingRunner
+from explorer.ui.workspaces import BUILD
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -48,6 +49,7 @@ def delete_block(qtbot, window, index: int) -> None:
     """Select top-level block ``index`` in the tree with the mouse and press Delete (in the
     active window, where the keys go)."""
     activate(qtbot, window)
+    window.workspaces.setCurrentIndex(BUILD)  # where the tree is (a run shows Train & look)
     before = window.document.spec
     click_tree(qtbot, window, (index,))
     window.tree.setFocus()
@@ -396,7 +398,7 @@ def test_closing_during_start_up_is_immediate_and_the_late_result_is_dropped(qtb
     qtbot.wait(200)  # a result sent by the loader would be delivered now
     wait_detached()
     assert window.training is None and window.document.spec is None
-    assert window.inspector._worker._child is None and not window.inspector.is_running()
+    assert window.inspector._child._process is None and not window.inspector.is_running()
     assert "Loading" in window.statusBar().currentMessage()
 
 

@@ -103,7 +103,13 @@ def make_window(qtbot, path=None):
 
 
 def close_window(window, qtbot, answer: str = "Discard") -> None:
-    if window.document.modified:
+    """Close ``window``, answering its question: unsaved changes discarded (``answer``) and a
+    run going stopped."""
+    training = getattr(window, "training", None)
+    if training is not None and training.active_run() is not None:
+        answer_dialog("Discard changes and close" if window.document.modified
+                      else "Stop and close")
+    elif window.document.modified:
         answer_dialog(answer)
     window.close()
 
