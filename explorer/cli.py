@@ -19,8 +19,6 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from explorer import __version__
-
 
 class UsageError(Exception):
     """Unusable input: reported as one line on stderr, exit code 2."""
@@ -53,6 +51,20 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # one line, not argparse's usage block
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the version is read only when asked for (it is not cheap to import)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="show the version and exit") -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from explorer import __version__
+
+        print(f"explorer {__version__}")
+        parser.exit()
 
 
 def _int(text: str) -> int:
@@ -92,12 +104,16 @@ def _shape(text: str) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
+SUMMARY_FORMATS = ("table", "json", "torchinfo")
+"""``explorer summary --format``: the app's table, its JSON, torchinfo's own table."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="explorer",
         description="Network Explorer: build, inspect and train convolutional networks.",
     )
-    parser.add_argument("--version", action="version", version=f"explorer {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     p = sub.add_parser("presets", help="list the preset networks")
@@ -117,7 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_shape_options(p)
     p.add_argument("--depth", type=_positive_int, default=2,
                    help="how deep inside blocks to list rows (default 2)")
-    p.add_argument("--json", action="store_true", help="print JSON for machines")
+    p.add_argument("--format", choices=SUMMARY_FORMATS, default="table",
+                   help="table: the app's (default); json: for machines; torchinfo: "
+                        "torchinfo.summary's own table, with its own numbers")
+    p.add_argument("--json", action="store_true", help="the same as --format json")
 
     p = sub.add_parser("train", help="train a network (progress bar, per-epoch lines)",
                        more_options=_add_setting_options)
@@ -267,13 +286,20 @@ def cmd_spec(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    if args.json:
+        args.format = "json"
+    args.json = args.format == "json"
     if _is_python(args.network):
+        if args.format == "torchinfo":
+            raise UsageError("--format torchinfo takes a preset, torchvision:NAME or an "
+                             "architecture .json; for a Python file leave out --format")
         from explorer.pyfile_cli import cmd_summary as summary_of_file
 
         return summary_of_file(args)
     from explorer.core.inspector import inspect_spec, inspect_torchvision
     from explorer.core.summary import format_table
 
+    spec = None
     if args.network.startswith("torchvision:"):
         try:
             summary = inspect_torchvision(
@@ -283,14 +309,35 @@ def cmd_summary(args: argparse.Namespace) -> int:
         except KeyError as exc:
             raise UsageError(exc.args[0]) from None
     else:
-        summary = inspect_spec(resolve_spec(args.network, args.input, args.classes), args.depth)
+        spec = resolve_spec(args.network, args.input, args.classes)
+        summary = inspect_spec(spec, args.depth)
     if summary.error is not None and summary.error.kind == "spec":
         raise UsageError(summary.error.text())
-    if args.json:
+    if args.format == "json":
         print(json.dumps(summary.to_json(), indent=2))
+    elif args.format == "torchinfo":
+        _print_torchinfo(args, spec, summary)
     else:
         print(format_table(summary))
     return 1 if summary.error is not None else 0
+
+
+def _print_torchinfo(args: argparse.Namespace, spec, summary) -> None:
+    """torchinfo's own table (of the blocks that fit); the app's error, if any, on stderr."""
+    from explorer.core.report import torchinfo_table
+
+    error = summary.error
+    if spec is not None or error is None:  # a torchvision model that fails has no table
+        try:
+            print(torchinfo_table(spec, None if spec is not None else args.network,
+                                  input_shape=args.input, num_classes=args.classes or 1000,
+                                  depth=args.depth))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    if error is not None:
+        where = f"the table stops before block {error.block}: " if spec is not None else ""
+        hint = f"; {error.hint}" if error.hint else ""
+        print(f"explorer: {where}{error.text()}{hint}", file=sys.stderr)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -332,10 +379,10 @@ def _train_config(args: argparse.Namespace):
 def _prepare_training(args: argparse.Namespace, config):
     """``(spec, dataset, run_dir, control, events)``, or UsageError naming what is wrong."""
     from explorer.core import ShapeError, SpecError
-    from explorer.core.spec import validate
     from explorer.data import DataError, load_dataset
     from explorer.training import ConfigError, TrainControl, TrainError, train
     from explorer.training.config import resolve_device
+    from explorer.training.engine import check_trainable
     from explorer.training.memory import check_fits
     from explorer.training.runs import RunDirError, default_run_dir, prepare_run_dir
 
@@ -344,7 +391,7 @@ def _prepare_training(args: argparse.Namespace, config):
         # a preset takes the data set's class count; a file must already match it
         spec = resolve_spec(args.network, None,
                             None if _is_file(args.network) else len(dataset.classes))
-        validate(spec)  # before a run folder is made for it
+        check_trainable(spec)  # before a run folder is made for it
         check_fits(spec, config, resolve_device(config.device))
         run_dir = prepare_run_dir(Path(args.out) if args.out else default_run_dir(spec.name),
                                   overwrite=args.overwrite)
@@ -607,8 +654,10 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (len(argv) == 1 and argv[0] not in COMMANDS
-                    and (argv[0].endswith(".json") or Path(argv[0]).is_file())):
-        from explorer.ui.app import main as open_window  # `explorer` or `explorer FILE.json`
+                    and (argv[0].endswith(".json") or Path(argv[0]).is_file()
+                         or _is_python(argv[0]))):
+        # `explorer`, `explorer FILE.json`, `explorer net.py[:Name]` (the window)
+        from explorer.ui.app import main as open_window
 
         return open_window(argv)
     try:

@@ -351,9 +351,11 @@ def load_startup(path: str | None, last_path: str | None, last_spec: str | None)
 
     Returns plain values: block and preset definitions, user blocks (and problems reading
     them), the device name, the first spec with its path and its summary, and a message if
-    ``path`` could not be opened.
+    ``path`` could not be opened. A Python file in ``path`` is ``out["python"]`` (opened by
+    the window once its views are in), over the course's first network.
     """
     from explorer.core.library import load_user_blocks
+    from explorer.core.pyfile import parse_target
     from explorer.core.registry import list_blocks, list_presets
 
     out: dict = {"blocks": list_blocks(), "presets": list_presets()}
@@ -361,6 +363,9 @@ def load_startup(path: str | None, last_path: str | None, last_spec: str | None)
     import torch
 
     out["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
+    out["python"] = parse_target(path) if path else None
+    if out["python"] is not None:
+        path = last_path = last_spec = None
     out["spec"], out["path"], out["problem"] = first_network(path, last_path, last_spec)
     from explorer.core.inspector import inspect_spec
 

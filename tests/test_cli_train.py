@@ -126,6 +126,17 @@ def test_train_rejects_a_network_that_does_not_end_in_classes(capsys, tmp_path):
     assert code == 2 and "class" in err and err.count("\n") == 1
 
 
+def test_train_refuses_a_network_with_nothing_to_learn_before_making_a_run(capsys, tmp_path):
+    path = tmp_path / "pooling.json"  # ten channels pooled to ten "scores": no weight at all
+    path.write_text(json.dumps({"name": "pooling", "input_shape": [10, 4, 4], "num_classes": 10,
+                                "blocks": [{"type": "global_avg_pool"}, {"type": "flatten"}]}))
+    code, out, err = run(capsys, "train", str(path), "--out", str(tmp_path / "r"))
+    assert code == 2 and out == ""
+    assert err == ("explorer: error: 'pooling' has no parameters to train (its layers have no "
+                   "weights); add a layer that learns, such as conv2d or linear\n")
+    assert not (tmp_path / "r").exists()
+
+
 def digit_png(path, index=0, invert=False, size=140):
     pixels = SAMPLE_TEST.images[index, 0].numpy()
     image = Image.fromarray(255 - pixels if invert else pixels).resize((size, size))

@@ -2,50 +2,9 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
-from torch import nn
-
 from explorer.blocks.layers import CHANNELS, conv_text, spatial_channels
-from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS, MAX_KERNEL, MAX_NUM_CONVS, MAX_PADDING, MAX_STRIDE
 from explorer.core.registry import Param, register_block
-
-
-@exported
-class NiNBlock(nn.Sequential):
-    """conv k×k → ReLU → 1×1 conv → ReLU → 1×1 conv → ReLU, all with the same channels."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | tuple[int, int],
-        stride: int | tuple[int, int],
-        padding: int | tuple[int, int],
-    ) -> None:
-        super().__init__(OrderedDict(
-            conv1=nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding),
-            relu1=nn.ReLU(),
-            conv2=nn.Conv2d(out_channels, out_channels, kernel_size=1),
-            relu2=nn.ReLU(),
-            conv3=nn.Conv2d(out_channels, out_channels, kernel_size=1),
-            relu3=nn.ReLU(),
-        ))
-
-
-@exported
-class VGGBlock(nn.Sequential):
-    """``num_convs`` × (conv 3×3 padding 1 → ReLU), then 2×2 max pooling with stride 2."""
-
-    def __init__(self, in_channels: int, num_convs: int, out_channels: int) -> None:
-        layers: OrderedDict[str, nn.Module] = OrderedDict()
-        for i in range(1, num_convs + 1):
-            layers[f"conv{i}"] = nn.Conv2d(in_channels if i == 1 else out_channels,
-                                           out_channels, kernel_size=3, padding=1)
-            layers[f"relu{i}"] = nn.ReLU()
-        layers["pool"] = nn.MaxPool2d(kernel_size=2, stride=2)
-        super().__init__(layers)
 
 
 @register_block(
@@ -66,6 +25,8 @@ def nin_block(ctx, in_shape, *, out_channels, kernel_size, stride, padding):
     The 1×1 convolutions act as a small fully connected layer applied at every pixel. With
     out_channels "classes" the block ends NiN: one map per class, then global average pool.
     """
+    from explorer.blocks.modules.classic import NiNBlock
+
     channels = spatial_channels("nin_block", in_shape)
     return NiNBlock(channels, out_channels, kernel_size, stride, padding)
 
@@ -86,5 +47,7 @@ def vgg_block(ctx, in_shape, *, num_convs, out_channels):
 
     The convolutions keep the height and width; the pooling halves them.
     """
+    from explorer.blocks.modules.classic import VGGBlock
+
     channels = spatial_channels("vgg_block", in_shape)
     return VGGBlock(channels, num_convs, out_channels)

@@ -10,56 +10,9 @@ Submodule names follow torchvision's ``densenet.py`` (``layer1`` … with ``bn``
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
-import torch
-from torch import nn
-
 from explorer.blocks.layers import spatial_channels
-from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS, MAX_DENSE_LAYERS
 from explorer.core.registry import Param, register_block
-
-
-@exported
-class DenseLayer(nn.Sequential):
-    """BN → ReLU → conv 3×3 with ``growth_rate`` output channels (d2l's ``conv_block``)."""
-
-    def __init__(self, in_channels: int, growth_rate: int) -> None:
-        super().__init__(OrderedDict(
-            bn=nn.BatchNorm2d(in_channels),
-            relu=nn.ReLU(),
-            conv=nn.Conv2d(in_channels, growth_rate, kernel_size=3, padding=1),
-        ))
-
-
-@exported
-class DenseBlock(nn.Module):
-    """Dense layers in order; each one's output is concatenated to its input on dim 1."""
-
-    def __init__(self, in_channels: int, num_layers: int, growth_rate: int) -> None:
-        super().__init__()
-        for i in range(num_layers):
-            self.add_module(f"layer{i + 1}", DenseLayer(in_channels + i * growth_rate,
-                                                        growth_rate))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.children():
-            x = torch.cat([x, layer(x)], dim=1)
-        return x
-
-
-@exported
-class Transition(nn.Sequential):
-    """BN → ReLU → 1×1 conv → 2×2 average pool with stride 2."""
-
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__(OrderedDict(
-            bn=nn.BatchNorm2d(in_channels),
-            relu=nn.ReLU(),
-            conv=nn.Conv2d(in_channels, out_channels, kernel_size=1),
-            pool=nn.AvgPool2d(kernel_size=2, stride=2),
-        ))
 
 
 @register_block(
@@ -78,6 +31,8 @@ def dense_block(ctx, in_shape, *, num_layers, growth_rate):
     A layer is BN → ReLU → conv 3×3 (padding 1) with ``growth_rate`` channels, so the block
     gives in + num_layers · growth_rate channels with the same height and width.
     """
+    from explorer.blocks.modules.dense import DenseBlock
+
     channels = spatial_channels("dense_block", in_shape)
     return DenseBlock(channels, num_layers, growth_rate)
 
@@ -98,6 +53,8 @@ def transition(ctx, in_shape, *, out_channels):
     It sets the channels (half of the input's, rounded down and at least 1, by default) and
     halves the height and width.
     """
+    from explorer.blocks.modules.dense import Transition
+
     channels = spatial_channels("transition", in_shape)
     if out_channels is None:
         out_channels = max(1, channels // 2)

@@ -11,78 +11,9 @@ Submodule names follow torchvision's ``googlenet.py``: ``branch1x1``, ``branch3x
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
-import torch
-from torch import nn
-
 from explorer.blocks.layers import spatial_channels
-from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS
 from explorer.core.registry import Param, register_block
-
-
-@exported
-class ConcatBranches(nn.Module):
-    """Run every branch (the child modules, in order) on the input; concatenate on dim 1."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([branch(x) for branch in self.children()], dim=1)
-
-
-@exported
-class InceptionA(ConcatBranches):
-    """The course's Inception-A: 1×1 | 1×1 → 5×5 | 1×1 → 3×3 → 3×3 | avg-pool → 1×1."""
-
-    def __init__(
-        self, in_channels: int, c1: int, c2a: int, c2b: int, c3a: int, c3b: int, c4: int
-    ) -> None:
-        super().__init__()
-        self.branch1x1 = nn.Conv2d(in_channels, c1, kernel_size=1)
-        self.branch5x5 = nn.Sequential(OrderedDict(
-            conv1=nn.Conv2d(in_channels, c2a, kernel_size=1),
-            conv2=nn.Conv2d(c2a, c2b, kernel_size=5, padding=2),
-        ))
-        self.branch3x3dbl = nn.Sequential(OrderedDict(
-            conv1=nn.Conv2d(in_channels, c3a, kernel_size=1),
-            conv2=nn.Conv2d(c3a, c3b, kernel_size=3, padding=1),
-            conv3=nn.Conv2d(c3b, c3b, kernel_size=3, padding=1),
-        ))
-        self.branch_pool = nn.Sequential(OrderedDict(
-            pool=nn.AvgPool2d(kernel_size=3, stride=1, padding=1),
-            conv=nn.Conv2d(in_channels, c4, kernel_size=1),
-        ))
-
-
-@exported
-class Inception(ConcatBranches):
-    """GoogLeNet's block: 1×1 | 1×1 → 3×3 | 1×1 → 5×5 | max-pool → 1×1, a ReLU after each conv."""
-
-    def __init__(
-        self, in_channels: int, c1: int, c2a: int, c2b: int, c3a: int, c3b: int, c4: int
-    ) -> None:
-        super().__init__()
-        self.branch1x1 = nn.Sequential(OrderedDict(
-            conv=nn.Conv2d(in_channels, c1, kernel_size=1),
-            relu=nn.ReLU(),
-        ))
-        self.branch3x3 = nn.Sequential(OrderedDict(
-            conv1=nn.Conv2d(in_channels, c2a, kernel_size=1),
-            relu1=nn.ReLU(),
-            conv2=nn.Conv2d(c2a, c2b, kernel_size=3, padding=1),
-            relu2=nn.ReLU(),
-        ))
-        self.branch5x5 = nn.Sequential(OrderedDict(
-            conv1=nn.Conv2d(in_channels, c3a, kernel_size=1),
-            relu1=nn.ReLU(),
-            conv2=nn.Conv2d(c3a, c3b, kernel_size=5, padding=2),
-            relu2=nn.ReLU(),
-        ))
-        self.branch_pool = nn.Sequential(OrderedDict(
-            pool=nn.MaxPool2d(kernel_size=3, stride=1, padding=1),
-            conv=nn.Conv2d(in_channels, c4, kernel_size=1),
-            relu=nn.ReLU(),
-        ))
 
 
 def _branches_text(p: dict) -> str:
@@ -116,6 +47,8 @@ def inception_a(ctx, in_shape, *, c1, c2a, c2b, c3a, c3b, c4):
     Branches: 1×1 c1 | 1×1 c2a → 5×5 c2b | 1×1 c3a → 3×3 c3b → 3×3 c3b | 3×3 average-pool →
     1×1 c4. Height and width are kept; there is no activation inside, as in the course.
     """
+    from explorer.blocks.modules.inception import InceptionA
+
     channels = spatial_channels("inception_a", in_shape)
     return InceptionA(channels, c1, c2a, c2b, c3a, c3b, c4)
 
@@ -147,5 +80,7 @@ def inception(ctx, in_shape, *, c1, c2a, c2b, c3a, c3b, c4):
     convolution followed by a ReLU; c1 + c2b + c3b + c4 channels come out, same height and
     width.
     """
+    from explorer.blocks.modules.inception import Inception
+
     channels = spatial_channels("inception", in_shape)
     return Inception(channels, c1, c2a, c2b, c3a, c3b, c4)

@@ -1,12 +1,11 @@
 """Single layers: convolution, pooling, normalisation, activations, dropout, flatten, linear.
 
 Input channels and features are inferred from the shape that flows in; a user only says what
-comes out.
+comes out. Each factory returns a PyTorch layer (torch is imported when a block is built, not
+when the blocks are listed).
 """
 
 from __future__ import annotations
-
-from torch import nn
 
 from explorer.core.limits import (
     MAX_CHANNELS,
@@ -20,17 +19,6 @@ from explorer.core.registry import Param, register_block
 from explorer.core.shapes import ShapeError, fmt_shape, fmt_size, window_error
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
-
-
-def make_activation(name: str) -> nn.Module:
-    """A fresh activation module by its block name (``relu``, ``sigmoid`` …)."""
-    return {
-        "relu": nn.ReLU,
-        "leaky_relu": nn.LeakyReLU,
-        "sigmoid": nn.Sigmoid,
-        "tanh": nn.Tanh,
-        "gelu": nn.GELU,
-    }[name]()
 
 
 def spatial_channels(block: str, in_shape: tuple[int, ...]) -> int:
@@ -102,6 +90,8 @@ CHANNELS = Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS, classes
 )
 def conv2d(ctx, in_shape, *, out_channels, kernel_size, stride, padding, dilation, bias):
     """2-D convolution."""
+    from torch import nn
+
     channels = spatial_channels("conv2d", in_shape)
     _check_window(in_shape, kernel_size, stride, padding, dilation)
     return nn.Conv2d(channels, out_channels, kernel_size, stride, padding, dilation, bias=bias)
@@ -111,6 +101,8 @@ def conv2d(ctx, in_shape, *, out_channels, kernel_size, stride, padding, dilatio
                 params=kernel_params(kernel=2, stride=None), describe=_pool_text)
 def max_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
     """2-D max pooling (stride defaults to the kernel size)."""
+    from torch import nn
+
     spatial_channels("max_pool2d", in_shape)
     _check_window(in_shape, kernel_size, kernel_size if stride is None else stride, padding)
     return nn.MaxPool2d(kernel_size, stride, padding)
@@ -120,6 +112,8 @@ def max_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
                 params=kernel_params(kernel=2, stride=None), describe=_pool_text)
 def avg_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
     """2-D average pooling (stride defaults to the kernel size)."""
+    from torch import nn
+
     spatial_channels("avg_pool2d", in_shape)
     _check_window(in_shape, kernel_size, kernel_size if stride is None else stride, padding)
     return nn.AvgPool2d(kernel_size, stride, padding)
@@ -128,6 +122,8 @@ def avg_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
 @register_block("global_avg_pool", category="layer", short="gap")
 def global_avg_pool(ctx, in_shape):
     """Average each channel over the whole map, giving C×1×1."""
+    from torch import nn
+
     spatial_channels("global_avg_pool", in_shape)
     return nn.AdaptiveAvgPool2d(1)
 
@@ -145,12 +141,16 @@ def global_avg_pool(ctx, in_shape):
 )
 def batch_norm2d(ctx, in_shape, *, eps, momentum):
     """Batch normalisation over each channel of a C×H×W map."""
+    from torch import nn
+
     return nn.BatchNorm2d(spatial_channels("batch_norm2d", in_shape), eps=eps, momentum=momentum)
 
 
 @register_block("relu", category="activation")
 def relu(ctx, in_shape):
     """max(0, x)."""
+    from torch import nn
+
     return nn.ReLU()
 
 
@@ -162,24 +162,32 @@ def relu(ctx, in_shape):
 )
 def leaky_relu(ctx, in_shape, *, negative_slope):
     """max(0, x) + negative_slope · min(0, x)."""
+    from torch import nn
+
     return nn.LeakyReLU(negative_slope)
 
 
 @register_block("sigmoid", category="activation")
 def sigmoid(ctx, in_shape):
     """1 / (1 + exp(-x)), as in LeNet."""
+    from torch import nn
+
     return nn.Sigmoid()
 
 
 @register_block("tanh", category="activation")
 def tanh(ctx, in_shape):
     """Hyperbolic tangent."""
+    from torch import nn
+
     return nn.Tanh()
 
 
 @register_block("gelu", category="activation")
 def gelu(ctx, in_shape):
     """Gaussian error linear unit."""
+    from torch import nn
+
     return nn.GELU()
 
 
@@ -193,12 +201,16 @@ def gelu(ctx, in_shape):
 )
 def dropout(ctx, in_shape, *, p):
     """Zero random elements during training (scaled so the expectation is unchanged)."""
+    from torch import nn
+
     return nn.Dropout(p)
 
 
 @register_block("flatten", category="layer")
 def flatten(ctx, in_shape):
     """C×H×W → C·H·W features."""
+    from torch import nn
+
     return nn.Flatten()
 
 
@@ -214,6 +226,8 @@ def flatten(ctx, in_shape):
 )
 def linear(ctx, in_shape, *, out_features, bias):
     """Fully connected layer."""
+    from torch import nn
+
     if len(in_shape) != 1:
         raise ShapeError(
             f"linear expects flat features but receives a {fmt_shape(in_shape)} map",

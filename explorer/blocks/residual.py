@@ -13,15 +13,7 @@ counts equal d2l's. Submodule names follow torchvision's ``resnet.py`` (``conv1`
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-from explorer.blocks.containers import shortcut_for
 from explorer.blocks.layers import spatial_channels
-from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS, MAX_STRIDE
 from explorer.core.registry import Param, register_block
 from explorer.core.shapes import conv_out
@@ -43,22 +35,9 @@ VARIANTS = (
 )
 
 
-
 def _out_shape(in_shape: tuple, out_channels: int, stride: int) -> tuple[int, int, int]:
     """Shape after a 3×3 convolution with padding 1 and ``stride`` (the residual path's)."""
     return (out_channels, conv_out(in_shape[1], 3, stride, 1), conv_out(in_shape[2], 3, stride, 1))
-
-
-def _shortcut(kind: str, in_shape: tuple, out_shape: tuple) -> nn.Module | None:
-    """A residual block's shortcut; ``auto``: identity, or a 1×1 conv if the shape changes.
-
-    Built by :func:`~explorer.blocks.containers.shortcut_for` (the 1×1 conv takes the block's
-    stride, as in d2l), which raises a hinted :class:`ShapeError` when an identity cannot be
-    added.
-    """
-    if kind == "auto":
-        kind = "identity" if tuple(in_shape) == tuple(out_shape) else "conv1x1"
-    return shortcut_for(kind, in_shape, out_shape, "residual path")
 
 
 def _residual_text(p: dict) -> str:
@@ -95,23 +74,6 @@ STRIDE = Param("stride", "int", 1, minimum=1, maximum=MAX_STRIDE, help="stride o
 # --------------------------------------------------------------------------- course block
 
 
-@exported
-class SimpleResidual(nn.Module):
-    """``y = relu(conv1(x)); y = conv2(y); out = relu(x + y)``, channels unchanged."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
-        self.shortcut = nn.Identity()
-        self.relu_out = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.conv2(self.relu1(self.conv1(x)))
-        return self.relu_out(y + self.shortcut(x))
-
-
 @register_block("simple_residual", category="residual", short="residual")
 def simple_residual(ctx, in_shape):
     """The course's residual block: relu(x + conv(relu(conv(x)))), channels kept.
@@ -119,34 +81,12 @@ def simple_residual(ctx, in_shape):
     Both convolutions are 3×3 with padding 1 and as many channels as come in, so the input
     and the output have the same shape and the addition needs no projection.
     """
+    from explorer.blocks.modules.residual import SimpleResidual
+
     return SimpleResidual(spatial_channels("simple_residual", in_shape))
 
 
 # --------------------------------------------------------------------------- ResNet blocks
-
-
-@exported
-class BasicBlock(nn.Module):
-    """conv3×3 → BN → ReLU → conv3×3 → BN, plus the shortcut, then ReLU."""
-
-    def __init__(
-        self, in_channels: int, out_channels: int, stride: int, shortcut: nn.Module | None
-    ) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride,
-                               padding=1)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.shortcut = shortcut
-        self.relu_out = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
-        if self.shortcut is not None:
-            out = out + self.shortcut(x)
-        return self.relu_out(out)
 
 
 @register_block(
@@ -168,44 +108,12 @@ def resnet_basic(ctx, in_shape, *, out_channels, stride, shortcut):
     the identity when the shape is kept and a 1×1 convolution (with bias, no batch norm, as
     in d2l) when it changes.
     """
+    from explorer.blocks.modules.residual import BasicBlock, residual_shortcut
+
     channels = spatial_channels("resnet_basic", in_shape)
     out_shape = _out_shape(in_shape, out_channels, stride)
     return BasicBlock(channels, out_channels, stride,
-                      _shortcut(shortcut, in_shape, out_shape))
-
-
-@exported
-class Bottleneck(nn.Module):
-    """1×1 → BN → ReLU → 3×3 → BN → ReLU → 1×1 → BN, plus the shortcut, then ReLU."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        mid_channels: int,
-        out_channels: int,
-        stride: int,
-        shortcut: nn.Module | None,
-    ) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, mid_channels, kernel_size=1)
-        self.bn1 = nn.BatchNorm2d(mid_channels)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(mid_channels, mid_channels, kernel_size=3, stride=stride,
-                               padding=1)
-        self.bn2 = nn.BatchNorm2d(mid_channels)
-        self.relu2 = nn.ReLU()
-        self.conv3 = nn.Conv2d(mid_channels, out_channels, kernel_size=1)
-        self.bn3 = nn.BatchNorm2d(out_channels)
-        self.shortcut = shortcut
-        self.relu_out = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu1(self.bn1(self.conv1(x)))
-        out = self.relu2(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        if self.shortcut is not None:
-            out = out + self.shortcut(x)
-        return self.relu_out(out)
+                      residual_shortcut(shortcut, in_shape, out_shape))
 
 
 @register_block(
@@ -229,104 +137,16 @@ def bottleneck(ctx, in_shape, *, out_channels, stride, bottleneck_channels, shor
     The 1×1 convolutions reduce the channels to ``bottleneck_channels`` (out_channels // 4,
     at least 1, by default) and expand them back; the 3×3 one carries the stride.
     """
+    from explorer.blocks.modules.residual import Bottleneck, residual_shortcut
+
     channels = spatial_channels("bottleneck", in_shape)
     mid = bottleneck_channels if bottleneck_channels is not None else max(1, out_channels // 4)
     out_shape = _out_shape(in_shape, out_channels, stride)
     return Bottleneck(channels, mid, out_channels, stride,
-                      _shortcut(shortcut, in_shape, out_shape))
+                      residual_shortcut(shortcut, in_shape, out_shape))
 
 
 # --------------------------------------------------------------------------- He et al. 2016
-
-
-def variant_body(variant: str, in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
-    """The residual path F(x) of a variant: where BN and ReLU sit around the two 3×3 convs."""
-    conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)
-    conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
-    if variant == "full_preact":  # BN → ReLU → conv → BN → ReLU → conv
-        layers = OrderedDict(bn1=nn.BatchNorm2d(in_channels), relu1=nn.ReLU(), conv1=conv1,
-                             bn2=nn.BatchNorm2d(out_channels), relu2=nn.ReLU(), conv2=conv2)
-    elif variant == "relu_only_preact":  # ReLU → conv → BN → ReLU → conv → BN
-        layers = OrderedDict(relu1=nn.ReLU(), conv1=conv1, bn1=nn.BatchNorm2d(out_channels),
-                             relu2=nn.ReLU(), conv2=conv2, bn2=nn.BatchNorm2d(out_channels))
-    else:  # the original conv → BN → ReLU → conv → BN (→ ReLU for relu_before_add)
-        layers = OrderedDict(conv1=conv1, bn1=nn.BatchNorm2d(out_channels), relu1=nn.ReLU(),
-                             conv2=conv2)
-        if variant != "bn_after_addition":  # Fig. 4 (b) moves this BN after the addition
-            layers["bn2"] = nn.BatchNorm2d(out_channels)
-        if variant == "relu_before_add":
-            layers["relu2"] = nn.ReLU()
-    return nn.Sequential(layers)
-
-
-@exported
-class ShortcutDropout(nn.Dropout):
-    """Dropout that scales what it keeps by 1 − p in expectation, as He et al. describe.
-
-    PyTorch's ``Dropout`` divides what it keeps by 1 − p during training, so the expectation
-    stays x; on a shortcut the paper's dropout "statistically imposes a scale of λ with an
-    expectation of 0.5" (p = 0.5). Here training keeps each element (unscaled) with
-    probability 1 − p, and evaluation multiplies by 1 − p, the expectation.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.dropout(x, self.p, self.training) * (1 - self.p)
-
-
-@exported
-class ResidualVariant(nn.Module):
-    """One of He et al.'s 2016 residual variants: how F(x) and the shortcut are combined.
-
-    ``body`` is F(x); ``shortcut`` carries x (identity, 1×1 conv, or dropout); ``gate`` is
-    ``sigmoid(1×1 conv(x))`` for the gating variants, else ``None``; ``bn_out`` the batch
-    norm after the addition (``bn_after_addition``), else ``None``.
-    """
-
-    POST_ACTIVATION = ("original", "constant_scaling", "shortcut_scaling", "conv_shortcut",
-                       "dropout_shortcut", "exclusive_gating", "shortcut_only_gating",
-                       "bn_after_addition")
-    """Variants with a ReLU after the addition (the original's; Fig. 4 (c)–(e) drop it)."""
-
-    def __init__(
-        self,
-        variant: str,
-        body: nn.Module,
-        shortcut: nn.Module,
-        gate: nn.Module | None,
-        scale: float,
-        bn_out: nn.Module | None = None,
-    ) -> None:
-        super().__init__()
-        self.variant = variant
-        self.scale = scale
-        self.body = body
-        self.shortcut = shortcut
-        self.gate = gate
-        self.bn_out = bn_out
-        self.relu_out = nn.ReLU() if variant in self.POST_ACTIVATION else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        fx, sx = self.body(x), self.shortcut(x)
-        if self.variant == "constant_scaling":
-            out = self.scale * (sx + fx)
-        elif self.variant == "shortcut_scaling":
-            out = fx + self.scale * sx
-        elif self.variant == "exclusive_gating":
-            g = self.gate(x)
-            out = (1 - g) * sx + g * fx
-        elif self.variant == "shortcut_only_gating":
-            out = fx + (1 - self.gate(x)) * sx
-        else:
-            out = fx + sx
-        if self.bn_out is not None:
-            out = self.bn_out(out)
-        return self.relu_out(out) if self.relu_out is not None else out
-
-    def extra_repr(self) -> str:
-        return self.variant
-
-
-POST_ACTIVATION_VARIANTS = ResidualVariant.POST_ACTIVATION
 
 
 @register_block(
@@ -366,24 +186,10 @@ def residual_variant(ctx, in_shape, *, variant, out_channels, stride, scale, p):
     identity project x with a 1×1 convolution (stride ``stride``) instead, before any dropout
     or gating; the gate's 1×1 conv then also maps the input to the output's shape.
     """
+    from explorer.blocks.modules.residual import residual_variant_module
+
     channels = spatial_channels("residual_variant", in_shape)
     if out_channels is None:
         out_channels = channels
     out_shape = _out_shape(in_shape, out_channels, stride)
-    kind = "conv1x1" if variant == "conv_shortcut" else "auto"
-    shortcut = _shortcut(kind, in_shape, out_shape)
-    if variant == "dropout_shortcut":
-        shortcut = (
-            ShortcutDropout(p)
-            if isinstance(shortcut, nn.Identity)
-            else nn.Sequential(OrderedDict(conv=shortcut, dropout=ShortcutDropout(p)))
-        )
-    gate = None
-    if variant in ("exclusive_gating", "shortcut_only_gating"):
-        gate = nn.Sequential(OrderedDict(
-            conv=nn.Conv2d(channels, out_channels, kernel_size=1, stride=stride),
-            sigmoid=nn.Sigmoid(),
-        ))
-    bn_out = nn.BatchNorm2d(out_channels) if variant == "bn_after_addition" else None
-    return ResidualVariant(variant, variant_body(variant, channels, out_channels, stride),
-                           shortcut, gate, scale, bn_out)
+    return residual_variant_module(variant, in_shape, out_shape, stride, scale, p)

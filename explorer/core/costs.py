@@ -20,12 +20,37 @@ training on another thread.
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Callable
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import flop_registry
 
+
+def _pytorch_formulas() -> dict:
+    """PyTorch's FLOP formulas by operation (``torch.utils.flop_counter.flop_registry``).
+
+    That module also looks for triton, for kernels nothing here runs: importing triton would
+    cost more than a summary (0.1–0.8 s) and the desktop bundle leaves it out, so it is
+    hidden while the module loads (and its "triton not found" warning with it).
+    """
+    if "torch.utils.flop_counter" in sys.modules or "triton" in sys.modules:
+        from torch.utils.flop_counter import flop_registry
+    else:
+        log = logging.getLogger("torch.utils.flop_counter")
+        level = log.level
+        log.setLevel(logging.ERROR)
+        sys.modules["triton"] = None  # an ImportError for the lookup inside
+        try:
+            from torch.utils.flop_counter import flop_registry
+        finally:
+            del sys.modules["triton"]
+            log.setLevel(level)
+    return flop_registry
+
+
+flop_registry = _pytorch_formulas()
 aten = torch.ops.aten
 
 _BIAS_ARGUMENT = {aten.addmm: 0, aten.baddbmm: 0, aten.convolution: 2, aten._convolution: 2}

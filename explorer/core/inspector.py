@@ -191,7 +191,7 @@ def _summarise(
         mult_adds=mult_adds,
         activation_bytes=activation,
         param_bytes=param_bytes,
-        error=_failure_error(module, failure, block_index),
+        error=_failure_error(module, input_shape, failure, block_index),
         warnings=memory_warnings(param_bytes, activation)
         + ([f"receptive field {fields.reason}"] if fields.reason else []),
     )
@@ -289,8 +289,8 @@ def record_calls(
     try:
         with torch.no_grad(), OpCounter(charge):
             module.eval()(torch.empty((1, *input_shape), device="meta"))
-    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
-        failure = (list(running), exc)
+    except (RuntimeError, ValueError, IndexError, TypeError, AssertionError) as exc:
+        failure = (list(running), exc)  # torchvision checks its input with assertions
     finally:
         for handle in handles:
             handle.remove()
@@ -310,17 +310,21 @@ def _first_tensor(value: Any) -> Any:
 
 
 def _failure_error(
-    module: nn.Module, failure: tuple[list[LayerCall], Exception] | None,
-    block_index: dict[str, int],
+    module: nn.Module, input_shape: tuple[int, ...],
+    failure: tuple[list[LayerCall], Exception] | None, block_index: dict[str, int],
 ) -> InspectError | None:
     """The error of a forward pass that failed inside ``module`` (a torchvision model that
-    cannot take the input), naming the innermost layer that was running."""
+    cannot take the input), naming the innermost layer that was running (or ``module`` and
+    its input, when it failed in its own ``forward``)."""
     if failure is None:
         return None
     running, exc = failure
     culprit = running[-1] if running else None
     layer = culprit.module if culprit is not None else module
-    in_shape = tuple(culprit.input_size[1:]) if culprit and culprit.input_size else None
+    if culprit is None:
+        in_shape = tuple(input_shape)
+    else:
+        in_shape = tuple(culprit.input_size[1:]) if culprit.input_size else None
     error = explain(layer, in_shape, exc)
     path = culprit.var_name if culprit is not None else ""
     return InspectError(block_index.get(path.split(".")[0]), error.message, error.hint, path,
@@ -334,4 +338,9 @@ def inspect_torchvision(name: str, *, input_shape=None, num_classes: int = 1000,
 
     shape = tuple(input_shape) if input_shape else torchvision_input_shape(name)
     model = torchvision_model(name, input_shape=shape, num_classes=num_classes, device="meta")
-    return _summarise_own(model, shape, name, depth)
+    summary = _summarise_own(model, shape, name, depth)
+    designed = torchvision_input_shape(name)
+    if summary.error is not None and not summary.error.hint and shape != designed:
+        summary.error.hint = (f"{name} is made for {'×'.join(map(str, designed))} inputs "
+                              "(its published weights' size): give it that input")
+    return summary

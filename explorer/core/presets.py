@@ -16,14 +16,14 @@ import difflib
 import functools
 import warnings
 from collections.abc import Callable
-from typing import Any
-
-import torch
-from torch import nn
-from torch.overrides import TorchFunctionMode
+from typing import TYPE_CHECKING, Any
 
 from explorer.core.registry import get_preset, list_presets, register_preset
 from explorer.core.spec import ArchitectureSpec
+
+if TYPE_CHECKING:  # torch is imported when a torchvision model is built, not with the presets
+    import torch
+    from torch import nn
 
 TORCHVISION_PREFIX = "torchvision:"
 
@@ -440,46 +440,6 @@ def torchvision_input_shape(name: str) -> tuple[int, int, int]:
 _WITHOUT_AUX = {"googlenet": {"aux_logits": False}, "inception_v3": {"aux_logits": False}}
 
 
-_FACTORIES = frozenset({
-    torch.empty, torch.empty_strided, torch.zeros, torch.ones, torch.full, torch.eye,
-    torch.rand, torch.randn, torch.randint, torch.randperm, torch.arange, torch.linspace,
-    torch.logspace, torch.tensor, torch.as_tensor, torch.asarray, torch.scalar_tensor,
-    torch.tril_indices, torch.triu_indices,
-})
-"""The public tensor factories that take a ``device`` (those ``torch.device(...)`` redirects)."""
-
-
-_FILLS = frozenset({
-    *(getattr(nn.init, name) for name in nn.init.__all__ if name.endswith("_")),
-    *(getattr(torch.Tensor, name) for name in (
-        "normal_", "uniform_", "zero_", "fill_", "erfinv_", "clamp_",
-        "mul_", "add_", "copy_")),
-})
-"""Initialisations, and the in-place steps they are made of, that change values only."""
-
-
-class _MetaWeights(TorchFunctionMode):
-    """Like ``torch.device("meta")``, but integer tensors are made on the CPU, and filling a
-    meta tensor with initial values is skipped.
-
-    Some builders compute their layer sizes with tensors (RegNet's block widths) and read
-    them back, which a meta tensor cannot do (``torch.device("meta")`` fails there with
-    "Cannot copy out of meta tensor"); weights are floating-point and stay on meta. A meta
-    tensor has no values, yet PyTorch runs most initialisations on it step by step in Python
-    (``normal_`` ≈ 5 ms a weight): a weight comes back as it is.
-    """
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func in _FILLS and args and torch.is_tensor(args[0]) and args[0].is_meta:
-            return args[0]
-        if func in _FACTORIES and kwargs.get("device") is None:
-            out = func(*args, **{**kwargs, "device": "meta"})
-            if out.is_floating_point() or out.is_complex():
-                return out
-        return func(*args, **kwargs)
-
-
 def torchvision_model(
     name: str,
     *,
@@ -506,14 +466,17 @@ def torchvision_model(
     KeyError
         For an unknown name, suggesting valid ones.
     """
+    import torch
     from torchvision import models
+
+    from explorer.core.meta_weights import MetaWeights
 
     arch = _torchvision_arch(name)
     meta = torch.device(device).type == "meta"
     with warnings.catch_warnings():
         # GoogLeNet and Inception-v3 warn that their default initialisation may change
         warnings.filterwarnings("ignore", "The default weight initialization", FutureWarning)
-        with _MetaWeights() if meta else torch.device(device):
+        with MetaWeights() if meta else torch.device(device):
             model = models.get_model(arch, weights=None, num_classes=num_classes,
                                      **_WITHOUT_AUX.get(arch, {}))
     model = model.to(device).eval()

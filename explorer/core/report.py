@@ -1,4 +1,5 @@
-"""A summary as Markdown or CSV, for the window's File › Export summary."""
+"""A summary as Markdown or CSV, for the window's File › Export summary; torchinfo's own
+table of a network, for ``explorer summary --format torchinfo`` and the window's copy."""
 
 from __future__ import annotations
 
@@ -59,3 +60,52 @@ def summary_markdown(summary) -> str:
         if summary.error.hint:
             lines.append(f"**Hint**: {esc(summary.error.hint)}")
     return "\n".join(lines) + "\n"
+
+
+TORCHINFO_COLUMNS = ("input_size", "output_size", "num_params", "mult_adds")
+TORCHINFO_MAX_NESTING = 16
+"""torchinfo's time doubles with each level of nesting (benchmarks/nesting_cost.py: 77 ms at
+16 levels, 1.2 s at 20, a minute at 26): deeper networks are refused rather than left to run
+for hours."""
+
+
+def torchinfo_table(spec=None, torchvision: str | None = None, *, input_shape=None,
+                    num_classes: int = 1000, depth: int = 3) -> str:
+    """``torchinfo.summary``'s own table (its rows, columns and numbers, not the app's).
+
+    Parameters
+    ----------
+    spec : an architecture: the table of its network up to its first block that does not
+        fit; or
+    torchvision : a torchvision model's name (``torchvision:resnet18``), built with
+        ``input_shape`` and ``num_classes``.
+    depth : how deep inside blocks to list rows, as the app's tables.
+
+    Raises
+    ------
+    ValueError
+        For a network nested deeper than :data:`TORCHINFO_MAX_NESTING` modules.
+    """
+    import torchinfo
+
+    from explorer.core.builder import build_partial, fast_meta_shapes
+    from explorer.core.presets import torchvision_model
+
+    if torchvision is not None:
+        network = torchvision_model(torchvision, input_shape=input_shape,
+                                    num_classes=num_classes)
+        shape = network.input_shape
+    else:
+        network, shape = build_partial(spec, device="meta").network, spec.input_shape
+    nesting = max((name.count(".") + 1 for name, _ in network.named_modules() if name),
+                  default=0)
+    if nesting > TORCHINFO_MAX_NESTING:
+        raise ValueError(
+            f"the network nests modules {nesting} deep; torchinfo's time doubles with each "
+            f"level, so its table is made for at most {TORCHINFO_MAX_NESTING} (the app's own "
+            "table has no such limit: leave out --format)")
+    with fast_meta_shapes(network):
+        stats = torchinfo.summary(network, input_size=(1, *shape), device="meta", depth=depth,
+                                  col_names=TORCHINFO_COLUMNS, row_settings=("var_names",),
+                                  verbose=0, mode="eval")
+    return str(stats)

@@ -1,7 +1,8 @@
 """Exports a network leaves the app as: PyTorch code, a training script, an ONNX model.
 
 No Qt here: the CLI (``explorer export``) and the window's File menu both call
-:func:`write_export`.
+:func:`write_export`. Importing the package does not import torch (``explorer --help`` lists
+:data:`FORMATS`); the exporters are loaded on first use.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from explorer.core.spec import ArchitectureSpec
-from explorer.export.pytorch import ExportError, WeightsInfo, export_pytorch
+
+if TYPE_CHECKING:
+    from explorer.export.pytorch import WeightsInfo
 
 FORMATS = ("pytorch", "script", "onnx")
 """``pytorch``: a module (model.py); ``script``: a training script (train.py); ``onnx``."""
@@ -21,6 +25,14 @@ SUFFIXES = {"pytorch": ".py", "script": ".py", "onnx": ".onnx"}
 
 __all__ = ["FORMATS", "ExportError", "TrainedWeights", "export_pytorch", "export_text",
            "load_weights", "write_export"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("ExportError", "WeightsInfo", "export_pytorch"):
+        from explorer.export import pytorch
+
+        return getattr(pytorch, name)
+    raise AttributeError(f"module 'explorer.export' has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,7 @@ def load_weights(spec: ArchitectureSpec, path: str | os.PathLike) -> TrainedWeig
         When the file cannot be loaded or its tensors do not fit ``spec``'s network.
     """
     from explorer.core.builder import build_model
+    from explorer.export.pytorch import ExportError
     from explorer.training.checkpoint import CheckpointError, load_checkpoint
 
     try:
@@ -63,6 +76,8 @@ def load_weights(spec: ArchitectureSpec, path: str | os.PathLike) -> TrainedWeig
 
 def export_text(spec: ArchitectureSpec, fmt: str, weights: WeightsInfo | None = None) -> str:
     """The source of a ``pytorch`` or ``script`` export."""
+    from explorer.export.pytorch import ExportError, export_pytorch
+
     if fmt == "pytorch":
         return export_pytorch(spec, weights=weights)
     if fmt == "script":
@@ -94,6 +109,7 @@ def write_export(
         When a file cannot be written.
     """
     from explorer.core.spec import atomic_write_bytes, atomic_write_text
+    from explorer.export.pytorch import ExportError, WeightsInfo
 
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

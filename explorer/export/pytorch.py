@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+import explorer.blocks.modules  # noqa: F401  (every exported block class in EXPORTED)
 from explorer import __version__
 from explorer.blocks.source import EXPORTED, SourceError, class_source, constructor_args
 from explorer.core.builder import build_partial, fmt_shape

@@ -377,7 +377,10 @@ def main(argv=None) -> int:
     rank, world, device = setup_distributed()
     log = (lambda text: print(text, flush=True)) if rank == 0 else (lambda text: None)
     try:
-        return train(args, rank, world, device, log)
+        code = train(args, rank, world, device, log)
+        if world > 1:  # no process tears down while another (rank 0 saving) still works
+            dist.barrier()
+        return code
     finally:
         if world > 1:
             dist.destroy_process_group()

@@ -124,24 +124,35 @@ def train(
     """
     config.validate()
     device = resolve_device(config.device)
-    _check_output(spec, model)
+    check_trainable(spec, model)
     if dataset is not None:
         _check_dataset(spec, dataset)
     run = _Run(spec, config, device, run_dir, control or TrainControl())
     return run.events(dataset, model)
 
 
-def _check_output(spec: ArchitectureSpec, model: nn.Module | None) -> None:
+def check_trainable(spec: ArchitectureSpec, model: nn.Module | None = None) -> None:
+    """:class:`TrainError` when ``spec`` (or ``model``, built from it) could not learn as a
+    classifier: it does not end in one score per class, or it has no trainable parameter.
+
+    Raises
+    ------
+    SpecError, ShapeError
+        When ``spec`` cannot be built.
+    """
     if model is None:
         result = build_partial(spec, device="meta")
         if result.error is not None:
             raise result.error
-        out_shape = result.out_shape
+        out_shape, model = result.out_shape, result.network
     else:
         out_shape = infer_shape(model, tuple(spec.input_shape))
     problem = check_output(spec, out_shape)
     if problem is not None:
         raise TrainError(f"{spec.name!r} cannot be trained as a classifier: {problem}")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise TrainError(f"{spec.name!r} has no parameters to train (its layers have no "
+                         "weights); add a layer that learns, such as conv2d or linear")
 
 
 def _check_dataset(spec: ArchitectureSpec, dataset: Dataset) -> None:

@@ -7,6 +7,7 @@ spec themselves: they listen to :attr:`Document.changed` and read :attr:`Documen
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ class _State:
     spec: Any                      # ArchitectureSpec
     path: Path | None
     torchvision: str | None        # a read-only torchvision model shown instead of the spec
+    view: Any = None               # another read-only network shown instead (see Document)
 
 
 class _Replace(QUndoCommand):
@@ -58,6 +60,10 @@ class Document(QObject):
     modified : whether it differs from the file (or is unsaved work).
     undo_stack : the commands, for Undo/Redo actions.
     torchvision : the name of a torchvision model shown read-only, or ``None``.
+    view : another network shown read-only instead of the spec, or ``None``: a user's Python
+        file (:class:`explorer.ui.python_file.PythonFileView`) or a build-along step
+        (:class:`explorer.ui.build_along.StepShown`). It has a ``name``, a ``banner`` text and
+        either a ``request()`` for the inspector or a ready ``summary``.
 
     Signals
     -------
@@ -89,8 +95,12 @@ class Document(QObject):
         return self._state.torchvision
 
     @property
+    def view(self) -> Any:
+        return self._state.view
+
+    @property
     def read_only(self) -> bool:
-        return self._state.torchvision is not None
+        return self._state.torchvision is not None or self._state.view is not None
 
     @property
     def modified(self) -> bool:
@@ -148,9 +158,23 @@ class Document(QObject):
         before, after = _State(self.spec, _KEEP, None), _State(self.spec, _KEEP, name)
         self.undo_stack.push(_Replace(self, f"View {name}", before, after, None))
 
+    def open_view(self, view: Any, text: str, merge_key: str | None = None) -> None:
+        """Show ``view`` read-only in place of the network (undo goes back to the editable
+        network); views pushed with the same ``merge_key`` merge into one undo step."""
+        before = _State(self.spec, _KEEP, self.torchvision, self.view)
+        after = _State(self.spec, _KEEP, None, view)
+        self.undo_stack.push(_Replace(self, text, before, after, merge_key))
+
+    def refresh_view(self, view: Any) -> None:
+        """Show ``view`` in place of the current one, as a new generation but no new undo
+        step (a saved file inspected again, another input shape for it)."""
+        if self._state.view is None:
+            return
+        self._apply(_State(self.spec, self.path, None, view))
+
     def mark_saved(self, path: Path) -> None:
         """The spec is now in ``path``: the document is not modified any more."""
-        self._state = _State(self.spec, Path(path), self.torchvision)
+        self._state = _State(self.spec, Path(path), self.torchvision, self.view)
         self._saved = _State(self.spec, Path(path), None)
         self._check_modified()
 
@@ -161,7 +185,7 @@ class Document(QObject):
 
     def _apply(self, state: _State) -> None:
         if state.path is _KEEP:  # an edit: the network stays in the file it is in now
-            state = _State(state.spec, self.path, state.torchvision)
+            state = dataclasses.replace(state, path=self.path)
         self._state = state
         self.generation += 1
         self.changed.emit()

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from reference_nets import CourseInceptionA
 from torch import nn
 
-from explorer.blocks.residual import POST_ACTIVATION_VARIANTS, VARIANTS, ShortcutDropout
+from explorer.blocks.modules.residual import POST_ACTIVATION_VARIANTS, ShortcutDropout
+from explorer.blocks.residual import VARIANTS
 from explorer.core import ArchitectureSpec, BlockSpec, ShapeError, build_model, build_partial
 from explorer.core.inspector import inspect_spec
 from explorer.core.summary import format_table

@@ -124,3 +124,16 @@ def test_torchvision_models_match_their_published_figures(arch, weights):
     assert summary.total_params + AUX_PARAMS.get(arch, 0) == weights.meta["num_params"]
     published = weights.meta["_ops"] * 1e9
     assert abs(summary.mult_adds - published) <= max(0.01 * published, 0.0005e9)
+
+
+def test_pytorch_formulas_load_without_triton():
+    """PyTorch's counter looks for triton on import (slow, and left out of the bundle): the
+    summary loads its formulas without it, silently, and triton stays importable."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import explorer.core.costs as c; "
+            "print('triton' in sys.modules, len(c.flop_registry) > 10)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["False", "True"] and "triton" not in done.stderr

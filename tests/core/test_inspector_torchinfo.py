@@ -12,14 +12,13 @@ normalisation, like every element-wise step, as no multiply-add.
 from __future__ import annotations
 
 import pytest
+import torchinfo
 from torch import nn
 
 from explorer.core.builder import build_partial, fast_meta_shapes
 from explorer.core.inspector import inspect_spec
 from explorer.core.presets import preset_spec
 from explorer.core.registry import PRESETS
-
-torchinfo = pytest.importorskip("torchinfo")
 
 
 def _torchinfo_rows(spec):

@@ -69,17 +69,53 @@ def test_one_process_trains_checkpoints_and_resumes(script):
     assert [json.loads(r)["epoch"] for r in rows] == [1, 2]
 
 
-def test_torchrun_two_gloo_processes(script):
+# Runs the exported script under torchrun, rank 0 slow to save its checkpoints, and writes
+# when each rank saved and when it tore its process group down.
+_TIMED = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
+import train as script
+
+rank = script.os.environ["RANK"]
+save, destroy = script.save_checkpoint, script.dist.destroy_process_group
+
+def slow_save(*args, **kwargs):
+    time.sleep(1.0)
+    save(*args, **kwargs)
+    Path(f"saved-{rank}").write_text(str(time.time()))
+
+def timed_destroy(*args, **kwargs):
+    Path(f"destroyed-{rank}").write_text(str(time.time()))
+    destroy(*args, **kwargs)
+
+script.save_checkpoint, script.dist.destroy_process_group = slow_save, timed_destroy
+sys.exit(script.main())
+"""
+
+
+def test_torchrun_two_gloo_processes_train_resume_and_end_together(script):
+    """Two processes train, rank 0 alone logs and writes the app's checkpoints, and no rank
+    destroys the process group while rank 0 still writes them (which aborted a run now and
+    then: "terminate called without an active exception"); twice, the second run resuming."""
     folder = script.parent
-    done = _run(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", script,
-                 "--data", "small.npz", "--epochs", "1", "--out", "ddp"], folder, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "2 process(es) on cpu" in done.stdout
-    assert done.stdout.count("epoch   1/1") == 1  # rank 0 logs alone
-    checkpoint = load_checkpoint(folder / "ddp" / "best.json")
-    assert checkpoint.epoch == 1
+    (folder / "timed.py").write_text(_TIMED)
+    for epochs in (1, 2):
+        done = _run(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                     "timed.py", "--data", "small.npz", "--epochs", str(epochs),
+                     "--out", "ddp"], folder, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "terminate called" not in done.stderr
+        assert "2 process(es) on cpu" in done.stdout
+        assert done.stdout.count(f"epoch   {epochs}/{epochs}") == 1  # rank 0 logs alone
+        assert "epoch   1/2" not in done.stdout  # the second run resumed after epoch 1
+        saved = float((folder / "saved-0").read_text())
+        assert not (folder / "saved-1").exists()
+        for rank in (0, 1):
+            assert float((folder / f"destroyed-{rank}").read_text()) >= saved
+    assert load_checkpoint(folder / "ddp" / "last.json").epoch == 2
     rows = [json.loads(r) for r in (folder / "ddp" / "metrics.jsonl").read_text().splitlines()]
-    assert len(rows) == 1 and rows[0]["processes"] == 2
+    assert [r["epoch"] for r in rows] == [1, 2] and rows[0]["processes"] == 2
 
 
 def _write_idx(path, array):

@@ -126,6 +126,19 @@ def test_network_must_end_in_class_scores(dataset, config):
         train(ArchitectureSpec.from_dict(data), config, dataset=dataset)
 
 
+def test_a_network_without_weights_is_refused_before_any_event(dataset, config):
+    pooling = ArchitectureSpec.from_dict({  # as the window would start it: train() raises
+        "name": "pooling", "input_shape": [4, 3, 3], "num_classes": 4,
+        "blocks": [{"type": "global_avg_pool"}, {"type": "flatten"}]})
+    with pytest.raises(TrainError, match="'pooling' has no parameters to train"):
+        train(pooling, config, dataset=dataset)
+    data = tiny_spec_dict()  # the same with one linear layer after it trains
+    data["blocks"] = [{"type": "global_avg_pool"}, {"type": "flatten"},
+                      {"type": "linear", "out_features": "classes"}]
+    events = list(train(ArchitectureSpec.from_dict(data), config, dataset=dataset))
+    assert events[-1].status == "finished"
+
+
 def test_run_folder(tmp_path, spec, dataset, config):
     events = run(spec, config, dataset=dataset, run_dir=tmp_path / "run")
     folder = tmp_path / "run"

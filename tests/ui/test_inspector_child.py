@@ -1,4 +1,6 @@
-"""The inspection child process answers with the installed packages alone (no test extras)."""
+"""The inspection child process answers with the installed packages alone (no test extras),
+and without torchinfo: the live table is the app's own pass (torchinfo's time doubles with
+each level of nesting)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import sys
 from explorer.core.presets import preset_spec
 from explorer.ui.inspector_child import read_frame, write_frame
 
-# torchinfo and the rest of the test extra are not installed by `pip install .`: hide them
+# the test extra is not installed by `pip install .`, and torchinfo must not be needed: hide them
 _WITHOUT_TEST_EXTRAS = """
 import sys
 for name in ("torchinfo", "hypothesis", "pytest", "onnx", "onnxruntime", "onnxscript"):
@@ -30,3 +32,22 @@ def test_the_child_inspects_without_the_test_extras():
         child.stdout.close()
     assert status == "ok"
     assert summary.total_params == 61_706
+
+
+def test_a_frozen_app_starts_the_child_through_its_own_entry_point(tmp_path, monkeypatch):
+    """In the desktop bundle ``sys.executable`` is the app, which has no ``-m``: the child is
+    the app itself with a hidden flag (here a stand-in app: ``python -m explorer "$@"``)."""
+    from explorer.ui import background, inspector_child
+
+    app = tmp_path / "network-explorer"
+    app.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m explorer "$@"\n')
+    app.chmod(0o755)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(app))
+    assert inspector_child.command() == [str(app), "--inspector-child"]
+    child = background._ChildProcess()
+    try:
+        result = child.inspect(background.InspectJob(7, preset_spec("lenet")))
+    finally:
+        child.close()
+    assert result.generation == 7 and result.summary.total_params == 61_706

@@ -97,19 +97,27 @@ def row_key(row: Any) -> tuple:
 def previous_rows(previous: Any, summary: Any) -> dict[tuple, Any]:
     """The rows of ``previous`` keyed as the same rows would be keyed in ``summary``.
 
-    An insertion or a deletion renumbers the blocks after it (``relu2`` becomes ``relu1``,
-    block 5 becomes block 4), so the top-level blocks of the two summaries are aligned by
-    their types first; the rows of a block are then matched within it.
+    When every block of ``previous`` is still there under its name (blocks were added at
+    the end, or settings changed), blocks are matched by name. Otherwise an insertion or a
+    deletion renumbered the blocks after it (``relu2`` becomes ``relu1``, block 5 becomes
+    block 4), so the top-level blocks of the two summaries are aligned by their types; the
+    rows of a block are then matched within it.
     """
     old_top = [r for r in previous.layers if r.depth == 1]
     new_top = [r for r in summary.layers if r.depth == 1]
-    matcher = difflib.SequenceMatcher(
-        a=[r.type for r in old_top], b=[r.type for r in new_top], autojunk=False)
     renamed: dict[tuple, tuple] = {}  # (old path head, old name) -> (new path head, new name)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            for old, new in zip(old_top[i1:i2], new_top[j1:j2]):
-                renamed[(_head(old), old.name)] = (_head(new), new.name)
+    by_name = {(r.type, r.name): r for r in new_top}
+    if all((r.type, r.name) in by_name for r in old_top):  # nothing renamed: blocks added
+        for old in old_top:  # at the end (a build-along step), or a parameter changed
+            new = by_name[(old.type, old.name)]
+            renamed[(_head(old), old.name)] = (_head(new), new.name)
+    else:
+        matcher = difflib.SequenceMatcher(
+            a=[r.type for r in old_top], b=[r.type for r in new_top], autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                for old, new in zip(old_top[i1:i2], new_top[j1:j2]):
+                    renamed[(_head(old), old.name)] = (_head(new), new.name)
     out: dict[tuple, Any] = {}
     for row in previous.layers:
         top, _, rest = row.name.partition(".")
@@ -319,7 +327,8 @@ class LayerTableModel(QAbstractItemModel):
                                    "network")
             return f"✗ {where}"
         if col == TYPE:
-            return "does not fit" if error.kind == "shape" else "invalid"
+            return {"shape": "does not fit", "code": "error in the code"}.get(error.kind,
+                                                                          "invalid")
         if col == OUTPUT:
             return "?"
         return ""
@@ -327,7 +336,8 @@ class LayerTableModel(QAbstractItemModel):
     def _tooltip(self, item: _Item) -> str:
         if item.status == "error":
             error = self.summary.error
-            return error.text() + (f"\nHint: {error.hint}" if error.hint else "")
+            where = f"\n{error.where()}" if getattr(error, "file", "") else ""
+            return error.text() + where + (f"\nHint: {error.hint}" if error.hint else "")
         row = item.row
         lines = [f"{row.name} ({row.type})"]
         formula = geometry_tooltip(row)
@@ -436,6 +446,13 @@ class LayerTableView(QWidget):
         self._apply_palette()
 
     # ---------------------------------------------------------------- public API
+    def add_context_action(self, action: QAction) -> None:
+        """Add ``action`` to the table's right-click menu, after the expansion entries."""
+        separator = QAction(self.tree)
+        separator.setSeparator(True)
+        self.tree.addAction(separator)
+        self.tree.addAction(action)
+
     def set_summary(self, summary, previous=None) -> None:
         """Show ``summary``; rows that differ from ``previous`` are highlighted with deltas.
 
@@ -570,10 +587,12 @@ class LayerTableView(QWidget):
         else:
             what = " does not fit" if error.kind == "shape" else ""  # a spec error says why
             where = error.path or (f"block {error.block}" if error.block is not None else
-                                   "the network")
+                                   getattr(error, "file", "") or "the network")
             text = f"<b>✗ {html.escape(where)}{what}:</b> {html.escape(error.message)}"
             if error.in_shape and error.kind == "shape":
                 text += f" <span>(input {fmt_shape(error.in_shape)})</span>"
+            if getattr(error, "file", ""):  # a Python file's: the user's line
+                text += f"<br><tt>{html.escape(error.where())}</tt>"
             if error.hint:
                 text += f"<br><b>Hint:</b> {html.escape(error.hint)}"
             self.banner.label.setText(text)
