@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from pathlib import Path
 
 from explorer.textout import clean
 
@@ -128,3 +129,10 @@ def write_problem(path: str | os.PathLike, exc: OSError) -> str:
         errno.EEXIST: " (a file of that name is in the way)",
     }.get(exc.errno or 0, "")
     return f"cannot write {shown}: {reason(exc)}{advice}"
+
+
+def ensure_suffix(path: str | os.PathLike, suffix: str) -> Path:
+    """``path`` with ``suffix`` (``".onnx"``) added when its name has no extension at all;
+    a name that has one (``model.txt``) is the user's choice and stays."""
+    path = Path(path)
+    return path if path.suffix else path.with_name(path.name + suffix)

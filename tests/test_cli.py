@@ -107,7 +107,8 @@ def test_unusable_input_exits_2_with_one_line(capsys, argv, words):
 @pytest.mark.parametrize(
     "content, words",
     [
-        ('{"input_shape": [1, 28, 28], "blocks": [', ["not valid JSON", "line 1"]),
+        ('{"input_shape": [1, 28, 28], "blocks": [', ["ends early (truncated?)", "line 1"]),
+        ('{"input_shape": [1, 28, 28], "blocks": ]}', ["not valid JSON", "line 1, column 40"]),
         ('{"input_shape": [1, 28, 28], "blocks": [{"type": "conv9d"}]}',
          ["block 0", "unknown block type 'conv9d'"]),
         ('{"input_shape": [1, 28, 28], "blocks": [{"type": "conv2d", "out_channels": 0}]}',

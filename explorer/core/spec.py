@@ -37,7 +37,9 @@ BlockPath = tuple[int | str, ...]
 ``(5, "branches", 1, 0)`` the first block of the second branch of a parallel block.
 """
 
-MAX_FILE_BYTES = 64 * 2**20
+MAX_FILE_BYTES = 2 * 2**20
+"""An architecture file's size limit: the largest network allowed (``limits.MAX_LAYERS``
+layers) takes under 1 MiB as JSON; a larger file is refused before it is parsed."""
 """Size of an architecture file (the deepest preset takes a few KiB)."""
 
 _UMASK = os.umask(0o022)  # read once, at import, before any thread could race on it
@@ -307,9 +309,19 @@ class ArchitectureSpec:
 
     @classmethod
     def from_json(cls, text: str, *, source: str = "architecture") -> ArchitectureSpec:
+        if not text.strip():
+            raise SpecError(f"{source}: the file is empty; expected an architecture (JSON "
+                            "with \"input_shape\", \"num_classes\" and \"blocks\")")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
+            end = len(text.rstrip())
+            if exc.pos >= end:  # the text stopped where more was expected
+                line = text.count("\n", 0, end) + 1
+                raise SpecError(
+                    f"{source}: the file ends early (truncated?) at line {line}; the "
+                    "JSON stops before its closing brackets"
+                ) from None
             raise SpecError(
                 f"{source} is not valid JSON ({exc.msg} at line {exc.lineno}, "
                 f"column {exc.colno})"

@@ -7,7 +7,7 @@ never on the module being trained, and returns plain numpy arrays.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -301,10 +301,13 @@ def confusion(
     std: Sequence[float],
     classes: Sequence[str],
     batch_size: int = 256,
-) -> Confusion:
+    cancel: Callable[[], bool] | None = None,
+) -> Confusion | None:
     """Classify every image of ``split`` with ``model`` (eval mode, CPU, no grad).
 
     The images are prepared exactly as the training loader prepares test batches.
+    ``cancel`` is asked before each batch; when it answers ``True`` the pass ends and
+    returns ``None``.
     """
     loader = BatchLoader(split, input_shape=input_shape, mean=mean, std=std,
                          batch_size=batch_size)
@@ -312,6 +315,8 @@ def confusion(
     chunks = []
     with torch.inference_mode():
         for x, _ in loader:
+            if cancel is not None and cancel():
+                return None
             chunks.append(torch.softmax(model(x).float(), dim=1))
     scores = torch.cat(chunks).numpy() if chunks else np.zeros((0, len(classes)), np.float32)
     k = max(len(classes), scores.shape[1])

@@ -493,6 +493,7 @@ class _Run:
         yield self._finished(status, reason)
 
     def _finished(self, status: str, reason: str, error_log: str | None = None) -> Finished:
+        self._record_outcome(status, reason)
         return Finished(
             status=status,
             reason=reason,
@@ -504,6 +505,22 @@ class _Run:
             samples_per_second=self.train_samples / self.train_time if self.train_time else 0.0,
             error_log=error_log,
         )
+
+    def _record_outcome(self, status: str, reason: str) -> None:
+        """Add how the run ended to its ``config.json`` (the runs list shows it); a run
+        folder that cannot be written any more keeps what it has."""
+        config = self.run_dir / "config.json" if self.run_dir is not None else None
+        if config is None or not config.is_file():
+            return
+        try:
+            info = json.loads(config.read_text(encoding="utf-8"))
+            info["outcome"] = {
+                "status": status, "reason": reason, "epochs_done": self.epochs_done,
+                "ended": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+            atomic_write_text(config, json.dumps(info, indent=2) + "\n")
+        except (OSError, ValueError, TypeError):
+            pass
 
     def _crashed(self, exc: Exception) -> Finished:
         """The ``failed`` end of an unexpected error; its traceback goes to ``error.log``."""

@@ -65,6 +65,31 @@ class RunInfo:
     best: Path | None
     last: Path | None
     config: dict[str, Any]
+    status: str = "not finished"
+    """``finished``, ``stopped`` or ``failed`` as the run recorded it; ``not finished``
+    while it runs, or when its process ended before it could say."""
+
+    @property
+    def settings(self) -> str:
+        """The settings that tell two runs of one network apart, in words."""
+        c = self.config
+        parts = [str(c["optimizer"])] if c.get("optimizer") else []
+        if isinstance(c.get("lr"), (int, float)):
+            parts.append(f"lr {c['lr']:g}")
+        if c.get("batch_size"):
+            parts.append(f"batch {c['batch_size']}")
+        if c.get("seed") is not None:
+            parts.append(f"seed {c['seed']}")
+        return " · ".join(parts)
+
+    @property
+    def started_local(self) -> str:
+        """When it started, in this computer's time zone (``2025-03-01 14:05:09``)."""
+        try:
+            return datetime.fromisoformat(self.started).astimezone().strftime(
+                "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return self.started.replace("T", " ")[:19]
 
     @property
     def title(self) -> str:
@@ -98,6 +123,8 @@ def read_run(path: str | os.PathLike) -> RunInfo:
     rows = read_metrics(path)
     accuracies = [r["test_accuracy"] for r in rows if isinstance(r.get("test_accuracy"), float)]
     best, last = path / "best.json", path / "last.json"
+    outcome = info.get("outcome") if isinstance(info.get("outcome"), dict) else {}
+    status = outcome.get("status")
     return RunInfo(
         path=path,
         name=str(architecture.get("name", path.name)),
@@ -110,7 +137,28 @@ def read_run(path: str | os.PathLike) -> RunInfo:
         best=best if best.is_file() else None,
         last=last if last.is_file() else None,
         config=config,
+        status=status if status in ("finished", "stopped", "failed") else "not finished",
     )
+
+
+def describe_checkpoint(sidecar: str | os.PathLike) -> str:
+    """A checkpoint in words from its sidecar alone (no weights read): ``"the best
+    checkpoint of run lenet-20250101-120000 (epoch 2, test accuracy 91.3 %)"``."""
+    sidecar = Path(sidecar)
+    kind = {"best": "the best checkpoint", "last": "the last checkpoint"}.get(
+        sidecar.stem, f"the checkpoint {sidecar.name}")
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
+    details = [f"epoch {data['epoch']}"] if isinstance(data.get("epoch"), int) else []
+    accuracy = metrics.get("test_accuracy")
+    if isinstance(accuracy, float):
+        details.append(f"test accuracy {100 * accuracy:.1f} %")
+    where = f" of run {clean(sidecar.parent.name, one_line=True)}"
+    return kind + where + (f" ({', '.join(details)})" if details else "")
 
 
 def list_runs(root: str | os.PathLike) -> list[RunInfo]:

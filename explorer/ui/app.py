@@ -3,8 +3,8 @@
 Start-up order: the QApplication and the main window are created and shown with nothing
 heavier than Qt imported; right after the first paint a loader thread imports PyTorch and the
 block registries, fills the palette and opens the first network, whose inspection then runs
-on the inspector thread. An exception hook autosaves, writes a crash log and shows the
-details in a dialog the user can copy from.
+on the inspector thread. An exception hook writes a crash log and, on the GUI thread,
+autosaves and shows the details in a dialog the user can copy from.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,44 +49,44 @@ def apply_color_scheme(app) -> None:
     app.setPalette(pal)
 
 
-def crash_log_folder() -> Path:
-    from explorer.ui.main_window import state_folder
-
-    return state_folder() / "crashes"
-
-
 def install_exception_hook(window) -> None:
-    """Unhandled exceptions (GUI or worker threads): autosave, crash log, copyable dialog."""
+    """Unhandled exceptions (GUI or worker threads): a crash log, then — on the GUI thread,
+    whichever thread failed — an autosave and a dialog the user can copy the details from.
+
+    The hook itself touches no Qt object and no window state: it writes the log (plain file
+    I/O) and posts the rest to the GUI thread through a queued signal.
+    """
+    from PySide6.QtCore import QObject, Qt, Signal
+
+    from explorer.crash import write_crash_log
+
+    class _Relay(QObject):
+        crashed = Signal(object, object)  # the exception, the crash log's path (or None)
+
+    relay = _Relay(window)
+
+    def show(value, log) -> None:
+        text = "".join(traceback.format_exception(type(value), value, value.__traceback__))
+        try:
+            window.autosave_now()
+            saved = "Your work was autosaved"
+        except Exception:  # noqa: BLE001 (already reporting a crash; keep going)
+            saved = "Autosave failed too"
+        window.show_error(
+            "Something went wrong",
+            f"Network Explorer hit an internal error: {value}. {saved}"
+            + (f"; the details are in {log}" if log else "") + ".\n\n" + text)
+
+    relay.crashed.connect(show, Qt.ConnectionType.QueuedConnection)
+    window._crash_relay = relay
 
     def report(kind, value, tb) -> None:
         text = "".join(traceback.format_exception(kind, value, tb))
         sys.stderr.write(text)
-        log = None
-        try:
-            window.autosave_now()
-        except Exception:  # noqa: BLE001 (already reporting a crash; keep going)
-            text += "\n(autosave failed too)"
-        try:
-            folder = crash_log_folder()
-            folder.mkdir(parents=True, exist_ok=True)
-            log = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
-            log.write_text(text, encoding="utf-8")
-        except OSError:
-            log = None
-        from PySide6.QtCore import QThread, QTimer
-        from PySide6.QtWidgets import QApplication
-
-        def show() -> None:
-            window.show_error(
-                "Something went wrong",
-                f"Network Explorer hit an internal error: {value}. Your work was autosaved"
-                + (f"; the details are in {log}" if log else "") + ".\n\n" + text)
-
-        app = QApplication.instance()
-        if app is not None and QThread.currentThread() is app.thread():
-            show()
-        elif app is not None:
-            QTimer.singleShot(0, app, show)
+        log = write_crash_log(kind, value, tb, context="the window")
+        if value is None:
+            value = kind()
+        relay.crashed.emit(value.with_traceback(tb), log)
 
     sys.excepthook = report
     threading.excepthook = lambda args: report(args.exc_type, args.exc_value,
@@ -137,8 +136,12 @@ def launch(argv: Sequence[str]):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Open the window; ``argv`` may name one architecture file to open."""
+    from explorer.ui.background import wait_detached
+
     app, _window = launch(list(sys.argv[1:] if argv is None else argv))
-    return app.exec()
+    code = app.exec()
+    wait_detached()  # a run or a start-up left to end by itself: the window is already gone
+    return code
 
 
 def _freeze_startup_garbage() -> None:

@@ -381,6 +381,36 @@ class Inspector(QObject):
             self.call_failed.emit(key, text)
 
 
+_DETACHED: list[tuple[QThread, tuple]] = []
+
+
+def finish_or_detach(thread: QThread, timeout_ms: int, *keep: QObject) -> bool:
+    """Wait up to ``timeout_ms`` for ``thread`` to end; ``True`` if it did.
+
+    A thread still running is detached: it loses its parent and is kept alive here with the
+    objects in ``keep`` until :func:`wait_detached` joins it, so that no running ``QThread``
+    is ever destroyed (Qt would abort the process). The caller disconnects it first, so
+    that nothing of the window runs when it ends.
+    """
+    if not thread.isRunning() or thread.wait(timeout_ms):
+        return True
+    thread.setParent(None)
+    _DETACHED.append((thread, keep))
+    return False
+
+
+def detached_threads() -> list[QThread]:
+    """Threads left running by :func:`finish_or_detach` that have not ended yet."""
+    return [thread for thread, _keep in _DETACHED if thread.isRunning()]
+
+
+def wait_detached() -> None:
+    """Join every detached thread (after the window has gone: the process ends after)."""
+    while _DETACHED:
+        thread, _keep = _DETACHED.pop()
+        thread.wait()
+
+
 class Task(QThread):
     """Run ``fn()`` once on its own thread; ``done(result)`` or ``error(text)`` after."""
 
@@ -392,11 +422,20 @@ class Task(QThread):
         super().__init__(parent)
         self.setObjectName(name)
         self._fn = fn
+        self._dropped = False
+
+    def detach(self) -> bool:
+        """Drop this task's result (nothing more is sent) and let it end by itself; ``True``
+        when it had already ended. A result sent just before is the receiver's to ignore."""
+        self._dropped = True
+        return finish_or_detach(self, 0)
 
     def run(self) -> None:
         try:
             result = self._fn()
         except Exception:  # noqa: BLE001 (reported to the window, which shows it)
-            self.error.emit(traceback.format_exc())
+            if not self._dropped:
+                self.error.emit(traceback.format_exc())
             return
-        self.done.emit(result)
+        if not self._dropped:
+            self.done.emit(result)

@@ -7,12 +7,16 @@ spec themselves: they listen to :attr:`Document.changed` and read :attr:`Documen
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
+
+_KEEP: Any = object()
+"""The path of an edit's states: whatever file the document is in when it is applied."""
 
 
 @dataclass(frozen=True)
@@ -69,19 +73,14 @@ class Document(QObject):
 
     changed = Signal()
     modifiedChanged = Signal(bool)
-    _stack_clean = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._state = _State(None, None, None)
-        self._unsaved_base = False
+        self._saved: _State | None = self._state  # the last saved state; None: not known
         self.generation = 0
         self.undo_stack = QUndoStack(self)
         self._was_modified = False
-        # relayed through a signal of ours (a C++ connection), so that nothing Python runs
-        # when the stack signals while it is being deleted with us
-        self.undo_stack.cleanChanged.connect(self._stack_clean)
-        self._stack_clean.connect(self._check_modified)
 
     @property
     def spec(self):
@@ -105,7 +104,20 @@ class Document(QObject):
 
     @property
     def modified(self) -> bool:
-        return self._unsaved_base or not self.undo_stack.isClean()
+        """Whether the network differs from its last saved state (its file, or the preset
+        or run as it was opened); undoing back to that state clears it."""
+        saved = self._saved
+        return saved is None or saved.spec != self.spec or saved.path != self.path
+
+    @property
+    def saved_spec(self):
+        """The network as last saved or opened (what "Discard" goes back to), or ``None``."""
+        return self._saved.spec if self._saved is not None else None
+
+    @property
+    def saved_path(self) -> Path | None:
+        """The file of :attr:`saved_spec`, or ``None``."""
+        return self._saved.path if self._saved is not None else None
 
     def edit(self, text: str, new_spec, merge_key: str | None = None) -> bool:
         """Replace the spec by ``new_spec`` as one undoable command named ``text``.
@@ -116,36 +128,42 @@ class Document(QObject):
         """
         if self.read_only or new_spec == self.spec:
             return False
-        after = _State(new_spec, self.path, None)
-        self.undo_stack.push(_Replace(self, text, self._state, after, merge_key))
+        before, after = _State(self.spec, _KEEP, None), _State(new_spec, _KEEP, None)
+        self.undo_stack.push(_Replace(self, text, before, after, merge_key))
         return True
 
     def open_spec(self, spec, path: Path | None = None, *, undoable: bool = True,
-                  unsaved: bool = False) -> None:
+                  unsaved: bool = False, saved: tuple | None = None) -> None:
         """Show ``spec`` (from ``path``) in place of the current network.
 
         Undoable by default (opening a preset); ``undoable=False`` starts a fresh history (the
-        first network at start-up). ``unsaved`` marks it as work not yet in any file (restored
-        autosave).
+        first network at start-up). What is opened is its own saved state, unless ``unsaved``
+        (restored autosave): then ``saved`` is ``(spec, path)`` of its last saved state, if
+        known.
         """
         after = _State(spec, Path(path) if path else None, None)
+        if unsaved:
+            self._saved = _State(saved[0], saved[1], None) if saved and saved[0] else None
+        else:
+            self._saved = after
         if undoable and self.spec is not None:
             self.undo_stack.push(_Replace(self, f"Open {spec.name}", self._state, after, None))
         else:
             self.undo_stack.clear()
             self._apply(after)
-        self._set_unsaved(unsaved)
+        self._check_modified()
 
     def open_torchvision(self, name: str) -> None:
         """Show a torchvision model read-only (undo goes back to the editable network)."""
-        after = _State(self.spec, self.path, name)
-        self.undo_stack.push(_Replace(self, f"View {name}", self._state, after, None))
+        before, after = _State(self.spec, _KEEP, None), _State(self.spec, _KEEP, name)
+        self.undo_stack.push(_Replace(self, f"View {name}", before, after, None))
 
     def open_view(self, view: Any, text: str, merge_key: str | None = None) -> None:
         """Show ``view`` read-only in place of the network (undo goes back to the editable
         network); views pushed with the same ``merge_key`` merge into one undo step."""
-        after = _State(self.spec, self.path, None, view)
-        self.undo_stack.push(_Replace(self, text, self._state, after, merge_key))
+        before = _State(self.spec, _KEEP, self.torchvision, self.view)
+        after = _State(self.spec, _KEEP, None, view)
+        self.undo_stack.push(_Replace(self, text, before, after, merge_key))
 
     def refresh_view(self, view: Any) -> None:
         """Show ``view`` in place of the current one, as a new generation but no new undo
@@ -157,8 +175,7 @@ class Document(QObject):
     def mark_saved(self, path: Path) -> None:
         """The spec is now in ``path``: the document is not modified any more."""
         self._state = _State(self.spec, Path(path), self.torchvision, self.view)
-        self._set_unsaved(False)
-        self.undo_stack.setClean()
+        self._saved = _State(self.spec, Path(path), None)
         self._check_modified()
 
     def _check_modified(self, *_args) -> None:
@@ -166,12 +183,9 @@ class Document(QObject):
             self._was_modified = self.modified
             self.modifiedChanged.emit(self._was_modified)
 
-    def _set_unsaved(self, value: bool) -> None:
-        if value != self._unsaved_base:
-            self._unsaved_base = value
-        self._check_modified()
-
     def _apply(self, state: _State) -> None:
+        if state.path is _KEEP:  # an edit: the network stays in the file it is in now
+            state = dataclasses.replace(state, path=self.path)
         self._state = state
         self.generation += 1
         self.changed.emit()

@@ -10,13 +10,11 @@ and :meth:`MainWindow.menu`, and follow :attr:`MainWindow.latest_summary` / :att
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QLockFile, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -30,6 +28,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.files import ensure_suffix
+from explorer.session import (
+    Orphan,
+    Session,
+    Work,
+    add_recent,
+    last_network,
+    load_startup,
+    recent_list,
+    sessions_folder,
+)
 from explorer.ui.background import InspectJob, Inspector, InspectResult, Task
 from explorer.ui.document import Document
 from explorer.ui.widgets.editor_tree import EditorTree
@@ -37,101 +46,23 @@ from explorer.ui.widgets.palette import BlockPalette
 from explorer.ui.widgets.properties import PropertiesPanel
 from explorer.ui.workspaces import BUILD, TRAIN, Workspaces
 
-APP_NAME = "network-explorer"
-FIRST_NETWORK = "course-inception"
 AUTOSAVE_SECONDS = 2.0
-MAX_RECENT = 8
-AUTOSAVE_FORMAT = "network-explorer/autosave"
+UNTITLED = "untitled"
 
 
-def state_folder() -> Path:
-    """Where autosave and crash logs live (platformdirs' user state folder)."""
-    import platformdirs
+class QtLock:
+    """The session's lock (see :mod:`explorer.session`) as a ``QLockFile``: one per
+    instance; a lock left by a process that is gone is stale and can be taken over."""
 
-    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
+    def __init__(self, path: Path) -> None:
+        self._lock = QLockFile(str(path))
+        self._lock.setStaleLockTime(0)  # stale only when its process is gone, never by age
 
+    def try_lock(self) -> bool:
+        return self._lock.tryLock(0)
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def load_startup(path: str | None, last_path: str | None, last_spec: str | None,
-                 crashed: bool = False) -> dict:
-    """Work for the loader thread: registries, user blocks, device, the first network.
-
-    Returns plain values: block and preset definitions, user blocks (and problems reading
-    them), the device name, the first spec with its path, and a message if ``path`` could not
-    be opened; also any autosave left by a session that did not end cleanly.
-    """
-    from explorer.core.library import load_user_blocks
-    from explorer.core.presets import preset_spec
-    from explorer.core.registry import list_blocks, list_presets
-    from explorer.core.spec import ArchitectureSpec, SpecError, load_spec
-
-    out: dict = {"blocks": list_blocks(), "presets": list_presets(), "problem": None}
-    out["user_blocks"], out["user_problems"] = load_user_blocks()
-    import torch
-
-    out["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
-    spec, spec_path = None, None
-    from explorer.core.pyfile import parse_target
-
-    out["python"] = parse_target(path) if path else None  # opened once the views are in
-    if path and out["python"] is None:
-        try:
-            spec, spec_path = load_spec(path), Path(path)
-        except SpecError as exc:
-            out["problem"] = str(exc)
-    if spec is None and last_path and not path:
-        try:
-            spec, spec_path = load_spec(last_path), Path(last_path)
-        except SpecError:
-            spec = None
-    if spec is None and last_spec and not path:
-        try:
-            spec = ArchitectureSpec.from_json(last_spec)
-        except SpecError:
-            spec = None
-    out["spec"] = spec or preset_spec(FIRST_NETWORK)
-    out["path"] = spec_path if spec is not None else None
-    from explorer.core.inspector import inspect_spec
-
-    start = time.perf_counter()  # the first table from here, while the inspector process loads
-    out["summary"] = inspect_spec(out["spec"])
-    out["summary_seconds"] = time.perf_counter() - start
-    out["autosave"] = read_autosave() if crashed else None
-    return out
-
-
-def previous_session_crashed() -> bool:
-    """Whether the last session's lock is still there and its process is gone."""
-    try:
-        lock = json.loads((state_folder() / "session.json").read_text())
-    except (OSError, ValueError):
-        return False
-    pid = lock.get("pid") if isinstance(lock, dict) else None
-    return not (isinstance(pid, int) and (pid == os.getpid() or _pid_alive(pid)))
-
-
-def read_autosave() -> dict | None:
-    """The autosaved work, if it holds changes that were never saved; else ``None``."""
-    from explorer.core.spec import ArchitectureSpec, SpecError
-
-    folder = state_folder()
-    try:
-        data = json.loads((folder / "autosave.json").read_text(encoding="utf-8"))
-        spec = ArchitectureSpec.from_dict(data["spec"])
-    except (OSError, ValueError, KeyError, TypeError, SpecError):
-        return None
-    if not data.get("modified"):
-        return None
-    return {"spec": spec, "path": data.get("path"), "time": data.get("time", 0.0)}
+    def unlock(self) -> None:
+        self._lock.unlock()
 
 
 class MainWindow(QMainWindow):
@@ -172,6 +103,9 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(self)
         self.inspector.finished.connect(self._inspected)
         self.inspector.failed.connect(self._inspect_failed)
+        self.session = Session(sessions_folder(), QtLock)
+        self.closing = False            # the close was confirmed: late results are dropped
+        self._storage_problems: dict[str, str] = {}
 
         self._build_views()
         self._build_menus()
@@ -408,18 +342,38 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("device: …")
         self.params_label = QLabel("")
         self.network_label = QLabel("")
-        for label in (self.network_label, self.params_label, self.device_label):
+        self.storage_label = QLabel()  # stays while autosave or settings cannot be written
+        self.storage_label.setObjectName("storage_warning")
+        self.storage_label.setStyleSheet(
+            "background: #fff3cd; color: #5c4400; padding: 1px 6px; border-radius: 3px;")
+        self.storage_label.hide()
+        for label in (self.storage_label, self.network_label, self.params_label,
+                      self.device_label):
             self.statusBar().addPermanentWidget(label)
         self.statusBar().showMessage("Loading blocks and PyTorch…")
+
+    def _storage(self, what: str, problem: str | None) -> None:
+        """Show (``problem``) or clear (``None``) a lasting warning that ``what``
+        ("autosave", "settings") cannot be written."""
+        if problem is None:
+            self._storage_problems.pop(what, None)
+        elif self._storage_problems.get(what) != problem:
+            self._storage_problems[what] = problem
+            self.status_message(problem, 15000)
+        problems = self._storage_problems
+        short = {"autosave": "Autosave off", "settings": "Settings not saved"}
+        self.storage_label.setText("⚠ " + " · ".join(short[k] for k in sorted(problems)))
+        self.storage_label.setToolTip("\n\n".join(problems[k] for k in sorted(problems)))
+        self.storage_label.setVisible(bool(problems))
 
     # ------------------------------------------------------------------ start-up
     def start(self, path: str | None = None) -> None:
         """Load registries, user blocks and the first network on a worker thread."""
-        crashed = previous_session_crashed()
-        self._write_session_lock()
+        self._begin_session()
+        self._check_settings(probe=True)
         last_path = self.settings.value("last/path", None)
         last_spec = self.settings.value("last/spec", None)
-        task = Task(lambda: load_startup(path, last_path, last_spec, crashed), "loader", self)
+        task = Task(lambda: load_startup(path, last_path, last_spec), "loader", self)
         task.done.connect(self._startup_loaded)
         task.error.connect(lambda text: self.show_error("Start-up failed", text))
         self._start(task)
@@ -430,6 +384,8 @@ class MainWindow(QMainWindow):
         task.start()
 
     def _startup_loaded(self, data: dict) -> None:
+        if self.closing:  # closed while starting: nothing is installed or spawned
+            return
         self._block_defs = {b.name: b for b in data["blocks"]}
         self._presets = data["presets"]
         self.palette_view.set_blocks(data["blocks"], data["user_blocks"])
@@ -458,34 +414,65 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot open the file", data["problem"])
         if data.get("python"):
             self.python_files.open(*data["python"])
-        autosave = data.get("autosave")
-        if autosave is not None:
-            self._offer_restore(autosave)
+        self._offer_restore()
         self.loaded.emit()
 
-    def _offer_restore(self, autosave: dict) -> None:
-        when = time.strftime("%H:%M:%S", time.localtime(autosave["time"]))
+    def _offer_restore(self) -> None:
+        """Offer the unsaved work of an instance that crashed (the newest; any others wait
+        for the next start)."""
+        if not self.session.active:
+            return
+        orphans = self.session.orphans()
+        if not orphans:
+            return
+        orphan, others = orphans[0], orphans[1:]
+        for other in others:
+            other.keep()
+        work = orphan.work
+        if work is None:
+            orphan.keep()
+            self.status_message("Unsaved work from a window that did not close properly "
+                                "cannot be read with the blocks known now; it is kept in "
+                                f"{self.session.folder}", 15000)
+            return
+        when = time.strftime("%H:%M:%S", time.localtime(work.time))
+        more = (f" ({len(others)} more will be offered at the next start.)" if others else "")
         box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved work?",
-                          f"Network Explorer did not close properly. Restore the unsaved work "
-                          f"on “{autosave['spec'].name}” autosaved at {when}?",
+                          f"A Network Explorer window did not close properly. Restore its "
+                          f"unsaved work on “{work.spec.name}”, autosaved at {when}?{more}",
                           QMessageBox.StandardButton.NoButton, self)
         restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Discard", QMessageBox.ButtonRole.RejectRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(restore)
         box.exec()
         if box.clickedButton() is restore:
-            path = autosave["path"]
-            self.document.open_spec(autosave["spec"], Path(path) if path else None,
-                                    undoable=False, unsaved=True)
-            self.status_message("Restored the autosaved work")
+            self._restore(orphan, work)
+        elif box.clickedButton() is discard:
+            orphan.discard()
         else:
-            (state_folder() / "autosave.json").unlink(missing_ok=True)
+            orphan.keep()
+
+    def _restore(self, orphan: Orphan, work: Work) -> None:
+        self.document.open_spec(work.spec, work.path, undoable=False, unsaved=True,
+                                saved=(work.saved_spec, work.saved_path))
+        self.autosave_now()  # this instance's record holds the work before the old one goes
+        if self.session.active and "autosave" not in self._storage_problems:
+            orphan.discard()
+        else:
+            orphan.keep()
+        self.status_message("Restored the autosaved work")
 
     # ------------------------------------------------------------------ document → views
     def _document_changed(self) -> None:
         doc = self.document
         if doc.spec is None:
             return
-        self.properties.set_network(getattr(doc.view, "spec", None) or doc.spec)
+        if doc.torchvision is not None:  # the Network section shows the model being viewed
+            self.properties.set_block(None, None, None)
+            self.properties.show_network(doc.torchvision.removeprefix("torchvision:"))
+        else:
+            self.properties.set_network(getattr(doc.view, "spec", None) or doc.spec)
         self.properties.set_read_only(doc.read_only)
         if doc.view is not None:
             self.read_only_banner.setText(doc.view.banner)
@@ -551,6 +538,10 @@ class MainWindow(QMainWindow):
         drawn = getattr(view, "spec", None) or (None if self.document.read_only else
                                                 self.document.spec)
         self.diagram.set_network(drawn, summary, getattr(view, "head_from", None))
+        if self.document.torchvision is not None:
+            classes = summary.num_classes or (summary.output_shape or (None,))[-1]
+            self.properties.show_network(self.document.torchvision.removeprefix("torchvision:"),
+                                         summary.input_shape[-3:], classes)
         self.params_label.setText(f"{summary.total_params:,} parameters")
         if getattr(self, "_torchvision_pending", False):
             self._torchvision_pending = False
@@ -639,20 +630,28 @@ class MainWindow(QMainWindow):
         new = dataclasses.replace(self.document.spec, **{field: value})
         self.document.edit(f"Set {field.replace('_', ' ')}", new, merge_key=f"net:{field}")
 
-    def new_network(self) -> None:
+    def new_network(self) -> bool:
+        """An empty network (after asking about unsaved changes); ``False`` if cancelled."""
         from explorer.core.spec import ArchitectureSpec
 
+        if not self.maybe_save():
+            return False
         spec = self.document.spec
-        empty = ArchitectureSpec(name="untitled", input_shape=tuple(spec.input_shape),
+        empty = ArchitectureSpec(name=UNTITLED, input_shape=tuple(spec.input_shape),
                                  num_classes=spec.num_classes, blocks=())
         self.document.open_spec(empty, None)
+        return True
 
-    def open_preset(self, name: str) -> None:
-        """Replace the network by the preset ``name`` (undoable)."""
+    def open_preset(self, name: str) -> bool:
+        """Replace the network by the preset ``name`` (undoable), after asking about unsaved
+        changes; ``False`` if cancelled."""
         from explorer.core.presets import preset_spec
 
+        if not self.maybe_save():
+            return False
         self.document.open_spec(preset_spec(name), None)
         self.status_message(f"Opened the preset {name} (Edit › Undo goes back)")
+        return True
 
     def open_torchvision(self, name: str) -> None:
         """Show a torchvision model's summary, read-only (undoable)."""
@@ -687,19 +686,15 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ files
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in value or []]
+        return recent_list(self.settings.value("recent", []))
 
     def add_recent(self, path: str) -> None:
         """Put ``path`` first in File › Open Recent."""
         self._add_recent(path)
 
     def _add_recent(self, path: str) -> None:
-        path = str(Path(path).resolve())
-        recent = [path] + [p for p in self.recent_files() if p != path]
-        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self.settings.setValue("recent", add_recent(self.recent_files(), path))
+        self._check_settings()
 
     def open_dialog(self) -> None:
         if not self.maybe_save():
@@ -713,16 +708,16 @@ class MainWindow(QMainWindow):
 
     def open_file(self, path: str | Path, *, ask: bool = True) -> bool:
         """Open an architecture file, or a Python file (read-only, watched); on failure a
-        dialog names the problem, nothing changes."""
-        from explorer.core.spec import SpecError, load_spec, validate
+        dialog names the file and the problem, nothing changes."""
+        from explorer.core.spec import SpecError
+        from explorer.session import open_architecture
 
         if str(path).endswith(".py") and self.python_files is not None:
             return self.python_files.open(path)  # the editable network stays underneath
         if ask and not self.maybe_save():
             return False
         try:
-            spec = load_spec(path)
-            validate(spec)
+            spec = open_architecture(path)
         except SpecError as exc:
             self.show_error("Cannot open the file", str(exc))
             return False
@@ -745,6 +740,10 @@ class MainWindow(QMainWindow):
             return False
         if not path.endswith(".json"):
             path += ".json"
+        spec = self.document.spec
+        if spec.name == UNTITLED:  # a new network takes the name of its file
+            self.document.edit(f"Name it {Path(path).stem}",
+                               dataclasses.replace(spec, name=Path(path).stem))
         return self.save_to(Path(path))
 
     def save_to(self, path: Path) -> bool:
@@ -770,7 +769,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(
             self, "Export summary", str(Path.cwd() / f"{name}.{kind}"),
             "Markdown (*.md)" if kind == "md" else "CSV (*.csv)")
-        return bool(path) and self.export_summary(Path(path), kind)
+        return bool(path) and self.export_summary(ensure_suffix(path, f".{kind}"), kind)
 
     def export_summary(self, path: Path, kind: str) -> bool:
         from explorer.core.spec import atomic_write_text
@@ -823,33 +822,40 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ autosave, session
     def autosave_now(self) -> None:
-        """Write the current work to the state folder (atomic); cheap, called after changes."""
-        from explorer.core.spec import atomic_write_text
-
-        spec = self.document.spec
-        if spec is None:
+        """Write the current work to this instance's autosave (atomic); cheap, called after
+        changes. If it cannot be written, a lasting warning says so; the work stays here."""
+        doc = self.document
+        if doc.spec is None or self.closing:
             return
-        data = {"format": AUTOSAVE_FORMAT, "time": time.time(),
-                "modified": self.document.modified,
-                "path": str(self.document.path) if self.document.path else None,
-                "spec": spec.to_dict()}
+        work = Work(doc.spec, doc.path, doc.modified, doc.saved_spec, doc.saved_path,
+                    time.time())
         try:
-            atomic_write_text(state_folder() / "autosave.json", json.dumps(data) + "\n")
+            self.session.save(work)
         except OSError as exc:
-            self.status_message(f"Autosave failed: {exc}")
+            self._storage("autosave", _storage_text("Autosave is off", self.session.folder,
+                                                    exc))
+        else:
+            self._storage("autosave", None)
 
-    def _write_session_lock(self) -> None:
-        from explorer.core.spec import atomic_write_text
-
+    def _begin_session(self) -> None:
         try:
-            atomic_write_text(state_folder() / "session.json",
-                              json.dumps({"pid": os.getpid(), "started": time.time()}))
-        except OSError:
-            pass
+            self.session.begin()
+        except OSError as exc:
+            self._storage("autosave", _storage_text("Autosave is off", self.session.folder,
+                                                    exc))
 
-    def _end_session(self) -> None:
-        for name in ("session.json", "autosave.json"):
-            (state_folder() / name).unlink(missing_ok=True)
+    def _check_settings(self, probe: bool = False) -> None:
+        """Warn (lastingly) when the settings file cannot be written; ``probe`` writes a
+        small value to find out."""
+        if probe:
+            self.settings.setValue("session/started", time.time())
+        self.settings.sync()
+        if self.settings.status() != QSettings.Status.AccessError:
+            self._storage("settings", None)
+            return
+        self._storage("settings", _storage_text(
+            "Settings are not saved (the layout and recent files will be forgotten)",
+            Path(self.settings.fileName()).parent, PermissionError(13, "Permission denied")))
 
     # ------------------------------------------------------------------ settings, close
     def _restore_layout(self) -> None:
@@ -868,14 +874,39 @@ class MainWindow(QMainWindow):
         self.status_message("The layout is back to its default")
 
     def save_layout(self) -> None:
+        """Remember the layout and the last *saved* network (never unsaved edits)."""
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         self.workspaces.save(s)
         doc = self.document
-        if doc.spec is not None:
-            s.setValue("last/path", str(doc.path) if doc.path and not doc.modified else "")
-            s.setValue("last/spec", doc.spec.to_json())
+        if doc.saved_spec is not None:
+            for key, value in last_network(doc.saved_spec, doc.saved_path).items():
+                s.setValue(key, value)
         s.sync()
+
+    def confirm_close(self) -> bool:
+        """Ask once about what closing would end (a run going, unsaved changes); ``False``
+        if the user cancels. Nothing is stopped here."""
+        run = self.training.active_run() if self.training is not None else None
+        if run is None:
+            return self.maybe_save()
+        doc = self.document
+        unsaved = doc.modified and doc.spec is not None
+        text = (f"{run} is training" + (f", and “{doc.spec.name}” has changes that are "
+                                        "not saved." if unsaved else ".")
+                + " Closing stops the run after the current batch; its checkpoints so far "
+                "are kept.")
+        box = QMessageBox(QMessageBox.Icon.Question, "Close Network Explorer?", text,
+                          QMessageBox.StandardButton.Cancel, self)
+        save = box.addButton("Save and close", QMessageBox.ButtonRole.AcceptRole) \
+            if unsaved else None
+        close = box.addButton("Discard changes and close" if unsaved else "Stop and close",
+                              QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        if box.clickedButton() is save:
+            return self.save()
+        return box.clickedButton() is close
 
     def dragEnterEvent(self, event) -> None:
         if _dropped_file(event) is not None:
@@ -889,16 +920,21 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.open_file(path))
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.maybe_save():
-            event.ignore()
-            return
-        self.save_layout()
-        self.shutdown()
-        self._end_session()
+        if not self.closing:
+            if not self.confirm_close():
+                event.ignore()
+                return
+            self.closing = True
+            self.save_layout()
+            self.hide()  # gone at once; what follows waits a bounded time at most
+            self.shutdown()
+            self.session.end()
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop the workers and join their threads (safe to call twice)."""
+        """Stop the workers (each wait bounded; start-up work still running is left to end
+        by itself, its result dropped) — safe to call twice."""
+        self.closing = True
         self._autosave_timer.stop()
         if self.training is not None:
             self.training.shutdown()
@@ -906,7 +942,7 @@ class MainWindow(QMainWindow):
             self.build_along.jobs.stop()
         self.inspector.stop()
         for task in list(self._tasks):
-            task.wait()
+            task.detach()
         self._tasks.clear()
 
     def show_error(self, title: str, text: str) -> None:
@@ -923,6 +959,13 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Network Explorer",
                           f"Network Explorer {__version__}\n\nBuild, inspect and train "
                           "convolutional networks, one block at a time.")
+
+
+def _storage_text(what: str, folder: Path, exc: OSError) -> str:
+    from explorer.files import reason
+
+    return (f"{what}: {folder} cannot be written ({reason(exc)}). Your work is kept in this "
+            "window; save it to a file you choose (File › Save As).")
 
 
 def _torchinfo_or_reason(spec, torchvision: str | None) -> tuple[str, str]:

@@ -9,8 +9,9 @@ and the canvas. Short jobs over a snapshot (predictions, feature maps) run on a
 :class:`ModelCache`.
 
 No worker touches a widget. Closing: :meth:`TrainingRunner.shutdown` requests a stop, which
-the engine honours between batches, then waits for the thread — a running ``QThread`` is
-never destroyed.
+the engine honours between batches (and the confusion pass between its batches), then waits
+a bounded time for the thread; one still busy is detached and ends by itself — a running
+``QThread`` is never destroyed.
 """
 
 from __future__ import annotations
@@ -146,7 +147,10 @@ class _TrainWorker(QObject):
             return
         model.eval()
         result = confusion(model.to("cpu"), dataset.test, input_shape=job.spec.input_shape,
-                           mean=dataset.mean, std=dataset.std, classes=dataset.classes)
+                           mean=dataset.mean, std=dataset.std, classes=dataset.classes,
+                           cancel=lambda: self.control.closing)
+        if result is None:
+            return
         self.confusion_ready.emit(
             ConfusionReady(job.label, result, dataset.test.images.numpy().copy())
         )
@@ -186,6 +190,10 @@ def _control():
     return control
 
 
+_FORWARDED = ("event", "snapshot", "data_ready", "confusion_ready", "failed", "cancelled",
+              "loading")
+
+
 class TrainingRunner(QObject):
     """Runs one training job at a time in its own ``QThread``; lives on the GUI thread.
 
@@ -210,6 +218,8 @@ class TrainingRunner(QObject):
     cancelled = Signal()
     loading = Signal(int, int)
     running_changed = Signal(bool)
+    stop_wait_ms = 3000
+    """How long closing waits for the run to stop before leaving it to end by itself."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -240,13 +250,11 @@ class TrainingRunner(QObject):
         thread.setObjectName("training")
         worker = _TrainWorker(job, self._control)
         worker.moveToThread(thread)
-        for name in ("event", "snapshot", "data_ready", "confusion_ready", "failed", "cancelled",
-                     "loading"):
+        for name in _FORWARDED:
             getattr(worker, name).connect(getattr(self, name))
         worker.event.connect(self._track)
         thread.started.connect(worker.run)
         worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)  # GUI may be waiting
-        thread.finished.connect(worker.deleteLater)
         thread.finished.connect(self._cleanup)
         self._thread, self._worker = thread, worker
         thread.start()
@@ -272,17 +280,34 @@ class TrainingRunner(QObject):
         if self._control is not None:
             self._control.stop()
 
-    def shutdown(self, timeout_ms: int = 60_000) -> bool:
-        """Stop the run and wait for its thread to end; ``True`` when none is left."""
-        thread = self._thread
+    def shutdown(self, timeout_ms: int | None = None) -> bool:
+        """Stop the run and wait for its thread, at most ``timeout_ms`` (default
+        :attr:`stop_wait_ms`); ``True`` when it ended in time.
+
+        A thread still busy (a batch or the confusion pass longer than the wait) is
+        disconnected from this runner and detached (see
+        :func:`~explorer.ui.background.finish_or_detach`): it ends by itself after the
+        current batch, touching nothing of the window, and the process waits for it at exit.
+        """
+        from explorer.ui.background import finish_or_detach
+
+        thread, worker = self._thread, self._worker
         if thread is None:
             return True
         self._control.closing = True
         self._control.stop()
-        finished = thread.wait(timeout_ms)
-        if finished:
+        if finish_or_detach(thread, self.stop_wait_ms if timeout_ms is None else timeout_ms,
+                            worker):
             self._cleanup()
-        return finished
+            return True
+        for name in _FORWARDED:
+            getattr(worker, name).disconnect(getattr(self, name))
+        worker.event.disconnect(self._track)
+        thread.finished.disconnect(self._cleanup)
+        self._thread = self._worker = None
+        self.paused = False
+        self.running_changed.emit(False)
+        return False
 
     @Slot()
     def _cleanup(self) -> None:
@@ -290,9 +315,9 @@ class TrainingRunner(QObject):
         if thread is None:
             return
         thread.wait()
-        self._thread = self._worker = None  # the worker is deleted by the thread's finished
+        # both are Python's: freed here, once the thread has ended (never by Qt as well)
+        self._thread = self._worker = None
         self.paused = False
-        thread.deleteLater()
         self.running_changed.emit(False)
 
 

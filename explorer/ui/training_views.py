@@ -4,16 +4,17 @@ the main window through its public API only (``add_view``, ``menu``, ``document`
 
 :func:`install_training_views` creates the views (in the Train & look workspace) and the
 Train menu, and returns the :class:`TrainingController` that connects them to the workers.
-The controller also watches the window's close: during a run it asks, then stops the run and
-waits for its thread; once the window is closed it ends its worker threads.
+The window asks before closing during a run (:meth:`TrainingController.active_run`), then
+calls :meth:`TrainingController.shutdown`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.files import ensure_suffix
 from explorer.training.monitor import RunMonitor
 from explorer.ui.background import LatestJobs
 from explorer.ui.training_runner import ModelCache, TrainingRunner, TrainJob
@@ -116,6 +118,8 @@ class TrainingController(QObject):
         window.statusBar().insertPermanentWidget(0, self.run_status)
         self.monitor: RunMonitor | None = None
         self.snapshot = None  # the newest weights of the network being trained or loaded
+        self.weights: tuple[Path, object] | None = None  # checkpoint exports offer, its spec
+        self._loading_weights: Path | None = None
         self.job: TrainJob | None = None
         self.test_images = None
         self._drawing = None
@@ -127,7 +131,6 @@ class TrainingController(QObject):
         self._connect()
         self.canvas.set_source(BUNDLED_LABEL)
         self._document_changed()
-        window.installEventFilter(self)
 
     # ----------------------------------------------------------------- wiring
 
@@ -185,9 +188,10 @@ class TrainingController(QObject):
         spec = self._network_to_train(config)
         if spec is None:
             return
-        label = f"{spec.name} v{self.document.generation}"
+        label = f"{spec.name}, run of {datetime.now():%H:%M:%S}"
         self.runs_root.mkdir(parents=True, exist_ok=True)
         run_dir = default_run_dir(spec.name, root=self.runs_root)
+        self.runs.set_running(run_dir)
         self.job = TrainJob(spec, config, run_dir, label, self.document.generation)
         self.curves.start_run(config.epochs, config.lr)
         self.panel.set_state("loading")
@@ -263,19 +267,25 @@ class TrainingController(QObject):
             self.curves.add_batch(event)
         elif name == "EpochEnd":
             self.curves.add_epoch(event)
-        elif name == "CheckpointSaved" and self.job is not None:
+        elif name in ("Started", "CheckpointSaved") and self.job is not None:
             self.runs.add_session_run(self.job.run_dir)
         elif name == "Finished":
+            self.runs.running = None
             if self.job is not None and self.job.run_dir.exists():
                 self.runs.add_session_run(self.job.run_dir)
                 self.runs.select_run(self.job.run_dir)
+                best = self.job.run_dir / "best.json"
+                if best.is_file():
+                    self.weights = (best, self.job.spec)
             QTimer.singleShot(0, self._document_changed)
 
     def _on_failed(self, message: str) -> None:
+        self.runs.set_running(None)
         self.panel.on_failed(message)
         self._run_over(f"Training could not run: {message}")
 
     def _on_cancelled(self) -> None:
+        self.runs.set_running(None)
         self.panel.set_state("idle")
         self.panel.progress.setFormat("stopped while loading the data set")
         self._run_over("Training stopped before it began")
@@ -303,20 +313,19 @@ class TrainingController(QObject):
         spec = self.document.spec
         view = self.document.view
         if view is not None and hasattr(view, "request"):
-            version = f"{view.name} (the file as last inspected)"
+            what = f"{view.name} (the file as last inspected)"
         elif spec is None or self.document.read_only:
-            version = "nothing (the network shown is read-only)"
+            what = "nothing (the network shown is read-only)"
         else:
-            version = f"{spec.name} v{self.document.generation}"
+            what = f"{spec.name} as it is now"
             self.panel.set_init(spec.init)
         if self.runner.running and self.job is not None:
-            text = f"Training {self.job.label} (a frozen copy)."
+            text = f"Training {self.job.label}: a copy of the network as it was at the start."
             if self.job.generation != self.document.generation:
-                text += (f" The network was edited since (now {version}); the run is not "
-                         "affected.")
+                text += " The network was edited since; the run is not affected."
             self.panel.set_network(text)
         else:
-            self.panel.set_network(f"Start (F5) trains {version}.")
+            self.panel.set_network(f"Start (F5) trains {what}.")
 
     # ----------------------------------------------------------------- canvas, maps
 
@@ -374,12 +383,16 @@ class TrainingController(QObject):
         self.show_view("curves")
 
     def _load_run(self, info) -> None:
+        if not self.window.maybe_save():  # it replaces the network, as File › Open does
+            return
         label = f"{info.name} from run {info.path.name} (best)"
+        self._loading_weights = Path(info.best)
         self._submit("load", _load_run, str(info.best), label)
 
     def _loaded(self, snapshot) -> None:
         self.document.open_spec(snapshot.spec)
         self.snapshot = snapshot
+        self.weights = (self._loading_weights, snapshot.spec)
         self.canvas.set_source(snapshot.label)
         self.runs.show_message(f"Opened {snapshot.spec.name} with its best weights "
                                f"(epoch {snapshot.epoch}).")
@@ -389,10 +402,23 @@ class TrainingController(QObject):
 
     # ----------------------------------------------------------------- export
 
+    def export_weights(self, spec) -> tuple[Path, str, bool] | None:
+        """The trained weights File › Export can include for ``spec``: ``(checkpoint, the
+        checkpoint in words, whether it fits spec)``; ``None`` when there are none."""
+        from explorer.training.runs import describe_checkpoint
+
+        if self.weights is None or not self.weights[0].is_file():
+            return None
+        checkpoint, trained = self.weights
+        shape = ("blocks", "input_shape", "num_classes")  # what the weights depend on
+        fits = all(getattr(trained, key) == getattr(spec, key) for key in shape)
+        return checkpoint, describe_checkpoint(checkpoint), fits
+
     def _export_png(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self.window, "Export curves", "curves.png",
                                               "PNG image (*.png)")
         if path:
+            path = str(ensure_suffix(path, ".png"))
             self.curves.export_png(path)
             self.window.status_message(f"Curves saved to {path}")
 
@@ -400,35 +426,22 @@ class TrainingController(QObject):
         path, _ = QFileDialog.getSaveFileName(self.window, "Export metrics", "metrics.csv",
                                               "CSV table (*.csv)")
         if path:
+            path = str(ensure_suffix(path, ".csv"))
             written = self.curves.export_csv(path)
             self.window.status_message("Metrics saved to " + ", ".join(map(str, written)))
 
     # ----------------------------------------------------------------- closing
 
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self.window and event.type() == QEvent.Type.Close:
-            if self.runner.running and not self._confirm_stop():
-                event.ignore()
-                return True
-            self.runner.shutdown()
-            QTimer.singleShot(0, self._after_close)
-        return False
-
-    def _confirm_stop(self) -> bool:
-        label = self.job.label if self.job is not None else "the network"
-        answer = QMessageBox.question(
-            self.window, "Training is running",
-            f"{label} is training. Stop the run and close? Its checkpoints so far are kept.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
-
-    def _after_close(self) -> None:
-        if not self.window.isVisible():
-            self.shutdown()
+    def active_run(self) -> str | None:
+        """The run that closing would stop, in words, or ``None`` when none is training."""
+        if not self.runner.running or self.panel.state not in ("loading", "running",
+                                                               "paused", "stopping"):
+            return None
+        return self.job.label if self.job is not None else "A network"
 
     def shutdown(self) -> None:
-        """Stop the run (waiting for it) and end the worker threads."""
+        """Stop the run and end the worker threads, each wait bounded: a thread still busy
+        (a long batch) is left to end by itself, disconnected from the window."""
         self.runner.shutdown()
         self.inference.stop()
         self.curves.timer.stop()

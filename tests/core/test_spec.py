@@ -97,11 +97,40 @@ def test_block_without_type():
         make([{"type": "relu"}, {"out_channels": 3}])
 
 
-def test_truncated_json_names_line_and_column(tmp_path):
+def test_truncated_json_says_it_ends_early_and_where(tmp_path):
     path = tmp_path / "net.json"
     text = make([{"type": "relu"}]).to_json()
-    path.write_text(text[: len(text) // 2])
-    with pytest.raises(SpecError, match=r"not valid JSON .* line \d+, column \d+"):
+    cut = text[: len(text) // 2]
+    path.write_text(cut + "\n")
+    line = cut.rstrip().count("\n") + 1  # the last line with text on it
+    with pytest.raises(SpecError, match=rf"net.json: the file ends early \(truncated\?\) at "
+                                        rf"line {line};"):
+        load_spec(path)
+
+
+def test_an_empty_file_says_so(tmp_path):
+    for content in ("", "  \n\n"):
+        path = tmp_path / "empty.json"
+        path.write_text(content)
+        with pytest.raises(SpecError, match=r"empty.json: the file is empty; expected an "
+                                            "architecture"):
+            load_spec(path)
+
+
+def test_broken_json_in_the_middle_names_line_and_column(tmp_path):
+    path = tmp_path / "net.json"
+    path.write_text('{"name": "x",\n "blocks": [}, "num_classes": 10}\n')
+    with pytest.raises(SpecError, match=r"not valid JSON .* line 2, column 13"):
+        load_spec(path)
+
+
+def test_a_file_larger_than_any_network_is_refused_before_parsing(tmp_path):
+    from explorer.core.spec import MAX_FILE_BYTES
+
+    path = tmp_path / "huge.json"
+    path.write_bytes(b"[" + b" " * MAX_FILE_BYTES + b"]")
+    with pytest.raises(SpecError, match=r"huge.json: is 2,097,154 bytes, more than the "
+                                        r"2,097,152"):
         load_spec(path)
 
 

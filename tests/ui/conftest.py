@@ -12,7 +12,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 import pytest
 from PySide6.QtCore import QSettings, QThread
 from PySide6.QtWidgets import QApplication
-from ui_helpers import close_window, make_window
+from ui_helpers import TINY, close_window, make_window
 
 from explorer.ui.background import THREAD_PREFIX
 
@@ -71,6 +71,32 @@ def window(qtbot):
     if win.isVisible():
         close_window(win, qtbot)
     win.shutdown()
+    from explorer.ui.background import wait_detached
+
+    wait_detached()  # what the app does after its event loop: join threads left to end
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Training tests compute on one thread: the suite shares two cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def app_window(window, isolated_folders, one_torch_thread):
+    """The main window (see conftest) holding a tiny digit network; runs go to the test's
+    own data folder."""
+    from explorer.core.spec import ArchitectureSpec
+
+    window.document.open_spec(ArchitectureSpec.from_dict(TINY), undoable=False)
+    controller = window.training
+    assert controller.runs_root == isolated_folders / "data" / "network-explorer" / "runs"
+    return window, controller
 
 
 def _inspected(name: str):

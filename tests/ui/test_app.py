@@ -69,11 +69,13 @@ def test_exception_hook_autosaves_logs_and_shows_a_copyable_dialog(qtbot, isolat
             raise RuntimeError("boom")
         except RuntimeError:
             sys.excepthook(*sys.exc_info())
+        qtbot.waitUntil(lambda: len(log) == 2)  # shown on the GUI thread, once posted
         crashes = list((isolated_folders / "state" / "network-explorer" / "crashes").iterdir())
         assert len(crashes) == 1 and "RuntimeError: boom" in crashes[0].read_text()
         assert "internal error: boom" in log[0] and "RuntimeError: boom" in log[1]
-        autosave = isolated_folders / "state" / "network-explorer" / "autosave.json"
-        assert json.loads(autosave.read_text())["spec"]["name"] == "course-inception"
+        record = (isolated_folders / "state" / "network-explorer" / "sessions"
+                  / f"{window.session.id}.json")
+        assert json.loads(record.read_text())["work"]["spec"]["name"] == "course-inception"
     finally:
         import threading
 

@@ -45,14 +45,22 @@ def test_edits_with_the_same_merge_key_are_one_command():
     assert doc.spec.num_classes == 10
 
 
-def test_opening_a_preset_is_undoable_and_saving_clears_modified(tmp_path):
+def test_opening_a_preset_is_undoable_and_not_unsaved_until_edited(tmp_path):
     doc = Document()
     lenet = preset_spec("lenet")
     doc.open_spec(lenet, undoable=False)
     doc.open_spec(preset_spec("nin"))
-    assert doc.spec.name == "nin" and doc.modified
-    doc.mark_saved(tmp_path / "nin.json")
-    assert not doc.modified and doc.path == tmp_path / "nin.json"
+    assert doc.spec.name == "nin" and not doc.modified and doc.saved_spec.name == "nin"
+    doc.edit("Rename", dataclasses.replace(doc.spec, name="mine"))
+    assert doc.modified and doc.saved_spec.name == "nin"
+    doc.mark_saved(tmp_path / "mine.json")
+    assert not doc.modified and doc.path == tmp_path / "mine.json"
+    assert doc.saved_spec.name == "mine" and doc.saved_path == tmp_path / "mine.json"
+    doc.undo_stack.undo()  # an edit undone stays in the file it was saved to
+    assert doc.spec.name == "nin" and doc.path == tmp_path / "mine.json" and doc.modified
+    doc.undo_stack.redo()  # back to what the file holds
+    assert doc.spec.name == "mine" and doc.path == tmp_path / "mine.json" and not doc.modified
+    doc.undo_stack.undo()
     doc.undo_stack.undo()
     assert doc.spec is lenet and doc.path is None and doc.modified
 
@@ -60,9 +68,14 @@ def test_opening_a_preset_is_undoable_and_saving_clears_modified(tmp_path):
 def test_restored_work_counts_as_unsaved_and_torchvision_is_read_only():
     doc = Document()
     doc.open_spec(preset_spec("lenet"), undoable=False, unsaved=True)
-    assert doc.modified
+    assert doc.modified and doc.saved_spec is None
+    nin = preset_spec("nin")
+    doc.open_spec(nin, undoable=False, unsaved=True, saved=(preset_spec("lenet"), None))
+    assert doc.modified and doc.saved_spec.name == "lenet"
+    doc.open_spec(nin, undoable=False)
     doc.open_torchvision("torchvision:resnet18")
     assert doc.read_only and doc.torchvision == "torchvision:resnet18"
+    assert not doc.modified  # looking at a torchvision model changes nothing of the network
     assert not doc.edit("Rename", dataclasses.replace(doc.spec, name="x"))
     doc.undo_stack.undo()
     assert not doc.read_only

@@ -8,7 +8,8 @@ import re
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from test_training_views import TIMEOUT, app_window, quick_settings  # noqa: F401 (fixture)
+from test_training_views import TIMEOUT
+from ui_helpers import quick_settings
 
 from explorer.ui.workspaces import BUILD, TRAIN
 
@@ -21,7 +22,7 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-def test_f5_brings_the_curves_forward_and_the_window_follows_the_run(qtbot, app_window):  # noqa: F811
+def test_f5_brings_the_curves_forward_and_the_window_follows_the_run(qtbot, app_window):
     window, controller = app_window
     window.show_view("Code")              # the user is reading the code
     assert window.workspaces.currentIndex() == BUILD

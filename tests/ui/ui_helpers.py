@@ -74,6 +74,28 @@ def drop(view, mime, pos: QPoint, action=Qt.DropAction.CopyAction) -> bool:
     return event.isAccepted()
 
 
+def index_of(window, path, kind="block"):
+    index = window.tree.model_.index_of_path(path, kind)
+    assert index.isValid(), f"no {kind} row for {path}"
+    return index
+
+
+def click_tree(qtbot, window, path, modifier=Qt.KeyboardModifier.NoModifier, kind="block"):
+    index = index_of(window, path, kind)
+    window.tree.scrollTo(index)
+    rect = window.tree.visualRect(index)
+    qtbot.mouseClick(window.tree.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+    QApplication.processEvents()  # as the event loop would between a click and the next key
+
+
+def fresh_summary(qtbot, window, action):
+    """Run ``action`` and wait for the summary of the edit it made."""
+    with qtbot.waitSignal(window.summary_ready, timeout=SUMMARY_WAIT_MS):
+        action()
+    assert window.latest_summary is not None
+    return window.latest_summary
+
+
 def make_window(qtbot, path=None):
     from explorer.ui.main_window import MainWindow
 
@@ -85,6 +107,46 @@ def make_window(qtbot, path=None):
 
 
 def close_window(window, qtbot, answer: str = "Discard") -> None:
-    if window.document.modified:
+    """Close ``window``, answering its question: unsaved changes discarded (``answer``) and a
+    run going stopped."""
+    training = getattr(window, "training", None)
+    if training is not None and training.active_run() is not None:
+        answer_dialog("Discard changes and close" if window.document.modified
+                      else "Stop and close")
+    elif window.document.modified:
         answer_dialog(answer)
     window.close()
+
+
+TINY = {
+    "name": "tiny-digits",
+    "input_shape": [1, 28, 28],
+    "num_classes": 10,
+    "blocks": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 5},
+        {"type": "relu"},
+        {"type": "max_pool2d", "kernel_size": 4},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": "classes"},
+    ],
+}
+
+
+def quick_settings(panel, epochs=2, batches=4):
+    panel.set_value("dataset", "mnist-sample")
+    panel.set_value("device", "cpu")
+    panel.set_value("epochs", epochs)
+    panel.set_value("batch_size", 32)
+    panel.set_value("max_batches_per_epoch", batches)
+    panel.set_value("optimizer", "adam")
+    panel.set_value("lr", 0.01)
+
+
+def draw(qtbot, canvas, points):
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(*points[0]))
+    for point in points[1:]:
+        qtbot.mouseMove(canvas, QPoint(*point))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(*points[-1]))
+
+
+ONE = [(140, 40 + 10 * i) for i in range(21)]

@@ -9,7 +9,7 @@ frozen copy of the pixels and shows whatever :meth:`CanvasView.set_prediction` b
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QKeyCombination, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QKeySequence, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -25,13 +25,21 @@ from explorer.ui.widgets.tiles import gray_image
 
 CANVAS_SIZE = 280
 DEFAULT_BRUSH = 18
+_CLEAR_KEYS = (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Escape, Qt.Key.Key_C)
+_REDO_KEYS = (  # the window's Redo keys, whatever the platform's standard one
+    QKeyCombination(Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+                    Qt.Key.Key_Z),
+    QKeyCombination(Qt.KeyboardModifier.ControlModifier, Qt.Key.Key_Y),
+)
 
 
 class DigitCanvas(QWidget):
     """A square of black paper for white ink; strokes are kept so the last can be undone.
 
-    Keys (with the canvas focused): Delete, Backspace, Escape or C clear; Ctrl+Z undoes the
-    last stroke. A pen's pressure widens its stroke.
+    Keys (with the canvas focused, and only the canvas's: they override the window's
+    shortcuts of the same keys): Delete, Backspace, Escape or C clear; Ctrl+Z undoes the last
+    stroke or the clearing, Ctrl+Shift+Z (or Ctrl+Y) redoes. A pen's pressure widens its
+    stroke.
     """
 
     changed = Signal()
@@ -47,6 +55,8 @@ class DigitCanvas(QWidget):
         self.setToolTip("Draw a digit. Delete / Esc / C: clear · Ctrl+Z: undo the last stroke")
         self.brush = DEFAULT_BRUSH
         self._strokes: list[list[tuple[QPointF, float]]] = []  # (point, width) per stroke
+        self._undo: list[list] = []  # earlier states of the stroke list, newest last
+        self._redo: list[list] = []
         self._image = QImage(CANVAS_SIZE, CANVAS_SIZE, QImage.Format.Format_Grayscale8)
         self._image.fill(0)
         self._drawing = False
@@ -65,19 +75,36 @@ class DigitCanvas(QWidget):
         return raw.reshape(image.height(), stride)[:, : image.width()].copy()
 
     def clear(self) -> None:
-        self._strokes.clear()
+        """Wipe the canvas (undoable)."""
+        if self._strokes:
+            self._remember()
+            self._strokes = []
         self._redraw()
 
     def undo(self) -> None:
-        """Remove the last stroke."""
-        if self._strokes:
-            self._strokes.pop()
+        """Take back the last stroke (or the last clearing)."""
+        if self._undo:
+            self._redo.append(self._strokes)
+            self._strokes = self._undo.pop()
             self._redraw()
+
+    def redo(self) -> None:
+        """Put back what :meth:`undo` took back."""
+        if self._redo:
+            self._undo.append(self._strokes)
+            self._strokes = self._redo.pop()
+            self._redraw()
+
+    def _remember(self) -> None:
+        self._undo.append(list(self._strokes))
+        self._redo.clear()
 
     def set_strokes(self, strokes: list[list[tuple[float, float]]], width: float | None = None):
         """Replace the drawing by polylines in canvas coordinates (screenshots, tests)."""
         w = float(width or self.brush)
         self._strokes = [[(QPointF(x, y), w) for x, y in stroke] for stroke in strokes]
+        self._undo.clear()
+        self._redo.clear()
         self._redraw()
 
     # ----------------------------------------------------------------- painting
@@ -112,7 +139,8 @@ class DigitCanvas(QWidget):
 
     def _begin(self, point: QPointF, width: float) -> None:
         self._drawing = True
-        self._strokes.append([(point, width)])
+        self._remember()
+        self._strokes = [*self._strokes, [(point, width)]]
         self._extend_image(0)
 
     def _extend(self, point: QPointF, width: float) -> None:
@@ -167,11 +195,26 @@ class DigitCanvas(QWidget):
             self._end()
         event.accept()
 
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and self._owns(event):
+            event.accept()  # the key comes to keyPressEvent, not to the window's shortcut
+            return True
+        return super().event(event)
+
+    @staticmethod
+    def _owns(event) -> bool:
+        return (event.matches(QKeySequence.StandardKey.Undo)
+                or event.matches(QKeySequence.StandardKey.Redo)
+                or event.keyCombination() in _REDO_KEYS
+                or (event.modifiers() == Qt.KeyboardModifier.NoModifier
+                    and event.key() in _CLEAR_KEYS))
+
     def keyPressEvent(self, event) -> None:
         if event.matches(QKeySequence.StandardKey.Undo):
             self.undo()
-        elif event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Escape,
-                             Qt.Key.Key_C):
+        elif event.matches(QKeySequence.StandardKey.Redo) or event.keyCombination() in _REDO_KEYS:
+            self.redo()
+        elif event.modifiers() == Qt.KeyboardModifier.NoModifier and event.key() in _CLEAR_KEYS:
             self.clear()
         else:
             super().keyPressEvent(event)

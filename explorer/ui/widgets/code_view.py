@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -283,8 +284,10 @@ def _safe_name(name: str) -> str:
 
 
 def export_dialog(window, fmt: str, pattern: str, default: str) -> None:
-    """Ask where to write the export of the current network, then write it off the GUI
-    thread; errors are shown in a dialog, success in the status bar."""
+    """Ask where to write the export of the current network (and, when there are trained
+    weights for it, whether to include them), then write it off the GUI thread; errors are
+    shown in a dialog, success in the status bar."""
+    from explorer.files import ensure_suffix
     from explorer.ui.background import Task
 
     files = getattr(window, "python_files", None)
@@ -308,8 +311,13 @@ def export_dialog(window, fmt: str, pattern: str, default: str) -> None:
     path, _ = QFileDialog.getSaveFileName(window, title, suggested, pattern)
     if not path:
         return
-    task = Task(lambda: _write(spec, fmt, path), f"export-{fmt}", window)
-    task.done.connect(lambda result: _exported(window, result))
+    path = str(ensure_suffix(path, Path(default).suffix))
+    choice = _weights_choice(window, spec)
+    if choice is None:
+        return
+    weights, note = choice
+    task = Task(lambda: _write(spec, fmt, path, weights), f"export-{fmt}", window)
+    task.done.connect(lambda result: _exported(window, result, note))
     task.error.connect(lambda text: window.show_error("Export failed", text))
     window._code_exports.append(task)
     task.finished.connect(lambda t=task: window._code_exports.remove(t)
@@ -318,14 +326,43 @@ def export_dialog(window, fmt: str, pattern: str, default: str) -> None:
     task.start()
 
 
-def _write(spec, fmt: str, path: str) -> tuple[bool, str]:
+def _weights_choice(window, spec) -> tuple[Path | None, str] | None:
+    """``(checkpoint or None, what to say after)``; ``None`` if the user cancels.
+
+    Asked only when the window has trained weights (a run, or Runs › Load best weights);
+    the default answer includes them.
+    """
+    training = getattr(window, "training", None)
+    offer = training.export_weights(spec) if training is not None else None
+    if offer is None:
+        return None, ""
+    checkpoint, text, fits = offer
+    if not fits:
+        return None, (f"; without trained weights: those of {text} belong to the network as "
+                      "it was before your edits")
+    box = QMessageBox(QMessageBox.Icon.Question, "Include the trained weights?",
+                      f"Include the trained weights in the export? They are {text}.\n\n"
+                      "Without them the export holds untrained, random weights.",
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+                      | QMessageBox.StandardButton.Cancel, window)
+    box.setDefaultButton(QMessageBox.StandardButton.Yes)
+    box.setDetailedText(str(checkpoint))
+    answer = box.exec()
+    if answer == QMessageBox.StandardButton.Cancel:
+        return None
+    if answer == QMessageBox.StandardButton.Yes:
+        return checkpoint, f", with the weights of {text}"
+    return None, ", without trained weights"
+
+
+def _write(spec, fmt: str, path: str, weights: Path | None = None) -> tuple[bool, str]:
     """Run on the worker: ``(True, files written)`` or ``(False, the one-line reason)``."""
     from explorer.core.builder import ShapeError
     from explorer.core.spec import SpecError
     from explorer.export import ExportError, write_export
 
     try:
-        written = write_export(spec, fmt, path)
+        written = write_export(spec, fmt, path, weights=weights)
     except (SpecError, ShapeError, ExportError) as exc:
         return False, f"{spec.name} cannot be exported: {exc}"
     except OSError as exc:
@@ -333,9 +370,9 @@ def _write(spec, fmt: str, path: str) -> tuple[bool, str]:
     return True, ", ".join(str(p) for p in written)
 
 
-def _exported(window, result: tuple[bool, str]) -> None:
+def _exported(window, result: tuple[bool, str], note: str = "") -> None:
     ok, text = result
     if ok:
-        window.status_message(f"Exported to {text}")
+        window.status_message(f"Exported to {text}{note}", 15000)
     else:
         window.show_error("Export failed", text)

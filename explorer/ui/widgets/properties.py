@@ -101,12 +101,17 @@ class PropertiesPanel(QScrollArea):
     # ------------------------------------------------------------------ network
     def set_network(self, spec) -> None:
         """Show the network's name, input shape and class count (no signal emitted)."""
+        self.show_network(spec.name, spec.input_shape, spec.num_classes)
+
+    def show_network(self, name: str, input_shape=None, classes: int | None = None) -> None:
+        """Show a name, and an input shape and class count where known (no signal)."""
         self.setEnabled(True)
         with QSignalBlocker(self.name_edit):
-            self.name_edit.setText(spec.name)
-        for field, value in zip(self.shape_fields, spec.input_shape):
+            self.name_edit.setText(name)
+        for field, value in zip(self.shape_fields, input_shape or ()):
             field.set_value(int(value))
-        self.classes_field.set_value(int(spec.num_classes))
+        if classes is not None:
+            self.classes_field.set_value(int(classes))
 
     def set_read_only(self, read_only: bool) -> None:
         self.widget().setEnabled(not read_only)

@@ -19,6 +19,15 @@ from PySide6.QtWidgets import (
 
 from explorer.training.runs import RunError, RunInfo, list_runs, read_run
 
+COLUMNS = ["Run", "Status", "Best test", "Epochs", "Settings", "Started"]
+_STATUS_TIPS = {
+    "finished": "trained all its epochs",
+    "stopped": "stopped before its last epoch (its checkpoints so far are kept)",
+    "failed": "ended by an error; the reason is in the run's folder",
+    "running": "training in this window now",
+    "not finished": "running in another window, or its program ended before the run did",
+}
+
 
 class RunsView(QWidget):
     """Run folders, newest first; double-click shows a run's curves.
@@ -36,8 +45,9 @@ class RunsView(QWidget):
         super().__init__(parent)
         self.root = Path(root)
         self.session_runs: list[Path] = []
+        self.running: Path | None = None  # the run this window is training, if any
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Run", "Best test", "Epochs", "Started"])
+        self.tree.setHeaderLabels(COLUMNS)
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._show(item))
@@ -70,6 +80,11 @@ class RunsView(QWidget):
 
     # ----------------------------------------------------------------- contents
 
+    def set_running(self, path: str | Path | None) -> None:
+        """The run this window is training now (``None``: none)."""
+        self.running = Path(path).resolve() if path is not None else None
+        self.refresh()
+
     def add_session_run(self, path: str | Path) -> None:
         """Remember a run made in this session (it may live outside the runs folder)."""
         path = Path(path)
@@ -95,10 +110,14 @@ class RunsView(QWidget):
         for info in self.runs():
             accuracy = (f"{100 * info.best_test_accuracy:.1f} %"
                         if info.best_test_accuracy is not None else "—")
-            item = QTreeWidgetItem([f"{info.name} · {info.dataset}", accuracy,
+            status = info.status
+            if status == "not finished" and info.path.resolve() == self.running:
+                status = "running"
+            item = QTreeWidgetItem([f"{info.name} · {info.dataset}", status, accuracy,
                                     f"{info.epochs_done}/{info.epochs_planned}",
-                                    info.started.replace("T", " ")[:19]])
+                                    info.settings, info.started_local])
             item.setData(0, Qt.ItemDataRole.UserRole, info)
+            item.setToolTip(1, _STATUS_TIPS.get(status, ""))
             item.setToolTip(0, f"{info.path}\n{info.device}" +
                             ("" if info.best else "\nno best checkpoint yet"))
             if info.path.resolve() in session:
@@ -109,7 +128,7 @@ class RunsView(QWidget):
             self.tree.addTopLevelItem(item)
             if current is not None and info.path == current.path:
                 self.tree.setCurrentItem(item)
-        for column in range(4):
+        for column in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(column)
         self._selection_changed()
 
