@@ -412,6 +412,7 @@ class MainWindow(QMainWindow):
         self.document.open_spec(data["spec"], data["path"], undoable=False)
         self._inspected(InspectResult(self.document.generation, data["summary"],
                                       data["summary_seconds"]))
+        self.repaint()  # the first table on screen now, before the training views are built
         self.inspector.warm_up()  # after the first table: not to compete with it for the CPU
         if data["path"]:
             self._add_recent(str(data["path"]))
