@@ -9,7 +9,6 @@ with their deltas. It never writes back to any model.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +30,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from explorer.core.align import align_blocks
 
 ERROR_RED = QColor(214, 57, 57)
 
@@ -117,18 +118,16 @@ def previous_rows(previous: Any, summary: Any) -> dict[tuple, Any]:
     """The rows of ``previous`` keyed as the same rows would be keyed in ``summary``.
 
     An insertion or a deletion renumbers the blocks after it (``relu2`` becomes ``relu1``,
-    block 5 becomes block 4), so the top-level blocks of the two summaries are aligned by
-    their types first; the rows of a block are then matched within it.
+    block 5 becomes block 4), so the top-level blocks of the two summaries are paired first
+    (:func:`~explorer.core.align.align_blocks`); the rows of a block are then matched
+    within it.
     """
     old_top = [r for r in previous.layers if r.depth == 1]
     new_top = [r for r in summary.layers if r.depth == 1]
-    matcher = difflib.SequenceMatcher(
-        a=[r.type for r in old_top], b=[r.type for r in new_top], autojunk=False)
     renamed: dict[tuple, tuple] = {}  # (old path head, old name) -> (new path head, new name)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            for old, new in zip(old_top[i1:i2], new_top[j1:j2]):
-                renamed[(_head(old), old.name)] = (_head(new), new.name)
+    for i, j in align_blocks(old_top, new_top):
+        old, new = old_top[i], new_top[j]
+        renamed[(_head(old), old.name)] = (_head(new), new.name)
     out: dict[tuple, Any] = {}
     for row in previous.layers:
         top, _, rest = row.name.partition(".")
