@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -208,6 +208,8 @@ class MainWindow(QMainWindow):
         self.tree.blockSelected.connect(self._tree_selected)
         self.tree.problem.connect(self.status_message)
         self.tree.activated.connect(self._tree_activated)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._tree_menu)
         self.properties.paramEdited.connect(self._param_edited)
         self.properties.networkEdited.connect(self._network_edited)
         self.table.blockActivated.connect(self._view_selected)
@@ -347,6 +349,12 @@ class MainWindow(QMainWindow):
         self.presets_menu.addAction("(loading…)").setEnabled(False)
 
         m = self._menus["help"]
+        self.act_guide = self._action(m, "&Getting started", lambda: self._help("guide"),
+                                      QKeySequence(QKeySequence.StandardKey.HelpContents))
+        self.act_shortcuts = self._action(m, "&Keyboard shortcuts",
+                                          lambda: self._help("shortcuts"),
+                                          QKeySequence("Ctrl+/"))
+        m.addSeparator()
         self._action(m, "&About Network Explorer", self._about)
 
     def _fill_presets(self) -> None:
@@ -519,6 +527,41 @@ class MainWindow(QMainWindow):
             action.setEnabled(editable)
         self.palette_view.setEnabled(editable)
         self.tree.setEnabled(editable)
+
+    def tree_menu(self, pos) -> QMenu:
+        """The editor tree's right-click menu at ``pos`` (viewport coordinates): insert a
+        block after the one under the mouse (at the end on empty space), and the Edit menu's
+        actions on the selection."""
+        from explorer.ui.widgets.palette import GROUPS
+
+        if not self.tree.indexAt(pos).isValid():
+            self.tree.clearSelection()
+            self.tree.setCurrentIndex(QModelIndex())
+        menu = QMenu(self)
+        insert = menu.addMenu("&Insert after" if self.tree.current_path() else "&Insert")
+        titles = dict(GROUPS)
+        for category, title in GROUPS:
+            names = sorted(n for n, d in self._block_defs.items() if d.category == category)
+            if names:
+                sub = insert.addMenu(titles[category])
+                for name in names:
+                    action = sub.addAction(name)
+                    action.triggered.connect(
+                        lambda _c=False, n=name: self._insert_from_palette({"type": n}))
+        insert.setEnabled(not insert.isEmpty() and not self.document.read_only)
+        if self.tree.current_path() is not None:
+            for group in ((self.act_delete, self.act_duplicate, self.act_up, self.act_down),
+                          (self.act_wrap_residual, self.act_wrap_group, self.act_wrap_parallel,
+                           self.act_unwrap, self.act_add_branch),
+                          (self.act_save_block,)):
+                menu.addSeparator()
+                menu.addActions(list(group))
+        return menu
+
+    def _tree_menu(self, pos) -> None:
+        menu = self.tree_menu(pos)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
 
     # ------------------------------------------------------------------ selection
     def _tree_selected(self, path) -> None:
@@ -806,6 +849,13 @@ class MainWindow(QMainWindow):
             box.setDetailedText(text)
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.exec()
+
+    def _help(self, which: str) -> None:
+        from explorer.ui.help import guide_dialog, shortcuts_dialog
+
+        dialog = (guide_dialog if which == "guide" else shortcuts_dialog)(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
 
     def _about(self) -> None:
         from explorer import __version__

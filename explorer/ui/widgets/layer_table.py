@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFrame,
     QHeaderView,
     QLabel,
@@ -447,6 +448,15 @@ class LayerTableView(QWidget):
             action = QAction(text, self.tree)
             action.triggered.connect(lambda _=False, d=depth: self.expand_to_depth(d))
             self.tree.addAction(action)
+        separator = QAction(self.tree)
+        separator.setSeparator(True)
+        self.tree.addAction(separator)
+        self.copy_actions = {}
+        for kind, text in (("md", "Copy table as &Markdown"), ("csv", "Copy table as &CSV")):
+            action = QAction(text, self.tree)
+            action.triggered.connect(lambda _=False, k=kind: self.copy_table(k))
+            self.tree.addAction(action)
+            self.copy_actions[kind] = action
         self.tree.clicked.connect(self._on_clicked)
         self.tree.activated.connect(self._on_clicked)
         self.banner.clicked.connect(self._on_banner)
@@ -483,6 +493,16 @@ class LayerTableView(QWidget):
             self.tree.verticalScrollBar().setValue(scroll)
         self._show_banner(summary)
         self._show_totals(summary, previous)
+
+    def copy_table(self, kind: str) -> str:
+        """Put the summary on the clipboard as Markdown (``"md"``) or CSV; returns the text."""
+        from explorer.core.report import summary_csv, summary_markdown
+
+        if self.model.summary is None:
+            return ""
+        text = (summary_markdown if kind == "md" else summary_csv)(self.model.summary)
+        QApplication.clipboard().setText(text)
+        return text
 
     def select_block(self, path) -> None:
         """Select the rows of the block at ``path`` and scroll to them (``None`` clears)."""
