@@ -21,7 +21,6 @@ import ctypes.util
 import json
 import os
 import select
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from virtual_desktop import virtual_desktop
+
 MAP_NOTIFY = 19
 SUBSTRUCTURE_NOTIFY_MASK = 1 << 19
 
@@ -115,28 +117,6 @@ class XWatcher:
         self.x.XCloseDisplay(self.dpy)
 
 
-def free_display() -> str:
-    n = 90
-    while Path(f"/tmp/.X{n}-lock").exists() or Path(f"/tmp/.X11-unix/X{n}").exists():
-        n += 1
-    return f":{n}"
-
-
-def start_x(size: str, wm: bool) -> tuple[str, list[subprocess.Popen]]:
-    display = free_display()
-    procs = [subprocess.Popen(["Xvfb", display, "-screen", "0", f"{size}x24", "-nolisten",
-                               "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    for _ in range(100):
-        if Path(f"/tmp/.X11-unix/X{display[1:]}").exists():
-            break
-        time.sleep(0.05)
-    if wm and shutil.which("openbox"):
-        procs.append(subprocess.Popen(["openbox"], env=dict(os.environ, DISPLAY=display),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(1.0)
-    return display, procs
-
-
 def launch_once(cmd: list[str], env: dict, watcher: XWatcher, app: bool) -> dict[str, float]:
     """Seconds from launch to the window mapped (and, for the app, to the first table)."""
     watcher.drain()
@@ -165,11 +145,23 @@ def main() -> None:
     if args.child:
         app_child()
         return
-    display, procs = start_x(args.size, not args.no_wm)
+    with virtual_desktop(args.size, not args.no_wm) as display:
+        bare, mapped, table = measure(display, args.runs)
+    base, on_screen, first = (statistics.median(v) for v in (bare, mapped, table))
+    print(f"Xvfb {args.size}{'' if args.no_wm else ' + openbox'}, {os.cpu_count()} CPUs, "
+          f"{args.runs} launches each (medians; load average {os.getloadavg()[0]:.1f})")
+    print(f"bare PySide6 window on screen   {base:6.2f} s")
+    print(f"app window on screen            {on_screen:6.2f} s  ({on_screen / base:4.1f}× "
+          "the bare window; target ≤ 3×)")
+    print(f"app first table painted         {first:6.2f} s  (target ≤ 3 s)")
+
+
+def measure(display: str, runs: int) -> tuple[list[float], list[float], list[float]]:
+    """Launch the bare window and the app ``runs`` times each, alternating the order."""
     watcher = XWatcher(display)
     bare, mapped, table = [], [], []
     try:
-        for run in range(args.runs):
+        for run in range(runs):
             with tempfile.TemporaryDirectory() as home:   # a first launch every time
                 env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb",
                            PYTHONPATH=str(ROOT), HOME=home)
@@ -189,16 +181,7 @@ def main() -> None:
                         f"{k} {v:5.2f} s" for k, v in result.items()), flush=True)
     finally:
         watcher.close()
-        for proc in reversed(procs):
-            proc.terminate()
-            proc.wait(10)
-    base, on_screen, first = (statistics.median(v) for v in (bare, mapped, table))
-    print(f"Xvfb {args.size}{'' if args.no_wm else ' + openbox'}, {os.cpu_count()} CPUs, "
-          f"{args.runs} launches each (medians; load average {os.getloadavg()[0]:.1f})")
-    print(f"bare PySide6 window on screen   {base:6.2f} s")
-    print(f"app window on screen            {on_screen:6.2f} s  ({on_screen / base:4.1f}× "
-          "the bare window; target ≤ 3×)")
-    print(f"app first table painted         {first:6.2f} s  (target ≤ 3 s)")
+    return bare, mapped, table
 
 
 if __name__ == "__main__":

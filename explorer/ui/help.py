@@ -73,6 +73,7 @@ def shortcuts_dialog(window) -> QDialog:
     table.setObjectName("shortcuts")
     table.setHorizontalHeaderLabels(["Keys", "Action", "Where"])
     table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
