@@ -6,11 +6,13 @@ from collections import OrderedDict
 
 from torch import nn
 
-from explorer.blocks.layers import CHANNELS, spatial_channels
+from explorer.blocks.layers import CHANNELS, conv_text, spatial_channels
+from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS, MAX_KERNEL, MAX_NUM_CONVS, MAX_PADDING, MAX_STRIDE
 from explorer.core.registry import Param, register_block
 
 
+@exported
 class NiNBlock(nn.Sequential):
     """conv k×k → ReLU → 1×1 conv → ReLU → 1×1 conv → ReLU, all with the same channels."""
 
@@ -32,6 +34,7 @@ class NiNBlock(nn.Sequential):
         ))
 
 
+@exported
 class VGGBlock(nn.Sequential):
     """``num_convs`` × (conv 3×3 padding 1 → ReLU), then 2×2 max pooling with stride 2."""
 
@@ -49,6 +52,7 @@ class VGGBlock(nn.Sequential):
     "nin_block",
     category="classic",
     short="nin",
+    describe=conv_text,
     params=[
         CHANNELS,
         Param("kernel_size", "size", minimum=1, maximum=MAX_KERNEL, help="height and width of the first conv"),
@@ -70,6 +74,7 @@ def nin_block(ctx, in_shape, *, out_channels, kernel_size, stride, padding):
     "vgg_block",
     category="classic",
     short="vgg",
+    describe=lambda p: f"{p['num_convs']} convs, {p['out_channels']} ch",
     params=[
         Param("num_convs", "int", minimum=1, maximum=MAX_NUM_CONVS, help="number of conv 3×3 → ReLU pairs"),
         Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS,

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.blocks.layers import make_activation, spatial_channels
+from explorer.blocks.source import exported
 from explorer.core.limits import MAX_REPEAT
 from explorer.core.registry import Param, register_block
 from explorer.core.shapes import ShapeError, fmt_shape
@@ -44,6 +45,7 @@ class Parallel(nn.Module):
         return total
 
 
+@exported
 class PadShortcut(nn.Module):
     """Identity shortcut that subsamples and zero-pads channels (He et al. 2015, option A)."""
 
@@ -136,6 +138,7 @@ def shortcut_for(kind: str, in_shape: tuple, out_shape: tuple, where: str) -> nn
     "parallel",
     category="container",
     container=True,
+    describe=lambda p: f"{len(p['branches'] or ())} branches, {p['merge']}",
     params=[
         Param("branches", "branches", help="each branch is a list of blocks; [] is the identity"),
         Param("merge", "choice", "concat", choices=("concat", "add"),
@@ -174,6 +177,7 @@ def parallel(ctx, in_shape, *, branches, merge):
     "residual",
     category="container",
     container=True,
+    describe=lambda p: f"shortcut {p['shortcut']}",
     params=[
         Param("body", "blocks", help="the residual path F(x)"),
         Param("shortcut", "choice", "identity", choices=("identity", "conv1x1", "pad", "none"),
@@ -190,6 +194,11 @@ def residual(ctx, in_shape, *, body, shortcut, scale, post_activation):
     return Residual(module, shortcut_module, scale, post_activation), out_shape
 
 
+def _group_text(p: dict) -> str:
+    n, repeat = len(p["blocks"] or ()), p["repeat"] or 1
+    return f"{n} block{'s' if n != 1 else ''}" + (f" ×{repeat}" if repeat != 1 else "")
+
+
 class Group(nn.Sequential):
     """A named sub-sequence of blocks."""
 
@@ -198,6 +207,7 @@ class Group(nn.Sequential):
     "group",
     category="container",
     container=True,
+    describe=_group_text,
     params=[
         Param("blocks", "blocks", help="the blocks of the group, in order"),
         Param("repeat", "int", 1, minimum=1, maximum=MAX_REPEAT, help="how many times to repeat them"),

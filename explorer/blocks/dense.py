@@ -16,10 +16,12 @@ import torch
 from torch import nn
 
 from explorer.blocks.layers import spatial_channels
+from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS, MAX_DENSE_LAYERS
 from explorer.core.registry import Param, register_block
 
 
+@exported
 class DenseLayer(nn.Sequential):
     """BN → ReLU → conv 3×3 with ``growth_rate`` output channels (d2l's ``conv_block``)."""
 
@@ -31,6 +33,7 @@ class DenseLayer(nn.Sequential):
         ))
 
 
+@exported
 class DenseBlock(nn.Module):
     """Dense layers in order; each one's output is concatenated to its input on dim 1."""
 
@@ -46,6 +49,7 @@ class DenseBlock(nn.Module):
         return x
 
 
+@exported
 class Transition(nn.Sequential):
     """BN → ReLU → 1×1 conv → 2×2 average pool with stride 2."""
 
@@ -62,6 +66,7 @@ class Transition(nn.Sequential):
     "dense_block",
     category="dense",
     short="dense",
+    describe=lambda p: f"{p['num_layers']} × {p['growth_rate']} ch",
     params=[
         Param("num_layers", "int", 4, minimum=1, maximum=MAX_DENSE_LAYERS, help="number of BN → ReLU → conv layers"),
         Param("growth_rate", "int", 32, minimum=1, maximum=MAX_CHANNELS, help="channels each layer adds"),
@@ -81,6 +86,7 @@ def dense_block(ctx, in_shape, *, num_layers, growth_rate):
     "transition",
     category="dense",
     short="transition",
+    describe=lambda p: f"{p['out_channels']} ch" if p["out_channels"] is not None else "",
     params=[
         Param("out_channels", "int", None, minimum=1, maximum=MAX_CHANNELS,
               help="channels that come out (default: half of those that come in)"),

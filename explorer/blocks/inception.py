@@ -17,10 +17,12 @@ import torch
 from torch import nn
 
 from explorer.blocks.layers import spatial_channels
+from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS
 from explorer.core.registry import Param, register_block
 
 
+@exported
 class ConcatBranches(nn.Module):
     """Run every branch (the child modules, in order) on the input; concatenate on dim 1."""
 
@@ -28,6 +30,7 @@ class ConcatBranches(nn.Module):
         return torch.cat([branch(x) for branch in self.children()], dim=1)
 
 
+@exported
 class InceptionA(ConcatBranches):
     """The course's Inception-A: 1×1 | 1×1 → 5×5 | 1×1 → 3×3 → 3×3 | avg-pool → 1×1."""
 
@@ -51,6 +54,7 @@ class InceptionA(ConcatBranches):
         ))
 
 
+@exported
 class Inception(ConcatBranches):
     """GoogLeNet's block: 1×1 | 1×1 → 3×3 | 1×1 → 5×5 | max-pool → 1×1, a ReLU after each conv."""
 
@@ -81,10 +85,16 @@ class Inception(ConcatBranches):
         ))
 
 
+def _branches_text(p: dict) -> str:
+    """The channels of the four branches, which add up to the block's output."""
+    return f"{p['c1']}+{p['c2b']}+{p['c3b']}+{p['c4']} ch"
+
+
 @register_block(
     "inception_a",
     category="inception",
     short="inception",
+    describe=_branches_text,
     params=[
         Param("c1", "int", 16, minimum=1, maximum=MAX_CHANNELS,
               help="channels of the 1×1 branch"),
@@ -114,6 +124,7 @@ def inception_a(ctx, in_shape, *, c1, c2a, c2b, c3a, c3b, c4):
     "inception",
     category="inception",
     short="inception",
+    describe=_branches_text,
     params=[
         Param("c1", "int", minimum=1, maximum=MAX_CHANNELS,
               help="channels of the 1×1 branch"),

@@ -17,7 +17,7 @@ from explorer.core.limits import (
     MAX_STRIDE,
 )
 from explorer.core.registry import Param, register_block
-from explorer.core.shapes import ShapeError, fmt_shape, window_error
+from explorer.core.shapes import ShapeError, fmt_shape, fmt_size, window_error
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
 
@@ -62,6 +62,28 @@ def _check_window(in_shape, kernel, stride, padding, dilation=1) -> None:
         raise error
 
 
+def window_text(kernel, stride=1, padding=0, *, pool: bool = False) -> str:
+    """A window in a block description: ``5×5``, then ``, s2`` and ``, p1`` where they are not
+    the default (a pooling stride equal to its kernel, or none, is the default)."""
+    text = fmt_size(kernel, both=True)
+    if stride not in (None, 1, (1, 1), [1, 1]) and not (pool and stride == kernel):
+        text += f", s{fmt_size(stride)}"
+    if padding not in (None, 0, (0, 0), [0, 0]):
+        text += f", p{fmt_size(padding)}"
+    return text
+
+
+def conv_text(p: dict) -> str:
+    """A convolution's description: kernel, channels, then stride and padding if set."""
+    window = window_text(p["kernel_size"], p["stride"], p["padding"])
+    kernel, _, rest = window.partition(", ")
+    return f"{kernel}, {p['out_channels']} ch" + (f", {rest}" if rest else "")
+
+
+def _pool_text(p: dict) -> str:
+    return window_text(p["kernel_size"], p["stride"], p["padding"], pool=True)
+
+
 CHANNELS = Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS, classes=True,
                  help="channels that come out")
 
@@ -70,6 +92,7 @@ CHANNELS = Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS, classes
     "conv2d",
     category="layer",
     short="conv",
+    describe=conv_text,
     params=[
         CHANNELS,
         *kernel_params(),
@@ -85,7 +108,7 @@ def conv2d(ctx, in_shape, *, out_channels, kernel_size, stride, padding, dilatio
 
 
 @register_block("max_pool2d", category="layer", short="pool",
-                params=kernel_params(kernel=2, stride=None))
+                params=kernel_params(kernel=2, stride=None), describe=_pool_text)
 def max_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
     """2-D max pooling (stride defaults to the kernel size)."""
     spatial_channels("max_pool2d", in_shape)
@@ -94,7 +117,7 @@ def max_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
 
 
 @register_block("avg_pool2d", category="layer", short="pool",
-                params=kernel_params(kernel=2, stride=None))
+                params=kernel_params(kernel=2, stride=None), describe=_pool_text)
 def avg_pool2d(ctx, in_shape, *, kernel_size, stride, padding):
     """2-D average pooling (stride defaults to the kernel size)."""
     spatial_channels("avg_pool2d", in_shape)
@@ -164,6 +187,7 @@ def gelu(ctx, in_shape):
     "dropout",
     category="layer",
     short="drop",
+    describe=lambda p: f"p {p['p']}",
     params=[Param("p", "float", 0.5, minimum=0, maximum=1, maximum_exclusive=True,
                   help="probability of zeroing an element during training")],
 )
@@ -182,6 +206,7 @@ def flatten(ctx, in_shape):
     "linear",
     category="layer",
     short="fc",
+    describe=lambda p: f"{p['out_features']} out",
     params=[
         Param("out_features", "int", minimum=1, maximum=MAX_FEATURES, classes=True, help="features that come out"),
         Param("bias", "bool", True, help="learn an additive bias"),

@@ -21,6 +21,7 @@ from torch import nn
 
 from explorer.blocks.containers import shortcut_for
 from explorer.blocks.layers import spatial_channels
+from explorer.blocks.source import exported
 from explorer.core.limits import MAX_CHANNELS, MAX_STRIDE
 from explorer.core.registry import Param, register_block
 from explorer.core.shapes import conv_out
@@ -41,8 +42,6 @@ VARIANTS = (
     "full_preact",
 )
 
-POST_ACTIVATION_VARIANTS = VARIANTS[:8]
-"""Variants with a ReLU after the addition (the original's; Fig. 4 (c)–(e) drop it)."""
 
 
 def _out_shape(in_shape: tuple, out_channels: int, stride: int) -> tuple[int, int, int]:
@@ -62,6 +61,29 @@ def _shortcut(kind: str, in_shape: tuple, out_shape: tuple) -> nn.Module | None:
     return shortcut_for(kind, in_shape, out_shape, "residual path")
 
 
+def _residual_text(p: dict) -> str:
+    """Variant (and the setting it uses), channels, stride, a shortcut other than the usual."""
+    bits = []
+    variant = p.get("variant")
+    if variant is not None:
+        bits.append(str(variant))
+        if variant in ("constant_scaling", "shortcut_scaling"):
+            bits.append(f"scale {_number(p['scale'])}")
+        elif variant == "dropout_shortcut":
+            bits.append(f"p {_number(p['p'])}")
+    if p.get("out_channels") is not None:
+        bits.append(f"{p['out_channels']} ch")
+    if p.get("stride") not in (None, 1):
+        bits.append(f"s{p['stride']}")
+    if p.get("shortcut") not in (None, "auto", "identity"):
+        bits.append(str(p["shortcut"]))
+    return ", ".join(bits)
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
 SHORTCUT = Param(
     "shortcut", "choice", "auto", choices=SHORTCUTS,
     help="auto: identity, or a 1×1 conv when the shape changes; pad: zero-padded identity "
@@ -73,6 +95,7 @@ STRIDE = Param("stride", "int", 1, minimum=1, maximum=MAX_STRIDE, help="stride o
 # --------------------------------------------------------------------------- course block
 
 
+@exported
 class SimpleResidual(nn.Module):
     """``y = relu(conv1(x)); y = conv2(y); out = relu(x + y)``, channels unchanged."""
 
@@ -102,6 +125,7 @@ def simple_residual(ctx, in_shape):
 # --------------------------------------------------------------------------- ResNet blocks
 
 
+@exported
 class BasicBlock(nn.Module):
     """conv3×3 → BN → ReLU → conv3×3 → BN, plus the shortcut, then ReLU."""
 
@@ -129,6 +153,7 @@ class BasicBlock(nn.Module):
     "resnet_basic",
     category="residual",
     short="residual",
+    describe=_residual_text,
     params=[
         Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS,
               help="channels that come out"),
@@ -149,6 +174,7 @@ def resnet_basic(ctx, in_shape, *, out_channels, stride, shortcut):
                       _shortcut(shortcut, in_shape, out_shape))
 
 
+@exported
 class Bottleneck(nn.Module):
     """1×1 → BN → ReLU → 3×3 → BN → ReLU → 1×1 → BN, plus the shortcut, then ReLU."""
 
@@ -186,6 +212,7 @@ class Bottleneck(nn.Module):
     "bottleneck",
     category="residual",
     short="bottleneck",
+    describe=_residual_text,
     params=[
         Param("out_channels", "int", minimum=1, maximum=MAX_CHANNELS,
               help="channels that come out"),
@@ -232,6 +259,7 @@ def variant_body(variant: str, in_channels: int, out_channels: int, stride: int)
     return nn.Sequential(layers)
 
 
+@exported
 class ShortcutDropout(nn.Dropout):
     """Dropout that scales what it keeps by 1 − p in expectation, as He et al. describe.
 
@@ -245,6 +273,7 @@ class ShortcutDropout(nn.Dropout):
         return F.dropout(x, self.p, self.training) * (1 - self.p)
 
 
+@exported
 class ResidualVariant(nn.Module):
     """One of He et al.'s 2016 residual variants: how F(x) and the shortcut are combined.
 
@@ -252,6 +281,11 @@ class ResidualVariant(nn.Module):
     ``sigmoid(1×1 conv(x))`` for the gating variants, else ``None``; ``bn_out`` the batch
     norm after the addition (``bn_after_addition``), else ``None``.
     """
+
+    POST_ACTIVATION = ("original", "constant_scaling", "shortcut_scaling", "conv_shortcut",
+                       "dropout_shortcut", "exclusive_gating", "shortcut_only_gating",
+                       "bn_after_addition")
+    """Variants with a ReLU after the addition (the original's; Fig. 4 (c)–(e) drop it)."""
 
     def __init__(
         self,
@@ -269,7 +303,7 @@ class ResidualVariant(nn.Module):
         self.shortcut = shortcut
         self.gate = gate
         self.bn_out = bn_out
-        self.relu_out = nn.ReLU() if variant in POST_ACTIVATION_VARIANTS else None
+        self.relu_out = nn.ReLU() if variant in self.POST_ACTIVATION else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         fx, sx = self.body(x), self.shortcut(x)
@@ -288,25 +322,18 @@ class ResidualVariant(nn.Module):
             out = self.bn_out(out)
         return self.relu_out(out) if self.relu_out is not None else out
 
-    @property
-    def detail(self) -> str:
-        """The variant and the setting it uses, for summary rows: ``constant_scaling, scale
-        0.5``, ``dropout_shortcut, p 0.5``, ``full_preact``."""
-        if self.variant in ("constant_scaling", "shortcut_scaling"):
-            return f"{self.variant}, scale {self.scale:g}"
-        if self.variant == "dropout_shortcut":
-            dropout = next(m for m in self.shortcut.modules() if isinstance(m, ShortcutDropout))
-            return f"{self.variant}, p {dropout.p:g}"
+    def extra_repr(self) -> str:
         return self.variant
 
-    def extra_repr(self) -> str:
-        return self.detail
+
+POST_ACTIVATION_VARIANTS = ResidualVariant.POST_ACTIVATION
 
 
 @register_block(
     "residual_variant",
     category="residual",
     short="residual",
+    describe=_residual_text,
     params=[
         Param("variant", "choice", "full_preact", choices=VARIANTS,
               help="where BN/ReLU sit and how the shortcut is treated (He et al. 2016)"),

@@ -44,7 +44,8 @@ class BuildContext:
     """What a block factory may need beyond its own parameters.
 
     ``path`` is the :data:`BlockPath` of the block being built; every built block module is
-    tagged with its own as ``module.block_path`` (and its type as ``module.block_type``).
+    tagged with its own as ``module.block_path`` (its type as ``module.block_type``, its
+    settings in words as ``module.block_detail``).
     """
 
     num_classes: int
@@ -99,6 +100,7 @@ class BuildContext:
         module, shape = made if isinstance(made, tuple) else (made, None)
         module.block_type = block.type  # shown in summaries and feature-map names
         module.block_path = self.path
+        module.block_detail = definition.describe(resolved)  # the summary row's settings
         return module, shape or infer_shape(module, in_shape)
 
 
@@ -284,6 +286,8 @@ def check_output(spec: ArchitectureSpec, out_shape: Shape) -> str | None:
 _SAME_SHAPE_LAYERS = (
     nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.LeakyReLU, nn.GELU, nn.ELU, nn.SiLU,
     nn.Sigmoid, nn.Tanh, nn.Dropout, nn.Dropout2d, nn.Identity,
+    # activations of torchvision's models (ReLU6 is a Hardtanh): no shape checks to skip
+    nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid, nn.Mish, nn.SELU, nn.CELU,
 )
 
 

@@ -4,8 +4,10 @@ On the meta device PyTorch runs many operations (``torch.cat``, ``+``, ``*``, ``
 adaptive pooling…) as Python decompositions, and the first of them imports
 ``torch._dynamo``: seconds of CPU time holding the interpreter lock, on the path to the
 first layer table at start-up. :class:`ShapeOnlyMode` answers those operations from their
-inputs' shapes instead (a fresh meta tensor of the right shape and dtype). Anything it does
-not recognise, or inputs it would have to judge (mismatched sizes, mixed dtypes), goes to
+inputs' shapes instead (a fresh meta tensor of the right shape and dtype); none of them
+costs multiply-adds, except ``linear``, which it runs as the equivalent 1×1 convolution so
+that :class:`~explorer.core.costs.OpCounter` still counts it. Anything it does not
+recognise, or inputs it would have to judge (mismatched sizes, mixed dtypes), goes to
 PyTorch as usual, so errors keep PyTorch's own messages.
 """
 
@@ -111,13 +113,19 @@ def _adaptive_pool(x: Any, output_size: Any, *args: Any, **kwargs: Any) -> Tenso
 
 
 def _linear(x: Any, weight: Any, bias: Any = None) -> Tensor | None:
+    """``linear`` as the equivalent 1×1 convolution, whose meta kernel is native: the same
+    shape, and the same multiply-adds for a cost counter watching the operations
+    (``C_in`` per output, plus one for the bias)."""
     if not (_is_meta(x) and _is_meta(weight)) or weight.dim() != 2 or x.dim() == 0:
         return None
     if x.shape[-1] != weight.shape[1] or x.dtype != weight.dtype:
         return None
     if bias is not None and (not _is_meta(bias) or tuple(bias.shape) != (weight.shape[0],)):
         return None
-    return _new((*x.shape[:-1], weight.shape[0]), x)
+    lead, features, outputs = tuple(x.shape[:-1]), x.shape[-1], weight.shape[0]
+    rows = x.reshape(-1, features, 1, 1)
+    out = F.conv2d(rows, weight.reshape(outputs, features, 1, 1), bias)
+    return out.reshape(*lead, outputs)
 
 
 def _rules() -> dict[Any, Callable[..., Tensor | None]]:

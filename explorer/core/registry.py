@@ -81,6 +81,14 @@ class Param:
             for other, allowed in self.applies_when
         )
 
+    def in_range(self, value: float) -> bool:
+        """Whether a number lies within :attr:`minimum` and :attr:`maximum` (each bound
+        inclusive unless marked exclusive)."""
+        low, high = self.minimum, self.maximum
+        if low is not None and (value <= low if self.minimum_exclusive else value < low):
+            return False
+        return high is None or (value < high if self.maximum_exclusive else value <= high)
+
     def describe(self) -> str:
         """The valid values in words, e.g. ``an integer ≥ 1`` or ``one of 'max', 'avg'``."""
         if self.kind == "choice":
@@ -133,6 +141,28 @@ class Param:
         return out
 
 
+def settings_text(definition: BlockDef | None, params: Mapping[str, Any]) -> str:
+    """``name value`` for each parameter not at its default (nested blocks left out)."""
+    parts = []
+    for key, value in params.items():
+        param = definition.param(key) if definition is not None else None
+        if param is not None and (param.kind in ("blocks", "branches") or param.name_like
+                                  or (not param.required and value == param.default)):
+            continue
+        parts.append(f"{key.replace('_', ' ')} {_value_text(value)}")
+    return ", ".join(parts)
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "×".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 def _bound(value: float) -> str:
     """An integer bound in full (2**63 - 1, not 9.22337e+18); other numbers as ``:g``."""
     return str(value) if isinstance(value, int) else f"{value:g}"
@@ -149,9 +179,24 @@ class BlockDef:
     short: str
     doc: str = ""
     container: bool = False
+    describer: Callable[[dict[str, Any]], str] | None = None
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+    def describe(self, params: Mapping[str, Any]) -> str:
+        """A block's settings in one short line, as the tree, the diagram and the summary
+        show it (``5×5, 10 ch, s2``): the family's own words, or else the parameters set to
+        something other than their default. Tolerates values that do not validate."""
+        values = {p.name: p.default if not p.required else
+                  () if p.kind in ("blocks", "branches") else "?" for p in self.params}
+        values.update(params)
+        if self.describer is not None:
+            try:
+                return self.describer(values)
+            except (TypeError, ValueError, KeyError, IndexError):  # values that do not validate
+                pass
+        return settings_text(self, params)
 
     def to_json(self) -> dict:
         return {
@@ -261,10 +306,13 @@ def register_block(
     category: str,
     short: str | None = None,
     container: bool = False,
+    describe: Callable[[dict[str, Any]], str] | None = None,
 ) -> Callable:
     """Decorator registering ``factory(ctx, in_shape, **params)`` as ``name``.
 
     The factory returns the module, or ``(module, output_shape)`` to spare a shape inference.
+    ``describe(params)`` (defaults filled in) says the block's settings in one short line for
+    every view (see :meth:`BlockDef.describe`).
 
     Raises
     ------
@@ -281,10 +329,22 @@ def register_block(
             short=short or name,
             doc=(factory.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
             container=container,
+            describer=describe,
         ))
         return factory
 
     return decorate
+
+
+def describe_block(block: Any) -> str:
+    """A block's (a :class:`~explorer.core.spec.BlockSpec`'s) settings in one short line,
+    in its family's words; an unknown type lists what it sets."""
+    params = dict(getattr(block, "params", {}) or {})
+    try:
+        definition = get_block(block.type)
+    except (KeyError, TypeError):
+        return settings_text(None, params)
+    return definition.describe(params)
 
 
 def get_block(name: str) -> BlockDef:

@@ -44,6 +44,13 @@ def fmt_shape(shape: Sequence[int] | None) -> str:
     return "×".join(str(int(s)) for s in shape) if shape is not None else "?"
 
 
+def fmt_size(value: Any, *, both: bool = False) -> str:
+    """A kernel, stride or padding: ``3`` or ``(3, 3)`` as ``3``, ``(3, 5)`` as ``3×5``;
+    with ``both``, a square one as ``3×3``."""
+    h, w = (value[0], value[-1]) if isinstance(value, (tuple, list)) else (value, value)
+    return f"{h}×{w}" if both or h != w else str(h)
+
+
 def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
     """Output length of a convolution or pooling along one axis (PyTorch's formula).
 

@@ -532,18 +532,18 @@ def _check_value(param: Param, value: Any, where: str, here: dict) -> Any:
     if kind == "int":
         if param.classes and value == "classes":
             return value
-        if not _is_int(value) or not _in_range(param, value):
+        if not _is_int(value) or not param.in_range(value):
             raise fail()
         return value
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise fail()
-        if not math.isfinite(value) or not _in_range(param, value):
+        if not math.isfinite(value) or not param.in_range(value):
             raise fail()
         return float(value)
     if kind == "size":
         items = value if isinstance(value, (list, tuple)) else (value,)
-        if len(items) not in (1, 2) or not all(_is_int(v) and _in_range(param, v) for v in items):
+        if len(items) not in (1, 2) or not all(_is_int(v) and param.in_range(v) for v in items):
             raise fail()
         return value if _is_int(value) else tuple(items) if len(items) == 2 else items[0]
     if kind == "bool":
@@ -588,15 +588,6 @@ def _check_blocks(name: str, key: BlockPath, value: Any, where: str, here: dict)
             (sub, validate_block(sub, index=index, path=sub_path, block_path=sub_block_path))
         )
     return checked
-
-
-def _in_range(param: Param, value: float) -> bool:
-    low = param.minimum
-    if low is not None and (value <= low if param.minimum_exclusive else value < low):
-        return False
-    return param.maximum is None or (
-        value < param.maximum if param.maximum_exclusive else value <= param.maximum
-    )
 
 
 def check_size(block: BlockSpec, *, index: int | None = None, before: int = 0) -> int:

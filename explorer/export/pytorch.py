@@ -13,6 +13,7 @@ are made): the numbers are the ones the app inferred, not a second inference.
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 from collections.abc import Callable, Iterable
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from torch import nn
 
 from explorer import __version__
+from explorer.blocks.source import EXPORTED, SourceError, class_source, constructor_args
 from explorer.core.builder import build_partial, fmt_shape
 from explorer.core.spec import ArchitectureSpec
 
@@ -266,7 +268,7 @@ class _Names:
                           "load_weights"})
 
     def __init__(self) -> None:
-        self.used = set(self.RESERVED)
+        self.used = set(self.RESERVED) | set(EXPORTED)  # block classes keep their names
 
     def unique(self, base: str, fallback: str = "Block") -> str:
         base = base if base.isidentifier() and not keyword.iskeyword(base) else fallback
@@ -285,7 +287,7 @@ class _Writer:
     classes: list[str] = field(default_factory=list)
     imports: set[str] = field(default_factory=lambda: {"import torch", "from torch import nn"})
     names: _Names = field(default_factory=_Names)
-    templates: dict[str, str] = field(default_factory=dict)  # template key -> class name
+    defined: set[str] = field(default_factory=set)  # exported block classes written
     by_body: dict[str, str] = field(default_factory=dict)  # generated body -> class name
 
     # ----------------------------------------------------------------- expressions
@@ -300,6 +302,8 @@ class _Writer:
         for kind, render in _LAYERS:
             if type(module) is kind:
                 return render(module)
+        if EXPORTED.get(type(module).__name__) is type(module):
+            return self.block_call(module)
         handler = _BLOCKS.get(type(module).__name__)
         if handler is not None:
             return handler(self, module, name) if handler is _group else handler(self, module)
@@ -322,16 +326,39 @@ class _Writer:
         items = [f"({n!r}, {self.expr(m, n)})," for n, m in children]
         return "nn.Sequential(OrderedDict([\n" + _indent("\n".join(items)) + "\n]))"
 
-    def template(self, key: str, base: str, source: Callable[[str], str],
-                 needs: Iterable[str] = ()) -> str:
-        """The class name of a parametrised block class, defining it on first use."""
-        if key not in self.templates:
-            for statement in needs:
-                self.imports.add(statement)
-            name = self.names.unique(base)
-            self.templates[key] = name
-            self.classes.append(source(name))
-        return self.templates[key]
+    def block_call(self, module: nn.Module) -> str:
+        """``ClassName(args)`` for an exported block class, defining the class on first use
+        (its source as it stands in explorer/blocks)."""
+        self.define(type(module))
+        args = []
+        for name, value, positional in constructor_args(module):
+            text = self.value(value)
+            args.append(text if positional else f"{name}={text}")
+        return f"{type(module).__name__}({', '.join(args)})"
+
+    def define(self, cls: type) -> None:
+        """Add an exported class's source (and, before it, the classes it uses)."""
+        if cls.__name__ in self.defined:
+            return
+        try:
+            source = class_source(cls)
+        except SourceError as exc:
+            raise ExportError(str(exc)) from None
+        for needed in source.needs:
+            self.define(EXPORTED[needed])
+        self.imports.update(source.imports)
+        self.defined.add(cls.__name__)
+        self.classes.append(source.text)
+
+    def value(self, value) -> str:
+        """Source for a constructor argument: a module, or a plain value."""
+        if isinstance(value, nn.Module) or value is None:
+            return self.expr(value)
+        if isinstance(value, str):
+            return json.dumps(value, ensure_ascii=False)  # "text", as the app's code writes it
+        if isinstance(value, (bool, int, float, tuple, list)):
+            return repr(value)
+        raise ExportError(f"a {type(value).__name__} argument has no code export")
 
     def container(self, base: str, body: str, doc: str, bases: str = "nn.Module") -> str:
         """``Name()`` for a generated class; identical classes are defined once."""
@@ -408,11 +435,6 @@ def _single(value) -> str:
     return repr(value)
 
 
-def _stride(conv: nn.Conv2d) -> str | None:
-    """A block's stride keyword: ``None`` (left out) for 1."""
-    return None if conv.stride[0] == 1 else str(conv.stride[0])
-
-
 def _call(name: str, positional: Iterable[str] = (), **keywords: str | None) -> str:
     args = list(positional) + [f"{k}={v}" for k, v in keywords.items() if v is not None]
     return f"{name}({', '.join(args)})"
@@ -486,11 +508,11 @@ _LAYERS: list[tuple[type, Callable[[nn.Module], str]]] = [
 ]
 
 
-# --------------------------------------------------------------------------- block classes
-# Each mirrors the app's class in explorer/blocks (same submodule names, same forward).
+# --------------------------------------------------------------------------- containers
+# A container's class is written for its content (the app's is generic); every other block
+# class is written from its own source in explorer/blocks (explorer.blocks.source).
 
-BLOCK_HANDLERS: dict[str, Callable[[_Writer, nn.Module], str]] = {}
-_BLOCKS = BLOCK_HANDLERS
+_BLOCKS: dict[str, Callable[..., str]] = {}
 
 
 def _handles(class_name: str) -> Callable:
@@ -499,428 +521,6 @@ def _handles(class_name: str) -> Callable:
         return fn
 
     return register
-
-
-@_handles("InceptionA")
-def _inception_a(w: _Writer, m: nn.Module) -> str:
-    name = w.template("InceptionA", "InceptionA", lambda n: f'''class {n}(nn.Module):
-    """The course's Inception-A block: four branches concatenated on the channels.
-
-    1x1 c1 | 1x1 c2a -> 5x5 c2b | 1x1 c3a -> 3x3 c3b -> 3x3 c3b | 3x3 avg-pool -> 1x1 c4.
-    Height and width are kept; no activation inside, as in the course.
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        c1: int = 16,
-        c2a: int = 16,
-        c2b: int = 24,
-        c3a: int = 16,
-        c3b: int = 24,
-        c4: int = 24,
-    ) -> None:
-        super().__init__()
-        self.branch1x1 = nn.Conv2d(in_channels, c1, kernel_size=1)
-        self.branch5x5 = nn.Sequential(OrderedDict(
-            conv1=nn.Conv2d(in_channels, c2a, kernel_size=1),
-            conv2=nn.Conv2d(c2a, c2b, kernel_size=5, padding=2),
-        ))
-        self.branch3x3dbl = nn.Sequential(OrderedDict(
-            conv1=nn.Conv2d(in_channels, c3a, kernel_size=1),
-            conv2=nn.Conv2d(c3a, c3b, kernel_size=3, padding=1),
-            conv3=nn.Conv2d(c3b, c3b, kernel_size=3, padding=1),
-        ))
-        self.branch_pool = nn.Sequential(OrderedDict(
-            pool=nn.AvgPool2d(kernel_size=3, stride=1, padding=1),
-            conv=nn.Conv2d(in_channels, c4, kernel_size=1),
-        ))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branches = [self.branch1x1(x), self.branch5x5(x), self.branch3x3dbl(x),
-                    self.branch_pool(x)]
-        return torch.cat(branches, dim=1)''', needs=["from collections import OrderedDict"])
-    values = {
-        "c1": m.branch1x1.out_channels,
-        "c2a": m.branch5x5.conv1.out_channels,
-        "c2b": m.branch5x5.conv2.out_channels,
-        "c3a": m.branch3x3dbl.conv1.out_channels,
-        "c3b": m.branch3x3dbl.conv2.out_channels,
-        "c4": m.branch_pool.conv.out_channels,
-    }
-    defaults = {"c1": 16, "c2a": 16, "c2b": 24, "c3a": 16, "c3b": 24, "c4": 24}
-    changed = {k: str(v) for k, v in values.items() if v != defaults[k]}
-    return _call(name, [str(m.branch1x1.in_channels)], **changed)
-
-
-@_handles("Inception")
-def _inception(w: _Writer, m: nn.Module) -> str:
-    name = w.template("Inception", "Inception", lambda n: f'''class {n}(nn.Module):
-    """GoogLeNet's Inception block (c1, (c2a, c2b), (c3a, c3b), c4), as in d2l.
-
-    1x1 c1 | 1x1 c2a -> 3x3 c2b | 1x1 c3a -> 5x5 c3b | 3x3 max-pool -> 1x1 c4, each
-    convolution followed by a ReLU, concatenated: c1 + c2b + c3b + c4 channels.
-    """
-
-    def __init__(
-        self, in_channels: int, c1: int, c2a: int, c2b: int, c3a: int, c3b: int, c4: int
-    ) -> None:
-        super().__init__()
-        self.branch1x1 = nn.Sequential(OrderedDict(
-            conv=nn.Conv2d(in_channels, c1, kernel_size=1),
-            relu=nn.ReLU(),
-        ))
-        self.branch3x3 = nn.Sequential(OrderedDict(
-            conv1=nn.Conv2d(in_channels, c2a, kernel_size=1),
-            relu1=nn.ReLU(),
-            conv2=nn.Conv2d(c2a, c2b, kernel_size=3, padding=1),
-            relu2=nn.ReLU(),
-        ))
-        self.branch5x5 = nn.Sequential(OrderedDict(
-            conv1=nn.Conv2d(in_channels, c3a, kernel_size=1),
-            relu1=nn.ReLU(),
-            conv2=nn.Conv2d(c3a, c3b, kernel_size=5, padding=2),
-            relu2=nn.ReLU(),
-        ))
-        self.branch_pool = nn.Sequential(OrderedDict(
-            pool=nn.MaxPool2d(kernel_size=3, stride=1, padding=1),
-            conv=nn.Conv2d(in_channels, c4, kernel_size=1),
-            relu=nn.ReLU(),
-        ))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branches = [self.branch1x1(x), self.branch3x3(x), self.branch5x5(x),
-                    self.branch_pool(x)]
-        return torch.cat(branches, dim=1)''', needs=["from collections import OrderedDict"])
-    args = [m.branch1x1.conv.in_channels, m.branch1x1.conv.out_channels,
-            m.branch3x3.conv1.out_channels, m.branch3x3.conv2.out_channels,
-            m.branch5x5.conv1.out_channels, m.branch5x5.conv2.out_channels,
-            m.branch_pool.conv.out_channels]
-    return _call(name, [str(a) for a in args])
-
-
-@_handles("SimpleResidual")
-def _simple_residual(w: _Writer, m: nn.Module) -> str:
-    name = w.template("SimpleResidual", "SimpleResidual", lambda n: f'''class {n}(nn.Module):
-    """The course's residual block: y = relu(conv1(x)); y = conv2(y); out = relu(x + y)."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
-        self.shortcut = nn.Identity()
-        self.relu_out = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.conv2(self.relu1(self.conv1(x)))
-        return self.relu_out(y + self.shortcut(x))''')
-    return f"{name}({m.conv1.in_channels})"
-
-
-@_handles("PadShortcut")
-def _pad_shortcut(w: _Writer, m: nn.Module) -> str:
-    name = w.template("PadShortcut", "PadShortcut", lambda n: f'''class {n}(nn.Module):
-    """Identity shortcut that subsamples and zero-pads channels (He et al. 2015, option A)."""
-
-    def __init__(self, stride: int, extra_channels: int) -> None:
-        super().__init__()
-        self.stride = stride
-        self.extra_channels = extra_channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stride > 1:
-            x = x[:, :, :: self.stride, :: self.stride]
-        before = self.extra_channels // 2
-        return F.pad(x, (0, 0, 0, 0, before, self.extra_channels - before))''',
-                      needs=["import torch.nn.functional as F"])
-    return f"{name}(stride={m.stride}, extra_channels={m.extra_channels})"
-
-
-@_handles("ShortcutDropout")
-def _shortcut_dropout(w: _Writer, m: nn.Module) -> str:
-    name = w.template("ShortcutDropout", "ShortcutDropout", lambda n: f'''class {n}(nn.Dropout):
-    """Dropout that scales the shortcut by 1 - p in expectation, as He et al. 2016 describe.
-
-    Training keeps each element unscaled with probability 1 - p (PyTorch's Dropout would
-    rescale it back to 1); evaluation multiplies by 1 - p, the expectation.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.dropout(x, self.p, self.training) * (1 - self.p)''', needs=["import torch.nn.functional as F"])
-    return f"{name}(p={m.p!r})"
-
-
-_SHORTCUT_DOC = "shortcut carries x to the addition (None: a plain block without addition)"
-
-
-@_handles("BasicBlock")
-def _basic_block(w: _Writer, m: nn.Module) -> str:
-    name = w.template("BasicBlock", "BasicBlock", lambda n: f'''class {n}(nn.Module):
-    """ResNet's basic block: conv3x3 -> BN -> ReLU -> conv3x3 -> BN, add the shortcut, ReLU.
-
-    The {_SHORTCUT_DOC}.
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        stride: int = 1,
-        *,
-        shortcut: nn.Module | None,
-    ) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride,
-                               padding=1)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.shortcut = shortcut
-        self.relu_out = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
-        if self.shortcut is not None:
-            out = out + self.shortcut(x)
-        return self.relu_out(out)''')
-    return _call(name, [str(m.conv1.in_channels), str(m.conv1.out_channels)],
-                 stride=_stride(m.conv1), shortcut=w.expr(m.shortcut))
-
-
-@_handles("Bottleneck")
-def _bottleneck(w: _Writer, m: nn.Module) -> str:
-    name = w.template("Bottleneck", "Bottleneck", lambda n: f'''class {n}(nn.Module):
-    """ResNet's bottleneck: 1x1 -> BN -> ReLU -> 3x3 -> BN -> ReLU -> 1x1 -> BN, add, ReLU.
-
-    The {_SHORTCUT_DOC}.
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        mid_channels: int,
-        out_channels: int,
-        stride: int = 1,
-        *,
-        shortcut: nn.Module | None,
-    ) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, mid_channels, kernel_size=1)
-        self.bn1 = nn.BatchNorm2d(mid_channels)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(mid_channels, mid_channels, kernel_size=3, stride=stride,
-                               padding=1)
-        self.bn2 = nn.BatchNorm2d(mid_channels)
-        self.relu2 = nn.ReLU()
-        self.conv3 = nn.Conv2d(mid_channels, out_channels, kernel_size=1)
-        self.bn3 = nn.BatchNorm2d(out_channels)
-        self.shortcut = shortcut
-        self.relu_out = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu1(self.bn1(self.conv1(x)))
-        out = self.relu2(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        if self.shortcut is not None:
-            out = out + self.shortcut(x)
-        return self.relu_out(out)''')
-    return _call(name, [str(m.conv1.in_channels), str(m.conv1.out_channels),
-                        str(m.conv3.out_channels)],
-                 stride=_stride(m.conv2), shortcut=w.expr(m.shortcut))
-
-
-@_handles("NiNBlock")
-def _nin_block(w: _Writer, m: nn.Module) -> str:
-    name = w.template("NiNBlock", "NiNBlock", lambda n: f'''class {n}(nn.Sequential):
-    """Network-in-Network block: conv kxk -> ReLU -> 1x1 conv -> ReLU -> 1x1 conv -> ReLU."""
-
-    def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int
-    ) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=1)
-        self.relu2 = nn.ReLU()
-        self.conv3 = nn.Conv2d(out_channels, out_channels, kernel_size=1)
-        self.relu3 = nn.ReLU()''')
-    c = m.conv1
-    return _call(name, [str(c.in_channels), str(c.out_channels)],
-                 kernel_size=_single(c.kernel_size), stride=_single(c.stride),
-                 padding=_single(c.padding))
-
-
-@_handles("VGGBlock")
-def _vgg_block(w: _Writer, m: nn.Module) -> str:
-    name = w.template("VGGBlock", "VGGBlock", lambda n: f'''class {n}(nn.Sequential):
-    """VGG block: num_convs x (conv 3x3 padding 1 -> ReLU), then 2x2 max pooling, stride 2."""
-
-    def __init__(self, in_channels: int, num_convs: int, out_channels: int) -> None:
-        super().__init__()
-        for i in range(1, num_convs + 1):
-            conv = nn.Conv2d(in_channels if i == 1 else out_channels, out_channels,
-                             kernel_size=3, padding=1)
-            self.add_module(f"conv{{i}}", conv)
-            self.add_module(f"relu{{i}}", nn.ReLU())
-        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)''')
-    convs = [c for c in m.children() if isinstance(c, nn.Conv2d)]
-    return _call(name, [str(convs[0].in_channels), str(len(convs)), str(convs[0].out_channels)])
-
-
-def _dense_layer_class(w: _Writer) -> str:
-    return w.template("DenseLayer", "DenseLayer", lambda n: f'''class {n}(nn.Sequential):
-    """BN -> ReLU -> conv 3x3 with growth_rate output channels (d2l's conv_block)."""
-
-    def __init__(self, in_channels: int, growth_rate: int) -> None:
-        super().__init__()
-        self.bn = nn.BatchNorm2d(in_channels)
-        self.relu = nn.ReLU()
-        self.conv = nn.Conv2d(in_channels, growth_rate, kernel_size=3, padding=1)''')
-
-
-@_handles("DenseBlock")
-def _dense_block(w: _Writer, m: nn.Module) -> str:
-    layer = _dense_layer_class(w)
-    name = w.template("DenseBlock", "DenseBlock", lambda n: f'''class {n}(nn.Module):
-    """DenseNet's dense block: each layer's output is concatenated to its input."""
-
-    def __init__(self, in_channels: int, num_layers: int, growth_rate: int) -> None:
-        super().__init__()
-        for i in range(num_layers):
-            self.add_module(f"layer{{i + 1}}", {layer}(in_channels + i * growth_rate,
-                                                       growth_rate))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.children():
-            x = torch.cat([x, layer(x)], dim=1)
-        return x''')
-    layers = list(m.children())
-    return _call(name, [str(layers[0].bn.num_features), str(len(layers)),
-                        str(layers[0].conv.out_channels)])
-
-
-@_handles("Transition")
-def _transition(w: _Writer, m: nn.Module) -> str:
-    name = w.template("Transition", "Transition", lambda n: f'''class {n}(nn.Sequential):
-    """DenseNet's transition layer: BN -> ReLU -> 1x1 conv -> 2x2 average pool, stride 2."""
-
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__()
-        self.bn = nn.BatchNorm2d(in_channels)
-        self.relu = nn.ReLU()
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1)
-        self.pool = nn.AvgPool2d(kernel_size=2, stride=2)''')
-    return _call(name, [str(m.bn.num_features), str(m.conv.out_channels)])
-
-
-# He et al. 2016: where BN and ReLU sit in F(x), as (layer name, kind, channels) — mirrors
-# explorer.blocks.residual.variant_body; "in"/"out" are the block's in/out channels.
-_ORIGINAL_BODY = (("conv1", "conv1", ""), ("bn1", "bn", "out"), ("relu1", "relu", ""),
-                  ("conv2", "conv2", ""), ("bn2", "bn", "out"))
-_VARIANT_BODIES = {
-    "full_preact": (("bn1", "bn", "in"), ("relu1", "relu", ""), ("conv1", "conv1", ""),
-                    ("bn2", "bn", "out"), ("relu2", "relu", ""), ("conv2", "conv2", "")),
-    "relu_only_preact": (("relu1", "relu", ""), ("conv1", "conv1", ""), ("bn1", "bn", "out"),
-                         ("relu2", "relu", ""), ("conv2", "conv2", ""), ("bn2", "bn", "out")),
-    "relu_before_add": (*_ORIGINAL_BODY, ("relu2", "relu", "")),
-    "bn_after_addition": _ORIGINAL_BODY[:4],
-}
-_VARIANT_SUMS = {
-    "constant_scaling": "out = self.scale * (sx + fx)",
-    "shortcut_scaling": "out = fx + self.scale * sx",
-    "exclusive_gating": "g = self.gate(x)\nout = (1 - g) * sx + g * fx",
-    "shortcut_only_gating": "out = fx + (1 - self.gate(x)) * sx",
-}
-_VARIANT_DOCS = {
-    "original": "conv-BN-ReLU-conv-BN, add the shortcut, ReLU (Fig. 2a)",
-    "constant_scaling": "relu(scale * x + scale * F(x))",
-    "shortcut_scaling": "relu(scale * x + F(x)), the shortcut alone scaled (Fig. 2b)",
-    "conv_shortcut": "a 1x1 convolution on the shortcut, add, ReLU",
-    "dropout_shortcut": "dropout on the shortcut (kept elements unscaled), add, ReLU",
-    "exclusive_gating": "relu((1 - g) * x + g * F(x)), g = sigmoid(1x1 conv(x))",
-    "shortcut_only_gating": "relu(F(x) + (1 - g) * x), g = sigmoid(1x1 conv(x))",
-    "bn_after_addition": "conv-BN-ReLU-conv, add, BN, ReLU (Fig. 4b)",
-    "relu_before_add": "conv-BN-ReLU-conv-BN-ReLU, add, no ReLU after (Fig. 4c)",
-    "relu_only_preact": "ReLU-conv-BN-ReLU-conv-BN, add, no ReLU after (Fig. 4d)",
-    "full_preact": "full pre-activation: BN-ReLU-conv-BN-ReLU-conv, add (Fig. 4e)",
-}
-_POST_RELU = ("original", "constant_scaling", "shortcut_scaling", "conv_shortcut",
-              "dropout_shortcut", "exclusive_gating", "shortcut_only_gating",
-              "bn_after_addition")
-_SCALED = ("constant_scaling", "shortcut_scaling")
-
-
-def _variant_source(variant: str) -> Callable[[str], str]:
-    layers = _VARIANT_BODIES.get(variant, _ORIGINAL_BODY)
-    kinds = {
-        "conv1": "nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)",
-        "conv2": "nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)",
-        "relu": "nn.ReLU()",
-    }
-    body = []
-    for name, kind, channels in layers:
-        made = (f"nn.BatchNorm2d({channels}_channels)" if kind == "bn" else kinds[kind])
-        body.append(f"{name}={made},")
-    gated = variant in ("exclusive_gating", "shortcut_only_gating")
-    scaled = variant in _SCALED
-    signature = ("self, in_channels: int, out_channels: int, stride: int = 1, *, "
-                 "shortcut: nn.Module" + (", scale: float" if scaled else ""))
-    init = ["super().__init__()"]
-    if scaled:
-        init.append("self.scale = scale")
-    init.append("self.body = nn.Sequential(OrderedDict(\n" + _indent("\n".join(body)) + "\n))")
-    init.append("self.shortcut = shortcut")
-    if gated:
-        init.append(
-            "self.gate = nn.Sequential(OrderedDict(\n"
-            "    conv=nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride),\n"
-            "    sigmoid=nn.Sigmoid(),\n"
-            "))"
-        )
-    if variant == "bn_after_addition":
-        init.append("self.bn_out = nn.BatchNorm2d(out_channels)")
-    if variant in _POST_RELU:
-        init.append("self.relu_out = nn.ReLU()")
-    forward = ["fx, sx = self.body(x), self.shortcut(x)",
-               _VARIANT_SUMS.get(variant, "out = fx + sx")]
-    if variant == "bn_after_addition":
-        forward.append("out = self.bn_out(out)")
-    forward.append("return self.relu_out(out)" if variant in _POST_RELU else "return out")
-    doc = _VARIANT_DOCS[variant]
-
-    def source(n: str) -> str:
-        head = (f"def __init__({signature}) -> None:" if len(signature) < 70
-                else "def __init__(\n" + _indent(",\n".join(signature.split(", ")) + ",")
-                + "\n) -> None:")
-        text = (
-            f'"""He et al. 2016 residual variant {variant!r}.\n\n{doc}.\n"""\n\n'
-            + head + "\n" + _indent("\n".join(init))
-            + "\n\ndef forward(self, x: torch.Tensor) -> torch.Tensor:\n"
-            + _indent("\n".join(forward))
-        )
-        return f"class {n}(nn.Module):\n" + _indent(text)
-
-    return source
-
-
-@_handles("ResidualVariant")
-def _residual_variant(w: _Writer, m: nn.Module) -> str:
-    variant = m.variant
-    if variant not in _VARIANT_DOCS:
-        raise ExportError(f"the residual variant {variant!r} has no code export yet")
-    name = w.template(f"ResidualVariant:{variant}", _camel(variant) + "Residual",
-                      _variant_source(variant), needs=["from collections import OrderedDict"])
-    conv1 = m.body.conv1
-    keywords = {"shortcut": w.expr(m.shortcut)}
-    if variant in _SCALED:
-        keywords["scale"] = repr(m.scale)
-    return _call(name, [str(conv1.in_channels), str(conv1.out_channels)],
-                 stride=_stride(conv1), **keywords)
-
-
-# --------------------------------------------------------------------------- containers
 
 
 @_handles("Residual")
@@ -996,16 +596,18 @@ def wrap_long_lines(text: str) -> str:
 
 def _wrap(line: str) -> str:
     lead = len(line) - len(line.lstrip())
-    start = line.find("(")
-    if len(line) <= MAX_LINE or start < 0 or not line.endswith(")") or "#" in line:
+    comma = "," if line.endswith(",") else ""
+    call = line[:-1] if comma else line
+    start = call.find("(")
+    if len(line) <= MAX_LINE or start < 0 or not call.endswith(")") or "#" in line:
         return line
-    inner = line[start + 1:-1]
+    inner = call[start + 1:-1]
     pad = " " * (lead + 4)
     if len(pad) + len(inner) <= MAX_LINE:
         body = pad + inner
     else:
         body = "\n".join(_wrap(pad + part + ",") for part in _split_top_level(inner))
-    return f"{line[:start + 1]}\n{body}\n{' ' * lead})"
+    return f"{call[:start + 1]}\n{body}\n{' ' * lead}){comma}"
 
 
 def _split_top_level(text: str) -> list[str]:

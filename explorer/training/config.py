@@ -190,11 +190,11 @@ def _valid(param: Param, value: Any) -> bool:
     if value is None:
         return param.default is None
     if param.kind == "int":
-        return _is_int(value) and _in_range(param, value)
+        return _is_int(value) and param.in_range(value)
     if param.kind == "float":
         return (
             not isinstance(value, bool) and isinstance(value, (int, float))
-            and math.isfinite(value) and _in_range(param, value)
+            and math.isfinite(value) and param.in_range(value)
         )
     if param.kind == "bool":
         return isinstance(value, bool)
@@ -203,13 +203,6 @@ def _valid(param: Param, value: Any) -> bool:
     if not isinstance(value, str) or not value.strip():
         return False
     return param.name != "device" or _DEVICE.fullmatch(value) is not None
-
-
-def _in_range(param: Param, value: float) -> bool:
-    low, high = param.minimum, param.maximum
-    if low is not None and (value <= low if param.minimum_exclusive else value < low):
-        return False
-    return high is None or (value < high if param.maximum_exclusive else value <= high)
 
 
 def _is_int(value: Any) -> bool:

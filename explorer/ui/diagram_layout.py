@@ -15,9 +15,12 @@ paints it. Coordinates are in scene pixels, ``y`` growing downwards.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from explorer.core.registry import describe_block
+from explorer.core.shapes import fmt_shape, fmt_size
 
 BlockPath = tuple  # tuple[int | str, ...], as explorer.core.spec.BlockPath
 
@@ -49,13 +52,6 @@ GATE_NAMES = ("gate",)
 def estimate_width(text: str, bold: bool = False) -> float:
     """A font-free estimate of a text's width (about a 9-point sans-serif font)."""
     return len(text) * (7.0 if bold else 6.4)
-
-
-def shape_text(shape: Iterable[int] | None) -> str:
-    """``(16, 14, 14)`` as ``16×14×14``; ``None`` (not known) as ``?``."""
-    if shape is None:
-        return "?"
-    return "×".join(str(int(s)) for s in shape)
 
 
 # --------------------------------------------------------------------------- the result
@@ -183,7 +179,7 @@ class _Seq(_Node):
 
     def __init__(self, children: list[_Node], measure: Measure, out_shape: Any = "last") -> None:
         self.children = children
-        self.labels = [c.note or shape_text(c.out) for c in children[:-1]]
+        self.labels = [c.note or fmt_shape(c.out) for c in children[:-1]]
         self.out = children[-1].out if (out_shape == "last" and children) else (
             None if out_shape == "last" else out_shape)
         self.pending = bool(children) and children[-1].pending
@@ -237,7 +233,7 @@ class _Parallel(_Node):
         self.merge = merge
         self.out = out_shape
         self.pending = any(b.pending for b in branches) or merge.pending
-        self.labels = [shape_text(b.out) for b in branches]
+        self.labels = [fmt_shape(b.out) for b in branches]
         self.widths = [
             b.left + max(b.right, LABEL_DX + measure(t, False)) for b, t in zip(branches, self.labels)
         ]
@@ -290,7 +286,7 @@ class _Residual(_Node):
         self.arc = arc
         self.out = out_shape
         self.pending = body.pending or merge.pending
-        self.label = shape_text(body.out)
+        self.label = fmt_shape(body.out)
         label_w = LABEL_DX + measure(self.label, False)
         sc_half = shortcut.left if shortcut is not None else 0.0
         self.lane = max(body.right, label_w) + LANE + sc_half
@@ -368,94 +364,18 @@ def _slots(block: Any) -> list[tuple[str, str]]:
     return slots(block)
 
 
-def _defaults(block_type: str) -> dict[str, Any]:
-    from explorer.core.registry import get_block
-
-    try:
-        return {p.name: p.default for p in get_block(block_type).params}
-    except KeyError:
-        return {}
-
-
-def _size(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return "×".join(str(v) for v in value) if len(set(value)) > 1 else str(value[0]) + \
-            "×" + str(value[0])
-    return f"{value}×{value}"
-
-
-def describe(block: Any) -> str:
-    """A short description of a block's settings, e.g. ``5×5, 10 ch, s2``."""
-    t = block.type
-    p = {**_defaults(t), **dict(_params(block))}
-
-    def sp() -> str:
-        extra = ""
-        stride = p.get("stride")
-        if stride not in (None, 1, (1, 1)) and not (t.endswith("pool2d") and stride == p.get(
-                "kernel_size")):
-            extra += f", s{_plain(stride)}"
-        if p.get("padding") not in (None, 0, (0, 0)):
-            extra += f", p{_plain(p['padding'])}"
-        return extra
-
-    if t == "conv2d":
-        return f"{_size(p.get('kernel_size', '?'))}, {p.get('out_channels', '?')} ch" + sp()
-    if t in ("max_pool2d", "avg_pool2d"):
-        return _size(p.get("kernel_size", "?")) + sp()
-    if t == "linear":
-        return f"{p.get('out_features', '?')} out"
-    if t in ("inception", "inception_a"):
-        return f"{p.get('c1')}+{p.get('c2b')}+{p.get('c3b')}+{p.get('c4')} ch"
-    if t in ("resnet_basic", "bottleneck", "residual_variant", "transition", "vgg_block",
-             "nin_block"):
-        bits = []
-        if t == "residual_variant":
-            bits.append(str(p.get("variant")))
-        if t == "vgg_block":
-            bits.append(f"{p.get('num_convs')} convs")
-        if t == "nin_block":
-            bits.append(_size(p.get("kernel_size", "?")))
-        if p.get("out_channels") is not None:
-            bits.append(f"{p['out_channels']} ch")
-        if p.get("stride") not in (None, 1):
-            bits.append(f"s{p['stride']}")
-        if p.get("shortcut") not in (None, "auto", "identity"):
-            bits.append(str(p["shortcut"]))
-        return ", ".join(bits)
-    if t == "dense_block":
-        return f"{p.get('num_layers')} × {p.get('growth_rate')} ch"
-    if t == "group":
-        n = len(_params(block).get("blocks") or ())
-        rep = p.get("repeat", 1) or 1
-        return f"{n} block{'s' if n != 1 else ''}" + (f" ×{rep}" if rep != 1 else "")
-    if t == "parallel":
-        return f"{len(_params(block).get('branches') or ())} branches, {p.get('merge', 'concat')}"
-    if t == "residual":
-        return f"shortcut {p.get('shortcut', 'identity')}"
-    if t == "dropout":
-        return f"p {p.get('p')}"
-    return ""
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return str(value[0]) if len(set(value)) == 1 else "×".join(str(v) for v in value)
-    return str(value)
-
-
 def _row_detail(row: Any) -> str:
     geometry = getattr(row, "geometry", None)
     if geometry:
         k = geometry.get("kernel")
-        text = _size(tuple(k)) if k else ""
+        text = fmt_size(tuple(k), both=True) if k else ""
         if row.type.lower().startswith("conv") and row.output_shape:
             text += f", {row.output_shape[0]} ch"
         s, pad = geometry.get("stride"), geometry.get("padding")
         if s and max(s) != 1 and not (row.type.endswith("Pool2d") and tuple(s) == tuple(k)):
-            text += f", s{_plain(s)}"
+            text += f", s{fmt_size(s)}"
         if pad and max(pad) != 0:
-            text += f", p{_plain(pad)}"
+            text += f", p{fmt_size(pad)}"
         return text
     return row.type
 
@@ -545,7 +465,7 @@ class _Builder:
         key = row.name if row is not None else "spec:" + "/".join(str(p) for p in path)
         title = row.name.rsplit(".", 1)[-1] if row is not None else block.type
         detail = block.type if row is not None else ""
-        desc = describe(block)
+        desc = describe_block(block)
         if row is not None and desc:
             detail = f"{block.type} · {desc}"
         elif desc:
@@ -787,7 +707,7 @@ def _row_tip(row: Any, head: str) -> str:
     """A box's tooltip: what it is, and from its row what comes out and what it costs."""
     if row is None:
         return head
-    tip = f"{head}\noutput {shape_text(row.output_shape)}"
+    tip = f"{head}\noutput {fmt_shape(row.output_shape)}"
     if row.params:
         tip += f" · {row.params:,} parameters"
     return tip

@@ -110,9 +110,11 @@ def test_weight_initialisation_is_the_apps(init):
 
 def test_code_is_course_style():
     code = export_pytorch(preset_spec("course-inception"))
-    assert code.count("class InceptionA(nn.Module):") == 1
-    assert "self.inception1 = InceptionA(10)" in code
-    assert "self.inception2 = InceptionA(20)" in code
+    assert code.count("class ConcatBranches(nn.Module):") == 1
+    assert code.count("class InceptionA(ConcatBranches):") == 1
+    assert "self.inception1 = InceptionA(10, c1=16, c2a=16, c2b=24, c3a=16, c3b=24, c4=24)" \
+        in code
+    assert "self.inception2 = InceptionA(20, c1=16" in code
     assert "self.fc1 = nn.Linear(1408, 10)" in code  # inferred features written out
     assert "import explorer" not in code and "from explorer" not in code
     resnet = export_pytorch(preset_spec("resnet56"))
@@ -157,3 +159,42 @@ def test_generated_code_is_ruff_clean(tmp_path):
                            "--select", "E,F,W,I", str(tmp_path)],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_block_classes_are_exported_as_written_in_their_family_file():
+    """A block changes in one place: the exported class is the app's class, to the letter."""
+    import inspect
+
+    from explorer.blocks.source import EXPORTED
+
+    code = export_pytorch(every_block_spec())
+    for name, cls in EXPORTED.items():
+        source = inspect.getsource(cls)
+        body = source[source.index("class "):]
+        assert code.count(body) == 1, name
+    assert code.count("@exported") == 0 and "init_args" not in code
+    assert 'ResidualVariant("constant_scaling", body=' in code
+
+
+def test_a_class_that_uses_an_app_helper_is_refused_with_its_name():
+    from torch import nn
+
+    from explorer.blocks import layers
+    from explorer.blocks.source import SourceError, class_source, exported
+
+    @exported
+    class UsesHelper(nn.Module):
+        def forward(self, x):
+            return layers.make_activation("relu")(x)
+
+    try:
+        with pytest.raises(SourceError, match="UsesHelper uses layers"):
+            class_source(UsesHelper)
+    finally:
+        from explorer.blocks.source import EXPORTED
+        del EXPORTED["UsesHelper"]
+
+
+def test_the_bundle_keeps_the_block_sources_the_export_reads():
+    recipe = (Path(__file__).parents[2] / "packaging" / "network-explorer.spec").read_text()
+    assert '"explorer.blocks": "pyz+py"' in recipe

@@ -8,14 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from ui_helpers import answer_dialog
 
 import explorer.cli
+from explorer.core.presets import preset_spec
 from explorer.core.registry import get_block, list_blocks
 from explorer.core.spec import BlockSpec
+from explorer.ui.widgets.fields import parse_size
 from explorer.ui.widgets.palette import BLOCK_MIME, BlockPalette
-from explorer.ui.widgets.properties import PropertiesPanel, parse_size
+from explorer.ui.widgets.properties import PropertiesPanel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,8 +104,8 @@ def test_property_form_follows_the_schema(qtbot):
     qtbot.addWidget(panel)
     block = BlockSpec("dropout", {"p": 0.3})
     panel.set_block((2,), block, get_block("dropout"))
-    spin = panel.fields["p"].editor
-    assert spin.minimum() == 0 and spin.maximum() < 1 and abs(spin.value() - 0.3) < 1e-9
+    field = panel.fields["p"]
+    assert field.value() == 0.3 and "≥ 0 and < 1" in field.editor.toolTip()
     linear = BlockSpec("linear", {"out_features": "classes"})
     panel.set_block((3,), linear, get_block("linear"))
     field = panel.fields["out_features"]
@@ -109,7 +113,7 @@ def test_property_form_follows_the_schema(qtbot):
     edits = []
     panel.paramEdited.connect(lambda *a: edits.append(a))
     field.alt.setChecked(False)
-    assert edits == [((3,), "out_features", field.editor.value())]
+    assert edits == [((3,), "out_features", field.editor.number())]
     residual = BlockSpec("residual", {"body": ()})
     panel.set_block((0,), residual, get_block("residual"))
     combo = panel.fields["shortcut"].editor
@@ -118,3 +122,54 @@ def test_property_form_follows_the_schema(qtbot):
     assert "body" not in panel.fields
     assert parse_size("3×5") == [3, 5] and parse_size(" 7 ") == 7 and parse_size("") is None
     QApplication.processEvents()
+
+
+@pytest.mark.parametrize("name, text, reason", [
+    ("out_channels", "-5", "out_channels = -5 is not valid; expected an integer ≥ 1 and ≤ 65536"),
+    ("out_channels", "1000000000", "out_channels = 1000000000 is not valid; expected an int"),
+    ("kernel_size", "0", "kernel_size = 0 is not valid"),
+    ("out_channels", "many", "'many' is not an integer"),
+])
+def test_out_of_range_block_values_are_refused_with_the_range(qtbot, name, text, reason):
+    """Issue 13: a spin box clamped −5 to 5 and 10⁹ to its maximum without a word."""
+    panel = PropertiesPanel()
+    qtbot.addWidget(panel)
+    panel.set_network(preset_spec("lenet"))
+    panel.set_block((0,), BlockSpec("conv2d", {"out_channels": 10, "kernel_size": 5}),
+                    get_block("conv2d"))
+    panel.show()
+    edits = []
+    panel.paramEdited.connect(lambda *a: edits.append(a))
+    field = panel.fields[name]
+    field.editor.selectAll()
+    qtbot.keyClicks(field.editor, text)
+    qtbot.keyClick(field.editor, Qt.Key.Key_Return)
+    assert edits == []
+    assert field.editor.text() == text                   # what was typed stays
+    assert field.error.text().startswith(reason) and field.error.isVisibleTo(panel)
+
+
+@pytest.mark.parametrize("index, text, reason", [
+    (None, "0", "num_classes = 0 is not valid; expected an integer ≥ 1"),
+    (None, "-3", "num_classes = -3 is not valid"),
+    (1, "0", "height = 0 is not valid; expected an integer ≥ 1"),
+    (0, "99999999", "channels = 99999999 is not valid; expected an integer ≥ 1 and ≤ 65536"),
+])
+def test_out_of_range_network_sizes_are_refused(qtbot, index, text, reason):
+    """Issue 13: classes 0 silently reverted to 10."""
+    panel = PropertiesPanel()
+    qtbot.addWidget(panel)
+    panel.set_network(preset_spec("lenet"))
+    panel.show()
+    edits = []
+    panel.networkEdited.connect(lambda *a: edits.append(a))
+    field = panel.classes_field if index is None else panel.shape_fields[index]
+    field.editor.selectAll()
+    qtbot.keyClicks(field.editor, text)
+    qtbot.keyClick(field.editor, Qt.Key.Key_Return)
+    assert edits == [] and field.editor.text() == text
+    assert field.error.text().startswith(reason)
+    field.editor.selectAll()
+    qtbot.keyClicks(field.editor, "3")
+    qtbot.keyClick(field.editor, Qt.Key.Key_Return)
+    assert edits and edits[-1][1] in (3, (3, 28, 28), (1, 3, 28)) and not field.error.text()

@@ -251,3 +251,11 @@ def test_a_projection_shortcut_is_named_on_its_arc():
     assert len(arcs) == 8
     assert [a.label for a in arcs if a.label] == ["1×1 conv"] * 3  # stages 2–4 start
     assert _overlaps(layout) == []
+
+
+def test_block_boxes_say_their_family_description():
+    spec = preset_spec("lenet")
+    layout = layout_network(spec, inspect_spec(spec, depth=8))
+    assert layout.box("conv1").detail == "conv2d · 5×5, 6 ch, p2"
+    assert layout.box("pool1").detail == "avg_pool2d · 2×2"
+    assert layout.box("fc3").detail == "linear · classes out"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLineEdit
+from PySide6.QtWidgets import QComboBox
 
 from explorer.training import ConfigError
 from explorer.training.config import SETTINGS
@@ -33,28 +33,47 @@ def test_settings_apply_only_when_the_schema_says(panel):
     assert momentum.isEnabled()  # SGD is the default
     panel.set_value("optimizer", "adam")
     assert not momentum.isEnabled() and "optimizer is 'sgd'" in momentum.toolTip()
-    assert not panel.editors["step_size"].isEnabled()
+    assert not panel.fields["step_size"].isEnabled()
     panel.set_value("schedule", "step")
-    assert panel.editors["step_size"].isEnabled() and panel.editors["gamma"].isEnabled()
-    assert panel.editors["step_size"].text() == "auto (a third of the epochs)"
+    assert panel.fields["step_size"].isEnabled() and panel.editors["gamma"].isEnabled()
+    assert panel.fields["step_size"].alt.text() == "auto (a third of the epochs)"
+    assert panel.job_settings()[0].step_size is None
     panel.set_value("step_size", 4)
     assert panel.job_settings()[0].step_size == 4
 
 
 def test_an_invalid_value_is_refused_inline(qtbot, panel):
-    lr = panel.editors["lr"]
-    assert isinstance(lr, QLineEdit)
-    lr.clear()
+    field = panel.fields["lr"]
+    lr = field.editor
+    lr.lineEdit().clear()
     qtbot.keyClicks(lr, "-0.5")
     qtbot.keyClick(lr, Qt.Key.Key_Return)
-    assert "Learning rate" in panel.error.text() and "-0.5" in panel.error.text()
-    with pytest.raises(ConfigError):
+    assert lr.text() == "-0.5"                           # kept as typed, refused with the range
+    assert field.error.text().startswith("lr = -0.5 is not valid; expected a number > 0")
+    with pytest.raises(ConfigError, match="-0.5"):
         panel.job_settings()
-    lr.setText("fast")
+    assert "Learning rate" in panel.error.text()
+    lr.lineEdit().setText("fast")
     with pytest.raises(ConfigError, match="'fast' is not a number"):
         panel.job_settings()
-    lr.setText("0.1")
+    lr.lineEdit().setText("0.1")
     assert panel.job_settings()[0].lr == 0.1 and panel.error.text() == ""
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("epochs", "-5", "epochs = -5 is not valid; expected an integer ≥ 1"),
+    ("batch_size", "1000000000", "batch_size = 1000000000 is not valid; expected an integer"),
+    ("epochs", "0", "epochs = 0 is not valid; expected an integer ≥ 1"),
+])
+def test_out_of_range_numbers_are_refused_not_clamped(qtbot, panel, name, text, expected):
+    field = panel.fields[name]
+    field.editor.lineEdit().clear()
+    qtbot.keyClicks(field.editor, text)
+    qtbot.keyClick(field.editor, Qt.Key.Key_Return)
+    assert field.editor.text() == text
+    assert field.error.text().startswith(expected) and field.error.isVisibleTo(panel)
+    with pytest.raises(ConfigError):
+        panel.job_settings()
 
 
 def test_the_data_sets_offered(panel, monkeypatch, tmp_path):

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 from ui_helpers import answer_dialog, close_window, drop, make_window
 
 from explorer.core.edit import block_at
-from explorer.ui.widgets.editor_tree import ERROR_FG
+from explorer.ui.style import ERROR_RED
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -161,7 +161,7 @@ def test_edit_a_property_then_undo_and_redo_with_keys(qtbot, window):
     click_tree(qtbot, window, (0,))
     field = window.properties.fields["out_channels"]
     spin = field.editor
-    assert (spin.minimum(), spin.value()) == (1, 10)
+    assert field.value() == 10
     spin.selectAll()
 
     def type_twelve():
@@ -196,12 +196,12 @@ def test_invalid_values_are_refused_inline_with_the_reason(qtbot, window):
 
 
 def test_network_fields_edit_input_shape_and_classes(qtbot, window):
-    spin = window.properties.classes_spin
+    spin = window.properties.classes_field.editor
     spin.selectAll()
     qtbot.keyClicks(spin, "7")
     summary = fresh_summary(qtbot, window, lambda: qtbot.keyClick(spin, Qt.Key.Key_Return))
     assert window.document.spec.num_classes == 7 and summary.output_shape == (7,)
-    height = window.properties.shape_spins[1]
+    height = window.properties.shape_fields[1].editor
     height.selectAll()
     qtbot.keyClicks(height, "32")
     fresh_summary(qtbot, window, lambda: qtbot.keyClick(height, Qt.Key.Key_Return))
@@ -244,7 +244,7 @@ def test_a_shape_error_shows_row_banner_and_red_boxes_and_fixing_clears_it(qtbot
     assert window.table.banner.isVisibleTo(window)
     assert "kernel" in window.table.banner.label.text().lower()
     model = window.tree.model_
-    assert model.data(index_of(window, (4,)), Qt.ItemDataRole.ForegroundRole).color() == ERROR_FG
+    assert model.data(index_of(window, (4,)), Qt.ItemDataRole.ForegroundRole).color() == ERROR_RED
     assert model.data(index_of(window, (4,)), Qt.ItemDataRole.BackgroundRole) is not None
     assert model.data(index_of(window, (0,)), Qt.ItemDataRole.ForegroundRole) is None
     assert [b.path for b in window.diagram.diagram_layout().boxes if b.error] == [(4,)]
@@ -423,12 +423,12 @@ def test_export_summary_as_markdown_and_csv(qtbot, window, tmp_path, monkeypatch
 def test_stale_results_are_dropped(qtbot, window):
     """Edits made faster than the inspector: a summary reaches the views only if it is of the
     network as it is now."""
-    spin = window.properties.classes_spin
+    spin = window.properties.classes_field.editor
     shown = []
     window.summary_ready.connect(
         lambda s: shown.append((s.output_shape, (window.document.spec.num_classes,))))
-    for classes in range(11, 21):
-        spin.setValue(classes)
+    for _classes in range(11, 21):
+        spin.stepBy(1)  # the up arrow, ten times
         qtbot.wait(5)
     qtbot.waitUntil(lambda: window.latest_summary.output_shape == (20,), timeout=30000)
     assert shown and all(got == now for got, now in shown)

@@ -36,24 +36,12 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.ui.diagram_layout import HEAD_H, TOGGLE_W, Box, Layout, layout_network
-from explorer.ui.widgets.layer_table import plain_tooltip
-
-ERROR_RED = QColor(214, 57, 57)
-"""The one accent colour: the failing block."""
+from explorer.ui.style import ERROR_RED, blend, plain_tooltip
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
 DIAGRAM_EMPTY_HINT = ("No blocks yet. Drag a block from the Blocks palette into the tree on "
                       "the left (or double-click one there), or open a preset from the "
                       "Presets menu.")
-
-
-def blend(a: QColor, b: QColor, t: float) -> QColor:
-    """``a`` moved a fraction ``t`` towards ``b``."""
-    return QColor(
-        round(a.red() + (b.red() - a.red()) * t),
-        round(a.green() + (b.green() - a.green()) * t),
-        round(a.blue() + (b.blue() - a.blue()) * t),
-    )
 
 
 class _Drawing(QGraphicsObject):

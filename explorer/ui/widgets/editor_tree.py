@@ -24,6 +24,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView
 
+from explorer.core.registry import describe_block
+from explorer.ui.style import ERROR_RED
 from explorer.ui.widgets.palette import BLOCK_MIME
 
 PATH_MIME = "application/x-network-explorer-path"
@@ -32,8 +34,7 @@ PATH_MIME = "application/x-network-explorer-path"
 TREE_EMPTY_HINT = ("This network has no blocks yet.\n\nDrag a block here from the Blocks "
                    "palette, or double-click one there; or open a preset from the Presets "
                    "menu.")
-ERROR_FG = QColor("#c62828")
-ERROR_BG = QColor(198, 40, 40, 40)
+ERROR_BG = QColor(ERROR_RED.red(), ERROR_RED.green(), ERROR_RED.blue(), 40)
 _NO_INDEX = QModelIndex()
 
 
@@ -53,26 +54,6 @@ class _Node:
 
     def key(self) -> tuple:
         return (self.kind, self.path)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return "×".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def block_detail(block) -> str:
-    """The block's own settings in one short line, nested blocks left out."""
-    parts = []
-    for key, value in block.params.items():
-        if key in ("blocks", "body", "branches") or (block.type == "group" and key == "name"):
-            continue
-        parts.append(f"{key.replace('_', ' ')} {_fmt(value)}")
-    return ", ".join(parts)
 
 
 def block_label(block) -> str:
@@ -109,7 +90,7 @@ class NetworkModel(QAbstractItemModel):
         for i, block in enumerate(blocks):
             path = (*prefix, i)
             label = f"{i}  {block_label(block)}" if not prefix else block_label(block)
-            node = self._add(parent, _Node("block", path, label, block_detail(block), block))
+            node = self._add(parent, _Node("block", path, label, describe_block(block), block))
             for name, kind in slots(block):
                 if kind == "blocks":
                     items = block.params.get(name, ())
@@ -198,7 +179,7 @@ class NetworkModel(QAbstractItemModel):
         failing = self._is_failing(node)
         if role == Qt.ItemDataRole.ForegroundRole:
             if failing:
-                return QBrush(ERROR_FG)
+                return QBrush(ERROR_RED)
             if node.kind in ("list", "info"):
                 return QBrush(QColor("#777777"))
         if role == Qt.ItemDataRole.BackgroundRole and failing == "self":

@@ -9,6 +9,7 @@ with their deltas. It never writes back to any model.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,20 +34,13 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.align import align_blocks
-
-ERROR_RED = QColor(214, 57, 57)
+from explorer.core.shapes import fmt_shape, fmt_size
+from explorer.ui.style import ERROR_RED, blend, plain_tooltip
 
 COLUMNS = ("Layer", "Type", "Output shape", "Parameters", "Mult-adds", "Receptive field")
 LAYER, TYPE, OUTPUT, PARAMS, MACS, RF = range(len(COLUMNS))
 
 _ROOT = QModelIndex()
-
-
-def shape_text(shape) -> str:
-    """``(16, 14, 14)`` as ``16×14×14``."""
-    if shape is None:
-        return "?"
-    return "×".join(str(int(s)) for s in shape)
 
 
 def size_formula(n: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> str:
@@ -74,9 +68,9 @@ def geometry_tooltip(row: Any) -> str:
     k, s = tuple(geometry["kernel"]), tuple(geometry["stride"])
     p = tuple(geometry.get("padding", (0, 0)))
     d = tuple(geometry.get("dilation", (1, 1)))
-    head = (f"{row.type}: kernel {k[0]}×{k[1]}, stride {_pair(s)}, padding {_pair(p)}"
-            + (f", dilation {_pair(d)}" if d != (1, 1) else ""))
-    lines = [head, f"input {shape_text(in_shape)} → output {shape_text(row.output_shape)}",
+    head = (f"{row.type}: kernel {k[0]}×{k[1]}, stride {fmt_size(s)}, padding {fmt_size(p)}"
+            + (f", dilation {fmt_size(d)}" if d != (1, 1) else ""))
+    lines = [head, f"input {fmt_shape(in_shape)} → output {fmt_shape(row.output_shape)}",
              "output size = ⌊(n + 2p − d·(k − 1) − 1) / s⌋ + 1"
              if d != (1, 1) else "output size = ⌊(n + 2p − k) / s⌋ + 1"]
     h = size_formula(in_shape[1], k[0], s[0], p[0], d[0])
@@ -86,20 +80,6 @@ def geometry_tooltip(row: Any) -> str:
     else:
         lines += [f"height: {h}", f"width: {w}"]
     return "\n".join(lines)
-
-
-def plain_tooltip(text: str) -> str:
-    """``text`` as a tooltip shown literally: Qt would render a ``<`` … ``>`` as rich text.
-
-    Messages quote what the user typed (a block name, a value), so they are escaped.
-    """
-    if not text:
-        return text
-    return "<p style='white-space:pre'>" + _esc(text).replace("\n", "<br>") + "</p>"
-
-
-def _pair(value: tuple) -> str:
-    return str(value[0]) if len(set(value)) == 1 else "×".join(str(v) for v in value)
 
 
 def row_path(row: Any) -> tuple | None:
@@ -284,9 +264,9 @@ class LayerTableModel(QAbstractItemModel):
                 return None
             base = self.palette.color(QPalette.ColorRole.Base)
             if item.status == "error":
-                return _blend(base, ERROR_RED, 0.18)
+                return blend(base, ERROR_RED, 0.18)
             if item.status in ("new", "changed"):
-                return _blend(base, self.palette.color(QPalette.ColorRole.Highlight), 0.2)
+                return blend(base, self.palette.color(QPalette.ColorRole.Highlight), 0.2)
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
             if item.status == "error":
@@ -311,9 +291,9 @@ class LayerTableModel(QAbstractItemModel):
         if col == TYPE:
             return row.type
         if col == OUTPUT:
-            now = shape_text(row.output_shape)
+            now = fmt_shape(row.output_shape)
             if item.status == "changed" and item.old_shape != tuple(row.output_shape):
-                return f"{shape_text(item.old_shape)} → {now}"
+                return f"{fmt_shape(item.old_shape)} → {now}"
             return now
         if col == PARAMS:
             text = f"{row.params:,}" if row.params else "–"
@@ -356,21 +336,21 @@ class LayerTableModel(QAbstractItemModel):
             lines.append("new since the last edit")
         elif item.status == "changed":
             if item.old_shape != tuple(row.output_shape):
-                lines.append(f"output {shape_text(item.old_shape)} → "
-                             f"{shape_text(row.output_shape)}")
+                lines.append(f"output {fmt_shape(item.old_shape)} → "
+                             f"{fmt_shape(row.output_shape)}")
             if item.old_params != row.params:
                 lines.append(f"{row.params - item.old_params:+,} params "
                              f"({item.old_params:,} → {row.params:,})")
+        if row.own_mult_adds:
+            from explorer.core.summary import format_count
+
+            lines.append(f"{format_count(row.own_mult_adds)} of its "
+                         f"{format_count(row.mult_adds)} mult-adds run in its own forward, "
+                         "outside the layers listed (e.g. an attention product)")
         if row.receptive_field is not None:
             lines.append(f"each output sees {row.receptive_field} input pixels along the "
                          f"height; effective stride {row.effective_stride}")
         return "\n".join(lines)
-
-
-def _blend(a: QColor, b: QColor, t: float) -> QColor:
-    return QColor(round(a.red() + (b.red() - a.red()) * t),
-                  round(a.green() + (b.green() - a.green()) * t),
-                  round(a.blue() + (b.blue() - a.blue()) * t))
 
 
 class _Banner(QFrame):
@@ -396,7 +376,7 @@ class _Banner(QFrame):
         base = pal.color(QPalette.ColorRole.Window)
         tint = self.tint or pal.color(QPalette.ColorRole.Highlight)
         self.setStyleSheet(
-            f"_Banner {{ background: {_blend(base, tint, 0.16).name()}; "
+            f"_Banner {{ background: {blend(base, tint, 0.16).name()}; "
             f"border: 1px solid {tint.name()}; border-radius: 4px; }}"
         )
 
@@ -609,15 +589,15 @@ class LayerTableView(QWidget):
             what = " does not fit" if error.kind == "shape" else ""  # a spec error says why
             where = error.path or (f"block {error.block}" if error.block is not None else
                                    "the network")
-            text = f"<b>✗ {_esc(where)}{what}:</b> {_esc(error.message)}"
+            text = f"<b>✗ {html.escape(where)}{what}:</b> {html.escape(error.message)}"
             if error.in_shape and error.kind == "shape":
-                text += f" <span>(input {shape_text(error.in_shape)})</span>"
+                text += f" <span>(input {fmt_shape(error.in_shape)})</span>"
             if error.hint:
-                text += f"<br><b>Hint:</b> {_esc(error.hint)}"
+                text += f"<br><b>Hint:</b> {html.escape(error.hint)}"
             self.banner.label.setText(text)
             self.banner.show()
         if summary.warnings:
-            self.warnings.label.setText("<br>".join(f"⚠ {_esc(w)}" for w in summary.warnings))
+            self.warnings.label.setText("<br>".join(f"⚠ {html.escape(w)}" for w in summary.warnings))
             self.warnings.show()
         else:
             self.warnings.hide()
@@ -635,7 +615,7 @@ class LayerTableView(QWidget):
             ("Mult-adds", format_count(summary.mult_adds)),
             ("Activations", format_bytes(summary.activation_bytes)),
             ("Parameter memory", format_bytes(summary.param_bytes)),
-            ("Output", shape_text(summary.output_shape)),
+            ("Output", fmt_shape(summary.output_shape)),
         ]
         text = " · ".join(f"{name} <b>{value}</b>" for name, value in parts)
         if error is not None and error.block is not None:
@@ -657,5 +637,3 @@ class LayerTableView(QWidget):
         super().changeEvent(event)
 
 
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

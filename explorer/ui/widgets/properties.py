@@ -1,189 +1,44 @@
 """The property editor: a form generated from the selected block's parameter schema.
 
-Spin boxes take the schema's ranges, choices become combo boxes, booleans check boxes; a
-class-count integer has a "classes" option, a size takes ``3`` or ``3×5``. A value the
-schema refuses is not applied: the reason (from :func:`explorer.core.spec.validate_block`)
-is shown under the field. The network's name, input shape and class count are edited too.
+Every field is a :class:`~explorer.ui.widgets.fields.ParamField`. A value the schema refuses
+(out of range, not a number, or one :func:`explorer.core.spec.validate_block` refuses) is not
+applied: the reason is shown under the field, and what was typed stays there. The network's
+name, input shape and class count are edited the same way.
 The form never changes the network itself: it emits what the user asked for, and the window
 turns that into a document command.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QScrollArea,
-    QSizePolicy,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-INT_MAX = 1_000_000
-_SIZE = re.compile(r"^\s*(\d+)\s*(?:[x×*,]\s*(\d+))?\s*$")
+from explorer.core.limits import MAX_CLASSES, MAX_INPUT_CHANNELS, MAX_INPUT_SIZE
+from explorer.core.registry import Param
+from explorer.ui.widgets.fields import ParamField
 
-
-def parse_size(text: str) -> int | list[int] | None:
-    """``"3"`` → 3, ``"3x5"`` / ``"3×5"`` → [3, 5], ``""`` → None; ``ValueError`` otherwise."""
-    if not text.strip():
-        return None
-    match = _SIZE.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a size: write one integer (3) or h×w (3×5)")
-    h, w = match.groups()
-    return int(h) if w is None else [int(h), int(w)]
-
-
-def format_size(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return "×".join(str(v) for v in value)
-    return str(value)
-
-
-def _shrinkable(widget: QWidget) -> None:
-    """Let a field be narrower than its size hint (a wide range makes spin boxes wide)."""
-    widget.setMinimumWidth(60)
-    widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-
-
-class ParamField(QWidget):
-    """One parameter's editor with an inline error line; emits ``edited(value)`` when valid."""
-
-    edited = Signal(object)
-
-    def __init__(self, param, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.param = param
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setStyleSheet("color: #c62828;")
-        self.error.setWordWrap(True)
-        self.error.hide()
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        self.alt: QCheckBox | None = None
-        kind = param.kind
-        lo = param.minimum if param.minimum is not None else -INT_MAX
-        hi = param.maximum if param.maximum is not None else INT_MAX
-        if kind == "int":
-            self.editor = QSpinBox()
-            self.editor.setRange(int(lo), int(hi))
-            self.editor.setKeyboardTracking(False)
-            self.editor.valueChanged.connect(self._commit)
-            if param.classes or param.default is None:
-                self.alt = QCheckBox("classes" if param.classes else "auto")
-                self.alt.toggled.connect(self._commit)
-        elif kind == "float":
-            self.editor = QDoubleSpinBox()
-            self.editor.setDecimals(4)
-            top = hi - 1e-4 if param.maximum_exclusive and param.maximum is not None else hi
-            self.editor.setRange(float(lo), float(top))
-            self.editor.setSingleStep(0.1 if hi > 1 else 0.05)
-            self.editor.setKeyboardTracking(False)
-            self.editor.valueChanged.connect(self._commit)
-        elif kind == "bool":
-            self.editor = QCheckBox()
-            self.editor.toggled.connect(self._commit)
-        elif kind == "choice":
-            self.editor = QComboBox()
-            for choice in param.choices:
-                self.editor.addItem(str(choice), choice)
-            self.editor.activated.connect(self._commit)
-        else:  # size, str
-            self.editor = QLineEdit()
-            if kind == "size":
-                self.editor.setPlaceholderText(
-                    "default" if param.default is None else "e.g. 3 or 3×5")
-            self.editor.editingFinished.connect(self._commit)
-        self.editor.setObjectName(f"param_{param.name}")
-        _shrinkable(self.editor)
-        self.editor.setToolTip(f"{param.help}\nValid: {param.describe()}".strip())
-        row.addWidget(self.editor, 1)
-        if self.alt is not None:
-            self.alt.setObjectName(f"alt_{param.name}")
-            row.addWidget(self.alt)
-        box = QVBoxLayout(self)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(2)
-        box.addLayout(row)
-        box.addWidget(self.error)
-        self._validator = None
-
-    def set_validator(self, validator) -> None:
-        """``validator(value) -> str | None``: an error message, or ``None`` when valid."""
-        self._validator = validator
-
-    def set_value(self, value: Any) -> None:
-        """Show ``value`` without emitting ``edited``."""
-        blockers = [QSignalBlocker(self.editor)]
-        if self.alt is not None:
-            blockers.append(QSignalBlocker(self.alt))
-        kind = self.param.kind
-        if kind == "int":
-            special = value is None or value == "classes"
-            if self.alt is not None:
-                self.alt.setChecked(special)
-            self.editor.setEnabled(not special)
-            if not special:
-                self.editor.setValue(int(value))
-        elif kind == "float":
-            self.editor.setValue(float(value if value is not None else 0.0))
-        elif kind == "bool":
-            self.editor.setChecked(bool(value))
-        elif kind == "choice":
-            self.editor.setCurrentIndex(max(0, self.editor.findData(value)))
-        elif kind == "size":
-            self.editor.setText(format_size(value))
-        else:
-            self.editor.setText("" if value is None else str(value))
-        self.show_error(None)
-
-    def value(self) -> Any:
-        """The value the editor shows; ``ValueError`` for a size that cannot be parsed."""
-        kind = self.param.kind
-        if kind == "int":
-            if self.alt is not None and self.alt.isChecked():
-                return "classes" if self.param.classes else None
-            return self.editor.value()
-        if kind == "float":
-            return float(self.editor.value())
-        if kind == "bool":
-            return self.editor.isChecked()
-        if kind == "choice":
-            return self.editor.currentData()
-        if kind == "size":
-            return parse_size(self.editor.text())
-        return self.editor.text()
-
-    def show_error(self, message: str | None) -> None:
-        self.error.setText(message or "")
-        self.error.setVisible(bool(message))
-
-    def _commit(self, *_args) -> None:
-        if self.param.kind == "int" and self.alt is not None:
-            self.editor.setEnabled(not self.alt.isChecked())
-        try:
-            value = self.value()
-        except ValueError as exc:
-            self.show_error(str(exc))
-            return
-        message = self._validator(value) if self._validator else None
-        self.show_error(message)
-        if message is None:
-            self.edited.emit(value)
+_NETWORK = {
+    "channels": Param("channels", "int", 1, minimum=1, maximum=MAX_INPUT_CHANNELS,
+                      help="channels of the input image (1: grey, 3: colour)"),
+    "height": Param("height", "int", 28, minimum=1, maximum=MAX_INPUT_SIZE,
+                    help="height of the input image in pixels"),
+    "width": Param("width", "int", 28, minimum=1, maximum=MAX_INPUT_SIZE,
+                   help="width of the input image in pixels"),
+    "num_classes": Param("num_classes", "int", 10, minimum=1, maximum=MAX_CLASSES,
+                         help="how many classes the network tells apart"),
+}
+"""The network's sizes as parameters, so that their fields refuse what validation would."""
 
 
 class PropertiesPanel(QScrollArea):
@@ -213,24 +68,19 @@ class PropertiesPanel(QScrollArea):
         self.name_edit.editingFinished.connect(self._name_done)
         form.addRow("Name", self.name_edit)
         shape_row = QHBoxLayout()
-        self.shape_spins = []
-        for label, hi in (("C", 4096), ("H", 4096), ("W", 4096)):
-            spin = QSpinBox()
-            spin.setRange(1, hi)
-            spin.setPrefix(f"{label} ")
-            spin.setKeyboardTracking(False)
-            spin.valueChanged.connect(self._shape_done)
-            _shrinkable(spin)
-            shape_row.addWidget(spin)
-            self.shape_spins.append(spin)
+        self.shape_fields = []
+        for name in ("channels", "height", "width"):
+            field = ParamField(_NETWORK[name])
+            field.edited.connect(self._shape_done)
+            shape_row.addWidget(QLabel(name[0].upper()))
+            shape_row.addWidget(field)
+            self.shape_fields.append(field)
         form.addRow("Input shape", shape_row)
-        self.classes_spin = QSpinBox()
-        self.classes_spin.setObjectName("num_classes")
-        self.classes_spin.setRange(1, 100_000)
-        self.classes_spin.setKeyboardTracking(False)
-        self.classes_spin.valueChanged.connect(
+        self.classes_field = ParamField(_NETWORK["num_classes"])
+        self.classes_field.editor.setObjectName("num_classes")
+        self.classes_field.edited.connect(
             lambda v: self.networkEdited.emit("num_classes", int(v)))
-        form.addRow("Classes", self.classes_spin)
+        form.addRow("Classes", self.classes_field)
         layout.addWidget(net)
 
         self.block_box = QGroupBox("Block")
@@ -251,11 +101,9 @@ class PropertiesPanel(QScrollArea):
         self.setEnabled(True)
         with QSignalBlocker(self.name_edit):
             self.name_edit.setText(spec.name)
-        for spin, value in zip(self.shape_spins, spec.input_shape):
-            with QSignalBlocker(spin):
-                spin.setValue(int(value))
-        with QSignalBlocker(self.classes_spin):
-            self.classes_spin.setValue(int(spec.num_classes))
+        for field, value in zip(self.shape_fields, spec.input_shape):
+            field.set_value(int(value))
+        self.classes_field.set_value(int(spec.num_classes))
 
     def set_read_only(self, read_only: bool) -> None:
         self.widget().setEnabled(not read_only)
@@ -266,7 +114,8 @@ class PropertiesPanel(QScrollArea):
             self.networkEdited.emit("name", text)
 
     def _shape_done(self, *_args) -> None:
-        self.networkEdited.emit("input_shape", tuple(s.value() for s in self.shape_spins))
+        if all(field.problem() is None for field in self.shape_fields):
+            self.networkEdited.emit("input_shape", tuple(f.value() for f in self.shape_fields))
 
     # ------------------------------------------------------------------ block
     def set_block(self, path, block, definition) -> None:

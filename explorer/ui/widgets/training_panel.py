@@ -15,16 +15,13 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -32,6 +29,8 @@ from PySide6.QtWidgets import (
 
 from explorer.core.spec import INITS
 from explorer.training.config import SETTINGS, ConfigError, TrainConfig, check_setting
+from explorer.ui.style import ERROR_STYLE
+from explorer.ui.widgets.fields import ParamField
 
 LABELS = {
     "dataset": "Data set", "epochs": "Epochs", "batch_size": "Batch size",
@@ -48,8 +47,8 @@ CHOOSE_FOLDER = "\x00folder"
 
 
 NONE_TEXT = {"step_size": "auto (a third of the epochs)", "max_batches_per_epoch": "all"}
-"""What a spin box shows for a setting whose default is ``None``."""
-SPIN_MAX = 2**31 - 1
+"""What the check box beside a setting whose default is ``None`` says."""
+CHECK_TEXT = {"augment": "random rotations, scales, shifts"}
 
 
 def device_choices() -> list[tuple[str, str]]:
@@ -104,6 +103,7 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.schema = {param.name: param for param in SETTINGS}
         self.editors: dict[str, QWidget] = {}
+        self.fields: dict[str, ParamField] = {}
         self.rows: dict[str, tuple[QLabel, QWidget]] = {}
         self.state = "idle"
         self.total_steps = 0
@@ -127,7 +127,7 @@ class TrainingPanel(QWidget):
         for name in ORDER + ADVANCED:
             editor = self._editor(name)
             label = QLabel(LABELS.get(name, name))
-            self.editors[name] = editor
+            self.editors[name] = editor.editor if isinstance(editor, ParamField) else editor
             self.rows[name] = (label, editor)
             (advanced_form if name in ADVANCED else form).addRow(label, editor)
         advanced = QGroupBox("Advanced")
@@ -157,7 +157,7 @@ class TrainingPanel(QWidget):
         self.network.setWordWrap(True)
         self.error = QLabel("")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c0392b")
+        self.error.setStyleSheet(ERROR_STYLE)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -202,46 +202,15 @@ class TrainingPanel(QWidget):
                 combo.addItem(label, value)
             return combo
         param = self.schema[name]
-        editor = self._schema_editor(param)
-        editor.setToolTip(param.help)
-        return editor
-
-    def _schema_editor(self, param) -> QWidget:
-        """An editor made from a setting's :class:`~explorer.core.registry.Param`."""
+        field = ParamField(param, none_text=NONE_TEXT.get(name, "default"),
+                           check_text=CHECK_TEXT.get(name, ""))
+        field.set_value(param.default)
+        field.set_validator(lambda value, p=param: _setting_problem(p, value))
+        field.editor.setToolTip(param.help)
         if param.kind == "choice":
-            combo = QComboBox()
-            for value in param.choices:
-                combo.addItem(str(value), value)
-            combo.setCurrentIndex(max(0, combo.findData(param.default)))
-            combo.currentIndexChanged.connect(self._update_applicable)
-            return combo
-        if param.kind == "bool":
-            box = QCheckBox("random rotations, scales, shifts" if param.name == "augment" else "")
-            box.setChecked(bool(param.default))
-            return box
-        if param.kind == "int":
-            spin = QSpinBox()
-            low = int(param.minimum if param.minimum is not None else 0)
-            optional = param.default is None
-            high = SPIN_MAX if param.maximum is None else int(min(param.maximum, SPIN_MAX))
-            spin.setRange(low - 1 if optional else low, high)
-            if optional:
-                spin.setSpecialValueText(NONE_TEXT.get(param.name, "default"))
-            spin.setValue(low - 1 if optional else int(param.default))
-            return spin
-        edit = QLineEdit(_format(param.default))
-        edit.editingFinished.connect(lambda: self._check_field(param.name))
-        return edit
-
-    def _check_field(self, name: str) -> None:
-        """Say at once when a typed value is not valid (the field keeps what was typed)."""
-        try:
-            check_setting(self.schema[name], self.value(name))
-        except ConfigError as exc:
-            self.show_error(exc)
-        else:
-            if self.error.property("field") == name:
-                self.error.setText("")
+            field.editor.currentIndexChanged.connect(self._update_applicable)
+        self.fields[name] = field
+        return field
 
     def _maybe_choose_folder(self, index: int) -> None:
         combo = self.editors["dataset"]
@@ -273,7 +242,7 @@ class TrainingPanel(QWidget):
             on = param.applies(values)
             for widget in self.rows[name]:
                 widget.setEnabled(on)
-            self.rows[name][1].setToolTip(
+            self.editors[name].setToolTip(
                 param.help + ("" if on else f" (used only when {param.condition()})"))
 
     # ----------------------------------------------------------------- values
@@ -286,30 +255,17 @@ class TrainingPanel(QWidget):
             if index < 0:
                 raise ValueError(f"{name}: {value!r} is not one of the choices")
             editor.setCurrentIndex(index)
-        elif isinstance(editor, QCheckBox):
-            editor.setChecked(bool(value))
-        elif isinstance(editor, QSpinBox):
-            editor.setValue(editor.minimum() if value is None else int(value))
         else:
-            editor.setText(_format(value))
+            self.fields[name].set_value(value)
 
     def value(self, name: str) -> Any:
-        editor = self.editors[name]
-        param = self.schema.get(name)
-        if isinstance(editor, QComboBox):
-            return editor.currentData()
-        if isinstance(editor, QCheckBox):
-            return editor.isChecked()
-        if isinstance(editor, QSpinBox):
-            if param is not None and param.default is None and editor.value() == editor.minimum():
-                return None
-            return editor.value()
-        text = editor.text().strip()
+        """The field's value; ``ConfigError`` naming it when its text is not a number."""
+        if name not in self.fields:
+            return self.editors[name].currentData()
         try:
-            return float(text)
-        except ValueError:
-            raise ConfigError(f"{LABELS.get(name, name)}: {text!r} is not a number",
-                              field=name) from None
+            return self.fields[name].value()
+        except ValueError as exc:
+            raise ConfigError(f"{LABELS.get(name, name)}: {exc}", field=name) from None
 
     def set_init(self, init: str) -> None:
         """Show the network's initialisation."""
@@ -423,10 +379,12 @@ class TrainingPanel(QWidget):
         self.error.setText(message)
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    return "" if value is None else str(value)
+def _setting_problem(param, value: Any) -> str | None:
+    try:
+        check_setting(param, value)
+    except ConfigError as exc:
+        return str(exc)
+    return None
 
 
 def _duration(seconds: float) -> str:
