@@ -105,3 +105,19 @@ def test_inspecting_every_preset_does_not_import_torch_dynamo():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=600)
     assert out.stdout.strip() == "False"
+
+
+def test_linear_keeps_its_multiply_adds_for_the_cost_counter():
+    from explorer.core.costs import OpCounter
+
+    def count(x, bias):
+        total = []
+        with OpCounter(total.append):
+            out = F.linear(x, meta(4, 9), bias)
+        return tuple(out.shape), sum(total)
+
+    for x, bias in ((meta(2, 9), meta(4)), (meta(2, 5, 9), None), (meta(9), meta(4))):
+        expected = count(x, bias)
+        with ShapeOnlyMode():
+            assert count(x, bias) == expected
+    assert count(meta(2, 9), meta(4)) == ((2, 4), 2 * 4 * 9 + 2 * 4)  # + one per bias add
