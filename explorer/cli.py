@@ -607,8 +607,10 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (len(argv) == 1 and argv[0] not in COMMANDS
-                    and (argv[0].endswith(".json") or Path(argv[0]).is_file())):
-        from explorer.ui.app import main as open_window  # `explorer` or `explorer FILE.json`
+                    and (argv[0].endswith(".json") or Path(argv[0]).is_file()
+                         or _is_python(argv[0]))):
+        # `explorer`, `explorer FILE.json`, `explorer net.py[:Name]` (the window)
+        from explorer.ui.app import main as open_window
 
         return open_window(argv)
     try:

@@ -87,6 +87,10 @@ def test_train_a_file(capsys, tmp_path):
 
     weights = load_file(out_dir / "best.safetensors")
     assert sum(t.numel() for t in weights.values()) == COURSE_NET_PARAMS
+    # the app does not run the file to load its weights elsewhere: it says how to
+    code, _, err = run(capsys, "predict", "--weights", out_dir / "best.json",
+                       tmp_path / "digit.png")
+    assert code == 2 and "a network from the Python file" in err and "load_state_dict" in err
 
 
 def test_train_refuses_a_file_that_does_not_end_in_scores(capsys, tmp_path):

@@ -320,12 +320,19 @@ def _inception(block, view, spec) -> str:
     else:
         c2a, c3a = block.get("c2a", 16), block.get("c3a", 16)
         big, big_in, mid = "5×5", c2a, "3×3"
-    saving = c_in / max(1, big_in)
-    return (f"Four branches side by side (1×1, {mid}, {big} and pooling), concatenated: "
-            f"{c_in} → {view.out_shape[0]} channels, same {_hw(view.out_shape)} size. The 1×1 "
-            f"convolutions before the {mid} and {big} cut the {c_in} channels to {c2a} and "
-            f"{c3a} first: the {big} then costs about {saving:.0f}× fewer multiply-adds than "
-            f"on all {c_in} channels. That is why the 1×1 comes before the 5×5.")
+    text = (f"Four branches side by side (1×1, {mid}, {big} and pooling), concatenated: "
+            f"{c_in} → {view.out_shape[0]} channels, same {_hw(view.out_shape)} size. ")
+    if c_in > big_in:
+        return text + (
+            f"The 1×1 convolutions before the {mid} and {big} cut the {c_in} channels to "
+            f"{c2a} and {c3a} first: the {big} then costs about {c_in / big_in:.0f}× fewer "
+            f"multiply-adds than on all {c_in} channels. That is why the 1×1 comes before "
+            "the 5×5.")
+    return text + (
+        f"Here only {c_in} channels come in, so the 1×1 convolutions before the {mid} and "
+        f"{big} widen them (to {c2a} and {c3a}) rather than cut them; with the hundreds of "
+        "channels of GoogLeNet they cut the cost of the 5×5 several times, which is why "
+        "the 1×1 comes before the 5×5.")
 
 
 def _basic(block, view, spec) -> str:

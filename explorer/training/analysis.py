@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from explorer.core.builder import build_model, fmt_shape
+from explorer.core.builder import fmt_shape
 from explorer.core.spec import ArchitectureSpec
 from explorer.data import DIGIT_CLASSES, BatchLoader, DataSplit, to_model_input
 from explorer.training.checkpoint import LoadedCheckpoint
@@ -73,7 +73,9 @@ class Snapshot:
     def build(self) -> nn.Module:
         """A fresh CPU model in eval mode holding these weights (built with a generator of
         its own: the global one may be a training run's)."""
-        model = build_model(self.spec, device="cpu", generator=torch.Generator())
+        from explorer.core.pyfile.network import build_network
+
+        model = build_network(self.spec, "cpu", generator=torch.Generator())
         model.load_state_dict(self.state, strict=True)
         return model.eval()
 

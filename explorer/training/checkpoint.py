@@ -172,6 +172,7 @@ def _load_without_sidecar(
 def _sidecar_fields(document: dict, sidecar: Path) -> tuple:
     """``(arch, mean, std, classes, epoch, metrics, weights_name)`` of a sidecar, each
     checked; :class:`CheckpointError` naming the field that is missing or malformed."""
+    _refuse_python_file(document.get("architecture"), sidecar)
     try:
         arch = ArchitectureSpec.from_dict(document["architecture"])
         mean, std = _normalization(document["normalization"], arch.input_shape[0])
@@ -200,6 +201,16 @@ def _sidecar_fields(document: dict, sidecar: Path) -> tuple:
             f"{arch.num_classes} outputs; the two must agree"
         )
     return arch, mean, std, classes, epoch, metrics, weights_name
+
+
+def _refuse_python_file(arch, sidecar: Path) -> None:
+    """A run of a network from a user's Python file holds that file's weights: loading them
+    means running the file, which the app does only to train it."""
+    if isinstance(arch, dict) and arch.get("format") == "network-explorer/python-file":
+        raise CheckpointError(
+            f"{sidecar}: the weights of {arch.get('name', '?')}, a network from the Python file "
+            f"{arch.get('path', '?')}; load them in your code: "
+            "model.load_state_dict(safetensors.torch.load_file(\"best.safetensors\"))")
 
 
 def _exists(path: Path) -> bool:

@@ -163,11 +163,15 @@ class LatestJobs(QObject):
 
 @dataclass(frozen=True)
 class InspectJob:
-    """What to inspect: a spec, or a torchvision model by name (``torchvision:resnet50``)."""
+    """What to inspect: a spec, a torchvision model by name (``torchvision:resnet50``) or a
+    user's Python file (a :class:`~explorer.core.pyfile.FileRequest`, inspected in a child of
+    the inspection process within ``time_limit`` seconds; the result is a ``FileReport``)."""
 
     generation: int
     spec: Any = None
     torchvision: str | None = None
+    file: Any = None
+    time_limit: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,16 @@ def _child_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
+
+
+def _cancel_pipe() -> tuple[int, int] | None:
+    """``(read, write)`` ends of a non-blocking pipe for :meth:`_ChildProcess.cancel_older`
+    (where processes can inherit one)."""
+    if sys.platform == "win32":
+        return None
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    return read, write
 
 
 def _end(process: subprocess.Popen) -> None:
@@ -205,6 +219,8 @@ class _ChildProcess:
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._closed = False
+        self._cancel: tuple[int, int] | None = None  # a pipe: newer file generations
+        self._running_file: int | None = None  # the generation of the file job in flight
 
     def spawn(self) -> subprocess.Popen:
         with self._lock:
@@ -212,22 +228,53 @@ class _ChildProcess:
                 raise JobFailed("the inspector was stopped")
             if self._process is not None and self._process.poll() is None:
                 return self._process
+        cancel = _cancel_pipe()
         process = subprocess.Popen(  # outside the lock: close() never waits for a start
-            [sys.executable, "-m", "explorer.ui.inspector_child"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env())
+            [sys.executable, "-m", "explorer.ui.inspector_child"]
+            + (["--cancel-fd", str(cancel[0])] if cancel else []),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(),
+            pass_fds=cancel[:1] if cancel else ())
+        if cancel:
+            os.close(cancel[0])  # the child's end
         with self._lock:
             if not self._closed:
-                self._process = process
+                self._close_cancel()
+                self._process, self._cancel = process, cancel
                 return process
         _end(process)  # closed while it was starting
+        if cancel:
+            os.close(cancel[1])
         raise JobFailed("the inspector was stopped")
+
+    def cancel_older(self, generation: int) -> None:
+        """Stop a running file inspection older than ``generation`` (it loops, say)."""
+        with self._lock:
+            cancel = self._cancel
+            if cancel is None or self._running_file is None or \
+                    self._running_file >= generation:
+                return
+            try:
+                os.write(cancel[1], f"{generation}\n".encode())
+            except OSError:  # full (nobody reads: no file job runs) or the child is gone
+                pass
+
+    def _close_cancel(self) -> None:
+        if self._cancel is not None:
+            os.close(self._cancel[1])
+            self._cancel = None
 
     def inspect(self, job: InspectJob) -> InspectResult:
         from explorer.ui.inspector_child import read_frame, write_frame
 
         process = self.spawn()
-        request = ("torchvision", job.torchvision) if job.torchvision is not None else \
-            ("spec", job.spec.to_json())
+        if job.file is not None:
+            request = ("file", (job.file, job.time_limit, job.generation))
+        elif job.torchvision is not None:
+            request = ("torchvision", job.torchvision)
+        else:
+            request = ("spec", job.spec.to_json())
+        with self._lock:
+            self._running_file = job.generation if job.file is not None else None
         try:
             write_frame(process.stdin, request)
             reply = read_frame(process.stdout)
@@ -237,6 +284,9 @@ class _ChildProcess:
                     self._process = None
             _end(process)
             raise JobFailed("the inspector process ended unexpectedly") from None
+        finally:
+            with self._lock:
+                self._running_file = None
         if reply[0] != "ok":
             raise JobFailed(reply[1])
         return InspectResult(job.generation, reply[1], reply[2])
@@ -245,6 +295,7 @@ class _ChildProcess:
         with self._lock:
             self._closed = True
             process, self._process = self._process, None
+            self._close_cancel()
         if process is not None:
             _end(process)  # a read in the worker ends at once (EOF)
 
@@ -275,8 +326,10 @@ class Inspector(QObject):
         return self._jobs.dropped
 
     def request(self, job: InspectJob) -> None:
-        """Inspect ``job`` soon; replaces a pending job that has not started yet."""
+        """Inspect ``job`` soon; replaces a pending job that has not started yet (and stops a
+        running file inspection: its result would be dropped anyway)."""
         self._jobs.submit(self._child.inspect, job, key="inspect", generation=job.generation)
+        self._child.cancel_older(job.generation)
 
     def warm_up(self) -> None:
         """Start the child process now, so that it loads PyTorch while the window starts."""

@@ -83,6 +83,7 @@ class Box:
     error: bool = False
     pending: bool = False  # after the failing block: not built, shapes unknown
     tooltip: str = ""
+    dashed: bool = False  # a temporary block (build-along's head): drawn dashed
 
     @property
     def center(self) -> tuple[float, float]:
@@ -382,21 +383,26 @@ def _row_detail(row: Any) -> str:
 
 class _Builder:
     def __init__(self, spec: Any, summary: Any, expanded: Mapping[str, bool],
-                 measure: Measure) -> None:
+                 measure: Measure, temporary_from: int | None = None) -> None:
         self.spec = spec
         self.summary = summary
         self.expanded = expanded
         self.measure = measure
+        self.temporary_from = temporary_from
         rows = list(summary.layers) if summary is not None else []
         self.kids: dict[str, list] = {}
         self.top: dict[int, Any] = {}
+        names = {row.name for row in rows}
         for row in rows:
             if row.depth == 1 or "." not in row.name:
                 if row.block is not None:
                     self.top.setdefault(row.block, row)
                 self.kids.setdefault("", []).append(row)
-            else:
-                self.kids.setdefault(row.name.rsplit(".", 1)[0], []).append(row)
+            else:  # under its nearest ancestor with a row (one whose forward failed has none)
+                parent = row.name.rsplit(".", 1)[0]
+                while parent and parent not in names:
+                    parent = parent.rsplit(".", 1)[0] if "." in parent else ""
+                self.kids.setdefault(parent, []).append(row)
         error = getattr(summary, "error", None) if summary is not None else None
         self.error_block = error.block if error is not None else None
         path = getattr(error, "block_path", None) if error is not None else None
@@ -425,8 +431,10 @@ class _Builder:
             path is not None and self.error_path is not None and kind != "merge"
             and tuple(self.error_path[: len(path)]) == tuple(path)
         )
+        dashed = (self.temporary_from is not None and bool(path) and isinstance(path[0], int)
+                  and path[0] >= self.temporary_from)
         return Box(key, path, kind, title, detail, 0.0, 0.0, w, h, expandable, expanded, error,
-                   pending, tooltip)
+                   pending, tooltip, dashed)
 
     def merge(self, key: str, path: BlockPath | None, symbol: str, pending: bool,
               tooltip: str) -> Box:
@@ -444,10 +452,30 @@ class _Builder:
             for row in self.kids.get("", []):
                 nodes.append(self.row_node(row, row.block_path if hasattr(row, "block_path")
                                            else None, top=True))
+            failed = self._failed_module()
+            if failed is not None:
+                nodes.append(failed)
         end = nodes[-1]
         out_box = self.box("output", None, "terminal", "output", pending=end.pending)
         nodes.append(_Leaf(out_box, None, pending=end.pending))
         return _Seq(nodes, self.measure)
+
+    def _failed_module(self) -> _Node | None:
+        """Where the forward of a network without a spec failed (a Python file's module), as a
+        red box after the rows that were computed."""
+        error = getattr(self.summary, "error", None) if self.summary is not None else None
+        if error is None:
+            return None
+        path = tuple(error.block_path) if error.block_path is not None else None
+        title = error.path.rsplit(".", 1)[-1] if error.path else "forward"
+        detail = error.path if error.path and "." in error.path else "failed here"
+        box = self.box("error:" + (error.path or "forward"), path, "block", title, detail,
+                       tooltip=f"{error.text()}" + (f"\nHint: {error.hint}" if error.hint
+                                                     else ""))
+        box.error = True
+        leaf = _Leaf(box, None, pending=True)
+        leaf.note = self.error_note
+        return leaf
 
     def _input_shape(self) -> tuple | None:
         if self.summary is not None:
@@ -698,6 +726,8 @@ class _Builder:
         inner = self.kids.get(row.name, [])
         if inner:  # a small module drawn as one box (a gate, a shortcut): what it runs
             detail = " → ".join(k.type for k in inner)
+        if self.spec is None:  # a module of a file or of torchvision: its own path
+            path = _path_of(row, path) if path is not None else path
         return _Leaf(self.box(row.name, path, kind, title, detail,
                               tooltip=_row_tip(row, f"{row.name} ({row.type})")),
                      tuple(row.output_shape))
@@ -733,6 +763,7 @@ def layout_network(
     summary: Any = None,
     expanded: Mapping[str, bool] | None = None,
     measure: Measure | None = None,
+    temporary_from: int | None = None,
 ) -> Layout:
     """Lay out ``spec`` (with the shapes of ``summary``) top to bottom.
 
@@ -745,9 +776,11 @@ def layout_network(
     expanded : box key → whether it is expanded, for the boxes the user toggled. By default
         containers (group, residual, parallel) are expanded and composite blocks are not.
     measure : text width function; a font-free estimate by default.
+    temporary_from : the top-level blocks from this index on are temporary (build-along's
+        head) and drawn dashed.
     """
     measure = measure or estimate_width
-    root = _Builder(spec, summary, expanded or {}, measure).network()
+    root = _Builder(spec, summary, expanded or {}, measure, temporary_from).network()
     out = Layout()
     margin = 24.0
     root.place(margin + root.left, margin, out)

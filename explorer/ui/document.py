@@ -20,6 +20,7 @@ class _State:
     spec: Any                      # ArchitectureSpec
     path: Path | None
     torchvision: str | None        # a read-only torchvision model shown instead of the spec
+    view: Any = None               # another read-only network shown instead (see Document)
 
 
 class _Replace(QUndoCommand):
@@ -55,6 +56,10 @@ class Document(QObject):
     modified : whether it differs from the file (or is unsaved work).
     undo_stack : the commands, for Undo/Redo actions.
     torchvision : the name of a torchvision model shown read-only, or ``None``.
+    view : another network shown read-only instead of the spec, or ``None``: a user's Python
+        file (:class:`explorer.ui.python_file.PythonFileView`) or a build-along step
+        (:class:`explorer.ui.build_along.StepShown`). It has a ``name``, a ``banner`` text and
+        either a ``request()`` for the inspector or a ready ``summary``.
 
     Signals
     -------
@@ -91,8 +96,12 @@ class Document(QObject):
         return self._state.torchvision
 
     @property
+    def view(self) -> Any:
+        return self._state.view
+
+    @property
     def read_only(self) -> bool:
-        return self._state.torchvision is not None
+        return self._state.torchvision is not None or self._state.view is not None
 
     @property
     def modified(self) -> bool:
@@ -132,9 +141,22 @@ class Document(QObject):
         after = _State(self.spec, self.path, name)
         self.undo_stack.push(_Replace(self, f"View {name}", self._state, after, None))
 
+    def open_view(self, view: Any, text: str, merge_key: str | None = None) -> None:
+        """Show ``view`` read-only in place of the network (undo goes back to the editable
+        network); views pushed with the same ``merge_key`` merge into one undo step."""
+        after = _State(self.spec, self.path, None, view)
+        self.undo_stack.push(_Replace(self, text, self._state, after, merge_key))
+
+    def refresh_view(self, view: Any) -> None:
+        """Show ``view`` in place of the current one, as a new generation but no new undo
+        step (a saved file inspected again, another input shape for it)."""
+        if self._state.view is None:
+            return
+        self._apply(_State(self.spec, self.path, None, view))
+
     def mark_saved(self, path: Path) -> None:
         """The spec is now in ``path``: the document is not modified any more."""
-        self._state = _State(self.spec, Path(path), self.torchvision)
+        self._state = _State(self.spec, Path(path), self.torchvision, self.view)
         self._set_unsaved(False)
         self.undo_stack.setClean()
         self._check_modified()

@@ -2,8 +2,13 @@
 
 Run as ``python -m explorer.ui.inspector_child``: it reads jobs from stdin and writes results
 to stdout, each a length-prefixed pickle frame (only ever exchanged with the window process
-that started it). A job is ``("spec", json_text)`` or ``("torchvision", name)``; a result is
-``("ok", summary, seconds)`` or ``("error", traceback_text)``. EOF on stdin ends it. No Qt here.
+that started it). A job is ``("spec", json_text)``, ``("torchvision", name)`` or ``("file",
+(FileRequest, time_limit, generation))``; a result is ``("ok", summary or FileReport,
+seconds)`` or ``("error", traceback_text)``. EOF on stdin ends it. No Qt here.
+
+A user's Python file is never imported here: each ``file`` job runs in a forked child of this
+process (:func:`explorer.core.pyfile.isolate.inspect_isolated`), which is stopped at its time
+limit, or at once when a newer generation is written on the cancel pipe (``--cancel-fd``).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ def read_frame(stream: BinaryIO):
     return pickle.loads(data)
 
 
-def serve(jobs: BinaryIO, results: BinaryIO) -> None:
+def serve(jobs: BinaryIO, results: BinaryIO, cancel_fd: int | None = None) -> None:
     """Answer jobs until ``jobs`` ends."""
     from explorer.core.inspector import inspect_spec, inspect_torchvision
     from explorer.core.registry import load_registries
@@ -54,6 +59,8 @@ def serve(jobs: BinaryIO, results: BinaryIO) -> None:
         try:
             if kind == "torchvision":
                 summary = inspect_torchvision(payload)
+            elif kind == "file":
+                summary = _inspect_file(payload, (jobs, results), cancel_fd)
             else:
                 summary = inspect_spec(ArchitectureSpec.from_json(payload))
         except Exception:  # noqa: BLE001 (a bug: reported to the window, the loop goes on)
@@ -62,10 +69,22 @@ def serve(jobs: BinaryIO, results: BinaryIO) -> None:
         write_frame(results, ("ok", summary, time.perf_counter() - start))
 
 
-def main() -> None:
+def _inspect_file(payload, pipes, cancel_fd: int | None):
+    """A user's file, inspected in a forked child that keeps none of our pipes."""
+    from explorer.core.pyfile.isolate import inspect_isolated
+
+    request, time_limit, generation = payload
+    own = tuple(p.fileno() for p in pipes)
+    return inspect_isolated(request, time_limit=time_limit, close_fds=own,
+                            cancel_fd=cancel_fd, generation=generation)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    cancel_fd = int(argv[argv.index("--cancel-fd") + 1]) if "--cancel-fd" in argv else None
     results = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # nothing but frames on the results pipe
-    serve(sys.stdin.buffer, results)
+    serve(sys.stdin.buffer, results, cancel_fd)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import json
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -78,7 +80,10 @@ def load_startup(path: str | None, last_path: str | None, last_spec: str | None,
 
     out["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
     spec, spec_path = None, None
-    if path:
+    from explorer.core.pyfile import parse_target
+
+    out["python"] = parse_target(path) if path else None  # opened once the views are in
+    if path and out["python"] is None:
         try:
             spec, spec_path = load_spec(path), Path(path)
         except SpecError as exc:
@@ -136,10 +141,12 @@ class MainWindow(QMainWindow):
     -------
     summary_ready(Summary) : a fresh summary of the current network arrived.
     loaded() : the registries, the palette and the first network are in place.
+    file_inspected(FileReport) : a Python file shown was inspected (before summary_ready).
     """
 
     summary_ready = Signal(object)
     loaded = Signal()
+    file_inspected = Signal(object)
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -147,8 +154,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Network Explorer")
         self.setObjectName("MainWindow")
         self.setDockNestingEnabled(True)
+        self.setAcceptDrops(True)
         self.document = Document(self)
         self.latest_summary = None
+        self.file_report = None        # the latest FileReport, when a Python file is shown
         self.is_loaded = False
         self.inspections = 0           # results shown
         self._dropped = 0              # results for an older generation, dropped here
@@ -156,6 +165,8 @@ class MainWindow(QMainWindow):
         self._presets = []
         self._tasks: list[Task] = []
         self.training = None           # TrainingController, once start-up has loaded torch
+        self.python_files = None       # PythonFileController, likewise
+        self.build_along = None        # BuildAlongController, likewise
         self._menus: dict[str, QMenu] = {}
         self.activity = ""             # what runs in the background, for the title
         self.inspector = Inspector(self)
@@ -199,7 +210,10 @@ class MainWindow(QMainWindow):
         box = QVBoxLayout(editor)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.read_only_banner)
-        box.addWidget(self.tree)
+        self.editor_stack = QStackedWidget()  # the tree, or a read-only view's own panel
+        self.editor_stack.addWidget(self.tree)
+        self._view_panels: dict[type, QWidget] = {}
+        box.addWidget(self.editor_stack)
         self.workspaces = Workspaces(self.palette_view, editor, self.table, self.properties)
         self.workspaces.add_view("Diagram", self.diagram, "build")
         self.setCentralWidget(self.workspaces)
@@ -228,6 +242,12 @@ class MainWindow(QMainWindow):
         action.triggered.connect(lambda _checked=False, w=widget: self.show_view(w))
         self._view_menu.insertAction(self._view_separator, action)
         return widget
+
+    def add_view_panel(self, view_type: type, panel: QWidget) -> None:
+        """``panel`` takes the editor tree's place while the document shows a read-only view
+        of ``view_type`` (a Python file, a build-along step: nothing to edit there)."""
+        self._view_panels[view_type] = panel
+        self.editor_stack.addWidget(panel)
 
     def show_view(self, view: str | QWidget) -> QWidget:
         """Bring a view (its title or widget) forward: its workspace, then its tab."""
@@ -405,6 +425,10 @@ class MainWindow(QMainWindow):
         task.error.connect(lambda text: self.show_error("Start-up failed", text))
         self._start(task)
 
+    def start_task(self, task: Task) -> None:
+        """Run ``task``; it is waited for when the window shuts down."""
+        self._start(task)
+
     def _start(self, task: Task) -> None:
         self._tasks.append(task)
         task.finished.connect(lambda t=task: self._tasks.remove(t) if t in self._tasks else None)
@@ -426,15 +450,20 @@ class MainWindow(QMainWindow):
             self._add_recent(str(data["path"]))
         self.is_loaded = True
         if self.training is None:  # the training views need torch, imported by now
+            from explorer.ui import build_along, python_file
             from explorer.ui.training_views import install_training_views
 
             self.training = install_training_views(self)
+            self.python_files = python_file.install(self)
+            self.build_along = build_along.install(self)
         self._update_actions()
         self.statusBar().showMessage("Ready", 3000)
         for problem in data["user_problems"]:
             self.status_message(f"Skipped a saved block: {problem}", 10000)
         if data["problem"]:
             self.show_error("Cannot open the file", data["problem"])
+        if data.get("python"):
+            self.python_files.open(*data["python"])
         autosave = data.get("autosave")
         if autosave is not None:
             self._offer_restore(autosave)
@@ -462,19 +491,38 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc.spec is None:
             return
-        self.properties.set_network(doc.spec)
+        self.properties.set_network(getattr(doc.view, "spec", None) or doc.spec)
         self.properties.set_read_only(doc.read_only)
-        if doc.read_only:
+        if doc.view is not None:
+            self.read_only_banner.setText(doc.view.banner)
+        elif doc.read_only:
             self.read_only_banner.setText(
                 f"Viewing {doc.torchvision} read-only (random weights, never downloaded). "
                 "Edit › Undo or open a preset to go back to editing.")
         self.read_only_banner.setVisible(doc.read_only)
-        job = InspectJob(doc.generation, None if doc.read_only else doc.spec, doc.torchvision)
-        self.inspector.request(job)
+        panel = self._view_panels.get(type(doc.view))
+        self.editor_stack.setCurrentWidget(panel if panel is not None else self.tree)
+        self._request_inspection()
         self._update_title()
         self._update_actions()
         if not self._autosave_timer.isActive():
             self._autosave_timer.start()
+
+    def _request_inspection(self) -> None:
+        """Ask the inspector about the network shown (a view with its own summary, a
+        build-along step, is shown as it is)."""
+        doc = self.document
+        view = doc.view
+        if getattr(view, "summary", None) is not None:
+            result = InspectResult(doc.generation, view.summary, 0.0)
+            QTimer.singleShot(0, lambda: self._inspected(result))
+            return
+        request = view.request() if view is not None else None
+        from explorer.ui.python_file import TIME_LIMIT
+
+        self.inspector.request(InspectJob(
+            doc.generation, None if doc.read_only else doc.spec, doc.torchvision,
+            file=request, time_limit=TIME_LIMIT))
 
     @property
     def dropped_results(self) -> int:
@@ -486,6 +534,16 @@ class MainWindow(QMainWindow):
             self._dropped += 1
             return
         previous, summary = self.latest_summary, result.summary
+        if hasattr(summary, "table_summary"):  # a Python file's FileReport
+            self.file_report = summary
+            self.file_inspected.emit(summary)
+            summary = summary.table_summary()
+            self._update_title()
+            if len(summary.input_shape) == 3:  # the file's network, not the one underneath
+                self.properties.set_network(SimpleNamespace(
+                    name=summary.name, input_shape=summary.input_shape,
+                    num_classes=self.file_report.num_classes
+                    or self.properties.classes_field.value()))
         self.latest_summary = summary
         self.inspections += 1
         self.last_inspection_seconds = result.seconds
@@ -495,7 +553,10 @@ class MainWindow(QMainWindow):
         if error_path is None and summary.error is not None and summary.error.block is not None:
             error_path = (summary.error.block,)
         self.tree.model_.set_error_path(error_path)
-        self.diagram.set_network(None if self.document.read_only else self.document.spec, summary)
+        view = self.document.view
+        drawn = getattr(view, "spec", None) or (None if self.document.read_only else
+                                                self.document.spec)
+        self.diagram.set_network(drawn, summary, getattr(view, "head_from", None))
         self.params_label.setText(f"{summary.total_params:,} parameters")
         if getattr(self, "_torchvision_pending", False):
             self._torchvision_pending = False
@@ -510,8 +571,12 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         doc = self.document
-        name = doc.torchvision or (doc.spec.name if doc.spec is not None else "")
-        where = f" — {doc.path.name}" if doc.path else ""
+        name = doc.torchvision or (doc.view.name if doc.view is not None else "") or \
+            (doc.spec.name if doc.spec is not None else "")
+        report = self.file_report  # a Python file's network, once named by its inspection
+        if report is not None and getattr(doc.view, "path", None) == report.path:
+            name = report.name
+        where = f" — {doc.path.name}" if doc.path and not doc.read_only else ""
         doing = f" — {self.activity}" if self.activity else ""
         # Qt appends the application's display name ("— Network Explorer") itself
         self.setWindowTitle(f"{name}{where}[*]{doing}" if name else f"Network Explorer{doing}")
@@ -668,6 +733,10 @@ class MainWindow(QMainWindow):
             value = [value]
         return [str(v) for v in value or []]
 
+    def add_recent(self, path: str) -> None:
+        """Put ``path`` first in File › Open Recent."""
+        self._add_recent(path)
+
     def _add_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
         recent = [path] + [p for p in self.recent_files() if p != path]
@@ -677,15 +746,19 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             return
         start = str(self.document.path.parent) if self.document.path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open architecture", start,
-                                              "Architecture (*.json);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a network", start, "Networks (*.json *.py);;Architecture (*.json);;"
+            "Python file (*.py);;All files (*)")
         if path:
             self.open_file(path, ask=False)
 
     def open_file(self, path: str | Path, *, ask: bool = True) -> bool:
-        """Open an architecture file; on failure a dialog names the problem, nothing changes."""
+        """Open an architecture file, or a Python file (read-only, watched); on failure a
+        dialog names the problem, nothing changes."""
         from explorer.core.spec import SpecError, load_spec, validate
 
+        if str(path).endswith(".py") and self.python_files is not None:
+            return self.python_files.open(path)  # the editable network stays underneath
         if ask and not self.maybe_save():
             return False
         try:
@@ -734,7 +807,7 @@ class MainWindow(QMainWindow):
         if self.latest_summary is None:
             self.status_message("No summary yet")
             return False
-        name = (self.document.torchvision or self.document.spec.name).replace(":", "-")
+        name = self.latest_summary.name.replace(":", "-")
         path, _ = QFileDialog.getSaveFileName(
             self, "Export summary", str(Path.cwd() / f"{name}.{kind}"),
             "Markdown (*.md)" if kind == "md" else "CSV (*.csv)")
@@ -823,6 +896,17 @@ class MainWindow(QMainWindow):
             s.setValue("last/spec", doc.spec.to_json())
         s.sync()
 
+    def dragEnterEvent(self, event) -> None:
+        if _dropped_file(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        """A dropped .py opens read-only and watched; a dropped .json as File › Open."""
+        path = _dropped_file(event)
+        if path is not None:
+            event.acceptProposedAction()
+            QTimer.singleShot(0, lambda: self.open_file(path))
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():
             event.ignore()
@@ -837,6 +921,8 @@ class MainWindow(QMainWindow):
         self._autosave_timer.stop()
         if self.training is not None:
             self.training.shutdown()
+        if self.build_along is not None:
+            self.build_along.jobs.stop()
         self.inspector.stop()
         for task in list(self._tasks):
             task.wait()
@@ -863,6 +949,15 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Network Explorer",
                           f"Network Explorer {__version__}\n\nBuild, inspect and train "
                           "convolutional networks, one block at a time.")
+
+
+def _dropped_file(event) -> str | None:
+    """The local .py or .json file a drag carries (one), else ``None``."""
+    urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+    files = [u.toLocalFile() for u in urls if u.isLocalFile()]
+    if len(files) == 1 and files[0].endswith((".py", ".json")):
+        return files[0]
+    return None
 
 
 def _torchvision_names() -> list[str]:

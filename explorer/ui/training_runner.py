@@ -35,12 +35,14 @@ SAMPLE_IMAGES = 64
 class TrainJob:
     """Everything one run needs, frozen on the GUI thread before it starts.
 
+    ``spec`` is an ``ArchitectureSpec``, or a
+    :class:`~explorer.core.pyfile.network.FileNetwork` (a user's file, built in the worker);
     ``label`` names the network version being trained (e.g. ``"course-resnet v4"``);
     ``dataset`` is a data set already in memory (tests, benchmarks), else
     ``config.dataset`` is loaded in the worker.
     """
 
-    spec: ArchitectureSpec
+    spec: ArchitectureSpec  # or a FileNetwork
     config: Any  # explorer.training.TrainConfig (imported lazily: torch)
     run_dir: Path | None
     label: str
@@ -98,7 +100,7 @@ class _TrainWorker(QObject):
 
         lower_priority()  # the GUI thread gets a core first
 
-        from explorer.core.builder import build_model
+        from explorer.core.pyfile.network import build_network
         from explorer.data import DataError, LoadCancelled, load_dataset
         from explorer.training import ConfigError, TrainError, train
         from explorer.training.analysis import Snapshot, confusion
@@ -113,7 +115,7 @@ class _TrainWorker(QObject):
             self.data_ready.emit(_data_info(dataset, job.spec))
             # the engine's first weights for this seed, without touching the global RNG
             seeded = torch.Generator().manual_seed(job.config.seed)
-            model = build_model(job.spec, device="cpu", generator=seeded)
+            model = build_network(job.spec, "cpu", generator=seeded)  # a spec or a .py
             events = train(job.spec, job.config, dataset=dataset, run_dir=job.run_dir,
                            control=self.control, model=model)
         except LoadCancelled:

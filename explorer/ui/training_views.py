@@ -182,10 +182,8 @@ class TrainingController(QObject):
         except ValueError:
             return
         self.panel.batch_size = config.batch_size
-        spec = self.document.spec
+        spec = self._network_to_train(config)
         if spec is None:
-            self.panel.show_error("This network is shown read-only and cannot be trained "
-                                  "here; open a preset or build one to train it.")
             return
         label = f"{spec.name} v{self.document.generation}"
         self.runs_root.mkdir(parents=True, exist_ok=True)
@@ -200,6 +198,30 @@ class TrainingController(QObject):
         self._follow_run()
         self.show_view("curves")
         self.window.status_message(f"Training {label} on {config.dataset}")
+
+    def _network_to_train(self, config):
+        """The spec shown, or the network of the Python file shown (imported in the training
+        worker); ``None`` after showing why there is none."""
+        from explorer.training import TrainError
+        from explorer.training.config import resolve_device
+        from explorer.training.memory import check_summary_fits
+
+        files = self.window.python_files
+        if files is not None and files.view is not None:
+            try:
+                network = files.network_to_train()
+                check_summary_fits(network.name, files.report.summary, config,
+                                   resolve_device(config.device))
+            except (ValueError, TrainError) as exc:
+                self.panel.show_error(f"Cannot train {files.view.name}: {exc}")
+                return None
+            return network
+        if self.document.read_only or self.document.spec is None:
+            self.panel.show_error("This network is shown read-only and cannot be trained "
+                                  "here; open a preset or build one (a build-along step: Edit "
+                                  "from here) to train it.")
+            return None
+        return self.document.spec
 
     def stop(self) -> None:
         self.runner.stop()
@@ -276,7 +298,10 @@ class TrainingController(QObject):
 
     def _document_changed(self) -> None:
         spec = self.document.spec
-        if spec is None:
+        view = self.document.view
+        if view is not None and hasattr(view, "request"):
+            version = f"{view.name} (the file as last inspected)"
+        elif spec is None or self.document.read_only:
             version = "nothing (the network shown is read-only)"
         else:
             version = f"{spec.name} v{self.document.generation}"

@@ -76,6 +76,9 @@ def test_step_deltas_and_edit_from_here():
 def test_notes_explain_the_blocks():
     note = BuildAlong(preset_spec("googlenet")).view(5).note
     assert "1×1 comes before the 5×5" in note and "192 channels to 96 and 16" in note
+    course = BuildAlong(preset_spec("course-inception"))  # 10 channels in: widened
+    index = next(i for i, s in enumerate(course.steps) if s.types[0] == "inception_a")
+    assert "widen them (to 16 and 16)" in course.view(index).note
     dense = BuildAlong(preset_spec("densenet"))
     index = next(i for i, s in enumerate(dense.steps) if s.types[0] == "transition")
     assert "without a transition the channel count" in dense.view(index).note

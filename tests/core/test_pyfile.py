@@ -36,7 +36,7 @@ def test_one_module_summary_and_output(tmp_path):
     assert report.input_shape == (1, 28, 28) and report.input_from == "default"
     shapes = [(r.name, r.output_shape) for r in summary.layers]
     assert shapes == [("conv1", (10, 24, 24)), ("pooling", (10, 12, 12)),
-                      ("conv2", (20, 8, 8)), ("pooling", (20, 4, 4)), ("fc", (10,))]
+                      ("conv2", (20, 8, 8)), ("pooling (2)", (20, 4, 4)), ("fc", (10,))]
     # what the code printed is kept (the forward's print once, not once per pass)
     assert report.stdout == "module level\nafter conv2 torch.Size([1, 20, 4, 4])\n"
     assert report.table_summary().name == "net.py:Net"
@@ -148,7 +148,8 @@ def test_forward_error_keeps_rows_and_explains_the_arithmetic(tmp_path):
     problem = report.problem
     assert problem.module == "fc" and problem.line == WRONG_LINEAR_LINE
     assert "in_features should be 320" in problem.hint and "20×4×4" in problem.hint
-    assert [r.name for r in report.summary.layers] == ["conv1", "pooling", "conv2", "pooling"]
+    assert [r.name for r in report.summary.layers] == ["conv1", "pooling", "conv2",
+                                                        "pooling (2)"]
     assert report.table_summary().error.block_path == ("fc",)
     # a flatten layer: the hint says which flatten gave what
     flat = WRONG_LINEAR.replace("x = x.view(batch_size, -1)", "x = self.flat(x)").replace(
@@ -192,3 +193,27 @@ def test_report_types_import_without_torch():
     code = ("import sys\nfrom explorer.core.pyfile import FileReport, FileRequest\n"
             "assert 'torch' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_newer_generation_stops_a_running_inspection(tmp_path):
+    import os
+    import threading
+    import time
+
+    path = write(tmp_path, "loop.py", BAD_FILES["loop"][0])
+    read, write_end = os.pipe()
+    threading.Timer(0.5, lambda: os.write(write_end, b"6\n")).start()
+    try:
+        start = time.perf_counter()
+        report = inspect_isolated(FileRequest(str(path)), time_limit=LIMIT, cancel_fd=read,
+                                  generation=5)
+        assert report.problem.kind == "cancelled"
+        assert time.perf_counter() - start < LIMIT / 2
+        os.write(write_end, b"3\n")  # an older generation: it does not stop this one
+        quick = write(tmp_path, "net.py", COURSE_NET)
+        report = inspect_isolated(FileRequest(str(quick)), time_limit=LIMIT, cancel_fd=read,
+                                  generation=5)
+        assert report.problem is None
+    finally:
+        os.close(read)
+        os.close(write_end)

@@ -143,3 +143,27 @@ def test_file_network_builds_from_the_inspected_text(tmp_path):
     broken = FileNetwork(str(path), "import sys\nsys.exit(2)\n", "net", (1, 2, 2), 3)
     with pytest.raises(FileNetworkError, match=r"line 2.*sys.exit\(2\)"):
         broken.build()
+
+
+def test_snapshot_of_a_file_network_builds_it_with_the_weights(tmp_path):
+    from explorer.data import DIGIT_CLASSES
+    from explorer.training.analysis import Snapshot, drawing_input, predict_drawing
+
+    path = tmp_path / "net.py"
+    path.write_text("from torch import nn\nnet = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))\n")
+    network = FileNetwork(str(path), path.read_text(), "net", (1, 28, 28), 10)
+    model = network.build()
+    with torch.no_grad():
+        model[1].weight.fill_(0.5)
+    snapshot = Snapshot.of_model(model, network, mean=(0.1307,), std=(0.3081,),
+                                 classes=DIGIT_CLASSES, label="net.net, epoch 1", epoch=1)
+    rebuilt = snapshot.build()
+    assert torch.equal(rebuilt[1].weight, model[1].weight)
+    import numpy as np
+
+    digit = np.zeros((28, 28), np.float32)
+    digit[6:22, 12:16] = 1.0
+    x, note = drawing_input(snapshot, digit)
+    assert x.shape == (1, 1, 28, 28) and note == ""
+    prediction = predict_drawing(rebuilt, snapshot, (digit * 255).astype(np.uint8))
+    assert prediction is not None and len(prediction.probabilities) == 10

@@ -88,12 +88,16 @@ def summarise(network, report: FileReport, depth: int) -> tuple[Summary, CodePro
     failures: list[BaseException] = []
     base = _watch(network, failures)
     try:
-        with src.user_code(report.path):
+        with src.user_code(report.path), _fast_functions():
             summary = inspect_module(network, tuple(report.input_shape), name=report.name,
                                      depth=depth)
     finally:
         network.__class__ = base
+    seen: dict[str, int] = {}
     for row in summary.layers:  # a file's modules are no numbered spec blocks
+        seen[row.name] = seen.get(row.name, 0) + 1
+        if seen[row.name] > 1:  # a module called again (self.pooling twice): its own row
+            row.name = f"{row.name} ({seen[row.name]})"
         row.block, row.block_path = None, tuple(row.name.split("."))
     if summary.error is None:
         return summary, None
@@ -108,6 +112,34 @@ def summarise(network, report: FileReport, depth: int) -> tuple[Summary, CodePro
     summary.error.block_path = tuple(summary.error.path.split(".")) if summary.error.path \
         else None
     return summary, problem
+
+
+def _fast_functions():
+    """While open, the shape-keeping functions a user's forward calls (``F.relu``,
+    ``torch.sigmoid`` …) return an empty tensor of their input's shape on the meta device
+    without running: PyTorch runs them there as slow Python decompositions (the inspector
+    does the same for the layers, see ``fast_meta_shapes``)."""
+    import torch
+    import torch.nn.functional as F
+    from torch.overrides import TorchFunctionMode
+
+    same = {F.relu, torch.relu, F.relu6, F.elu, F.selu, F.silu, F.gelu, F.leaky_relu,
+            F.hardtanh, F.mish, torch.sigmoid, F.sigmoid, torch.tanh, F.tanh, F.dropout,
+            F.dropout2d, torch.Tensor.relu, torch.Tensor.sigmoid, torch.Tensor.tanh}
+    in_place = {torch.relu_, F.relu_, torch.Tensor.relu_, torch.Tensor.sigmoid_,
+                torch.Tensor.tanh_}
+
+    class Fast(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            first = args[0] if args else None
+            if torch.is_tensor(first) and first.is_meta and not (kwargs or {}).get("inplace"):
+                if func in same:
+                    return torch.empty_like(first)
+                if func in in_place:
+                    return first
+            return func(*args, **(kwargs or {}))
+
+    return Fast()
 
 
 class _ForwardFailed(RuntimeError):

@@ -28,7 +28,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from explorer.core.pyfile.report import OUTPUT_LIMIT, CodeProblem, FileReport, FileRequest
 
@@ -57,9 +60,54 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and sys.platform != "win32"
 
 
+@dataclass
+class Isolated:
+    """What a child process gave: its return value (``None`` if it gave none), how it ended
+    (``""`` with a value, ``timeout``, ``cancelled``, ``signal N``, ``exit N``), what it
+    printed and, past its time or on a crash, where it was (a faulthandler dump)."""
+
+    value: Any
+    ended: str
+    stdout: str = ""
+    stderr: str = ""
+    dump: str = ""
+
+
+def run_isolated(fn: Callable, args: tuple = (), *, time_limit: float = TIME_LIMIT,
+                 memory_limit: int | None = None, close_fds: tuple[int, ...] = (),
+                 fork: bool | None = None, cancel_fd: int | None = None,
+                 generation: int = 0) -> Isolated:
+    """``fn(*args)`` in a child process with the limits above (``fn`` a module-level
+    function, its arguments and result picklable); never raises for what it does.
+
+    Parameters are those of :func:`inspect_isolated`.
+    """
+    limit = memory_limit if memory_limit is not None else memory_budget()
+    forking = fork if fork is not None else can_fork()
+    if forking:
+        warm_up()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryFile() as dump:
+        files = (out, err, dump)
+        job = (fn, args, limit, time_limit)
+        if forking:
+            data, ended = _forked(job, close_fds, files, (cancel_fd, generation))
+        else:
+            data, ended = _spawned(job, files)
+        value = None
+        if data:
+            try:
+                value = pickle.loads(data)
+            except Exception:  # noqa: BLE001 (a truncated result: the child died writing it)
+                value = None
+        return Isolated(value, "" if value is not None else ended, _tail(out), _tail(err),
+                        _tail(dump))
+
+
 def inspect_isolated(request: FileRequest, *, time_limit: float = TIME_LIMIT,
                      memory_limit: int | None = None, close_fds: tuple[int, ...] = (),
-                     fork: bool | None = None) -> FileReport:
+                     fork: bool | None = None, cancel_fd: int | None = None,
+                     generation: int = 0) -> FileReport:
     """Inspect ``request`` in a child process; never raises for what the code does.
 
     Parameters
@@ -68,20 +116,19 @@ def inspect_isolated(request: FileRequest, *, time_limit: float = TIME_LIMIT,
     memory_limit : bytes the child may add to its address space (:func:`memory_budget`).
     close_fds : descriptors of the caller the child must not keep (its pipes).
     fork : force (``True``) or avoid (``False``) forking; by default fork where possible.
+    cancel_fd : a pipe on which newer generations are written (one integer a line): the
+        inspection stops as soon as one greater than ``generation`` arrives (a ``cancelled``
+        problem), so that a newer save does not wait for a file that loops.
     """
     limit = memory_limit if memory_limit is not None else memory_budget()
     start = time.perf_counter()
-    if fork if fork is not None else can_fork():
-        warm_up()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
-            tempfile.TemporaryFile() as dump:
-        files = (out, err, dump)
-        if fork if fork is not None else can_fork():
-            data, ended = _forked(request, time_limit, limit, close_fds, files)
-        else:
-            data, ended = _spawned(request, time_limit, limit, files)
-        report = _outcome(request, data, ended, time_limit, limit, _tail(dump))
-        report.stdout, report.stderr = _tail(out), _tail(err)
+    from explorer.core.pyfile.analyse import analyse
+
+    done = run_isolated(analyse, (request,), time_limit=time_limit, memory_limit=limit,
+                        close_fds=close_fds, fork=fork, cancel_fd=cancel_fd,
+                        generation=generation)
+    report = _outcome(request, done, time_limit, limit)
+    report.stdout, report.stderr = done.stdout, done.stderr
     report.seconds = time.perf_counter() - start
     return report
 
@@ -115,8 +162,9 @@ def warm_up() -> None:
     _warm = True
 
 
-def _forked(request, time_limit, limit, close_fds, files) -> tuple[bytes, str]:
+def _forked(job, close_fds, files, cancel) -> tuple[bytes, str]:
     out, err, dump = files
+    time_limit = job[3]
     read_fd, write_fd = os.pipe()
     for stream in (sys.stdout, sys.stderr):  # not to be written twice by the child
         with contextlib.suppress(Exception):
@@ -129,8 +177,9 @@ def _forked(request, time_limit, limit, close_fds, files) -> tuple[bytes, str]:
             os.close(read_fd)
             os.setpgid(0, 0)
             _die_with(parent)
-            _redirect(out.fileno(), err.fileno(), close_fds)
-            write_result(write_fd, _run_limited(request, limit, dump, time_limit))
+            own = (*close_fds, *(c for c in cancel[:1] if c is not None))
+            _redirect(out.fileno(), err.fileno(), own)
+            write_result(write_fd, _run_limited(job, dump))
         except BaseException:  # noqa: BLE001 (the parent reports a child without a result)
             code = 70
             with contextlib.suppress(Exception):
@@ -142,29 +191,40 @@ def _forked(request, time_limit, limit, close_fds, files) -> tuple[bytes, str]:
             _real_exit(code)
     os.close(write_fd)
     try:
-        data, timed_out = _read_until(read_fd, time.monotonic() + time_limit)
+        data, stopped = _read_until(read_fd, time.monotonic() + time_limit, *cancel)
     finally:
         os.close(read_fd)
-    if timed_out:
+    if stopped == "timeout":
         _stop(pid, dump)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)  # anything it started
     _, status = os.waitpid(pid, 0)
-    return data, "timeout" if timed_out else _status_text(status)
+    return data, stopped or _status_text(status)
 
 
-def _read_until(fd: int, deadline: float) -> tuple[bytes, bool]:
+def _read_until(fd: int, deadline: float, cancel_fd: int | None = None,
+                generation: int = 0) -> tuple[bytes, str]:
+    """The child's result, until EOF (``""``), the deadline (``"timeout"``) or a newer
+    generation on ``cancel_fd`` (``"cancelled"``)."""
     chunks = []
+    watched = [fd] if cancel_fd is None else [fd, cancel_fd]
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return b"".join(chunks), True
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
+            return b"".join(chunks), "timeout"
+        ready, _, _ = select.select(watched, [], [], remaining)
+        if cancel_fd in ready and _newer(os.read(cancel_fd, 4096), generation):
+            return b"", "cancelled"
+        if fd in ready:
             chunk = os.read(fd, 1 << 16)
             if not chunk:
-                return b"".join(chunks), False
+                return b"".join(chunks), ""
             chunks.append(chunk)
+
+
+def _newer(data: bytes, generation: int) -> bool:
+    numbers = [int(v) for v in data.split() if v.isdigit()]
+    return any(n > generation for n in numbers)
 
 
 def _stop(pid: int, dump) -> None:
@@ -203,8 +263,9 @@ def _redirect(out: int, err: int, close_fds: tuple[int, ...]) -> None:
     os.dup2(out, 1)
     os.dup2(err, 2)
     for fd in close_fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)
+        if fd > 2:  # 0, 1 and 2 were replaced above
+            with contextlib.suppress(OSError):
+                os.close(fd)
     sys.stdin = open(0, closefd=False, encoding="utf-8")  # noqa: SIM115
     sys.stdout = open(1, "w", closefd=False, encoding="utf-8", errors="replace",  # noqa: SIM115
                       buffering=1)
@@ -212,10 +273,11 @@ def _redirect(out: int, err: int, close_fds: tuple[int, ...]) -> None:
                       buffering=1)
 
 
-def _run_limited(request: FileRequest, limit: int, dump, time_limit: float) -> FileReport:
-    """In the child: limits on, then :func:`analyse`."""
+def _run_limited(job: tuple, dump) -> Any:
+    """In the child: limits on, then ``fn(*args)``."""
     import faulthandler
 
+    fn, args, limit, time_limit = job
     faulthandler.enable(file=dump, all_threads=False)
     if hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, file=dump, all_threads=False)
@@ -224,13 +286,11 @@ def _run_limited(request: FileRequest, limit: int, dump, time_limit: float) -> F
     _limit_memory(limit)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
-    from explorer.core.pyfile.analyse import analyse
-
-    report = analyse(request)
+    value = fn(*args)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    return report
+    return value
 
 
 def _limit_memory(limit: int) -> None:
@@ -259,8 +319,8 @@ def _address_space() -> int | None:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-def write_result(fd: int, report: FileReport) -> None:
-    data = pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
+def write_result(fd: int, value: Any) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -271,10 +331,11 @@ def write_result(fd: int, report: FileReport) -> None:
 # --------------------------------------------------------------------------- spawn
 
 
-def _spawned(request, time_limit, limit, files) -> tuple[bytes, str]:
-    """A fresh interpreter (systems without ``fork``): the request on its stdin, the report
-    in a file."""
+def _spawned(job, files) -> tuple[bytes, str]:
+    """A fresh interpreter (systems without ``fork``): the job on its stdin, the result in a
+    file."""
     out, err, dump = files
+    time_limit = job[3]
     with tempfile.TemporaryDirectory() as folder:
         result = Path(folder) / "report.pickle"
         root = str(Path(__file__).resolve().parents[3])
@@ -282,11 +343,10 @@ def _spawned(request, time_limit, limit, files) -> tuple[bytes, str]:
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
                                     else "")
         child = subprocess.Popen(
-            [sys.executable, "-m", "explorer.core.pyfile.isolate", str(result), str(limit),
-             str(time_limit)],
+            [sys.executable, "-m", "explorer.core.pyfile.isolate", str(result)],
             stdin=subprocess.PIPE, stdout=out, stderr=err, env=env)
         try:
-            child.stdin.write(pickle.dumps(request))
+            child.stdin.write(pickle.dumps(job))
             child.stdin.close()
         except OSError:
             pass
@@ -304,37 +364,37 @@ def _spawned(request, time_limit, limit, files) -> tuple[bytes, str]:
 
 
 def main(argv: list[str]) -> None:
-    """The spawned child: ``python -m explorer.core.pyfile.isolate REPORT LIMIT SECONDS``."""
-    request = pickle.loads(sys.stdin.buffer.read())
-    report = _run_limited(request, int(argv[1]), sys.stderr, float(argv[2]))
-    Path(argv[0]).write_bytes(pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
+    """The spawned child: ``python -m explorer.core.pyfile.isolate RESULT`` (the job, a
+    pickle, on stdin)."""
+    job = pickle.loads(sys.stdin.buffer.read())
+    value = _run_limited(job, sys.stderr)
+    Path(argv[0]).write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 # --------------------------------------------------------------------------- outcome
 
 
-def _outcome(request: FileRequest, data: bytes, ended: str, time_limit: float, limit: int,
-             dump: str) -> FileReport:
-    if data:
-        try:
-            report = pickle.loads(data)
-        except Exception:  # noqa: BLE001 (a truncated result: the child died writing it)
-            report = None
-        if isinstance(report, FileReport):
-            if report.problem is not None and report.problem.kind == "memory":
-                report.problem.hint = report.problem.hint or (
-                    f"the inspection lets a file use {limit / 2**30:.1f} GiB more memory; "
-                    "allocate less (or only inside if __name__ == '__main__':)")
-            return report
+def _outcome(request: FileRequest, done: Isolated, time_limit: float, limit: int
+             ) -> FileReport:
+    report = done.value
+    if isinstance(report, FileReport):
+        if report.problem is not None and report.problem.kind == "memory":
+            report.problem.hint = report.problem.hint or (
+                f"the inspection lets a file use {limit / 2**30:.1f} GiB more memory; "
+                "allocate less (or only inside if __name__ == '__main__':)")
+        return report
     report = FileReport(request.path, request.target,
                         input_shape=tuple(request.input_shape or (1, 28, 28)))
-    report.problem = _died(request, ended, time_limit, dump)
+    report.problem = died(request.path, request.source, done, time_limit)
     return report
 
 
-def _died(request: FileRequest, ended: str, time_limit: float, dump: str) -> CodeProblem:
+def died(path: str, source: str | None, done: Isolated, time_limit: float) -> CodeProblem:
     """The problem of a child that gave no result: past its time, killed or ended."""
-    name = Path(request.path).name
+    ended, dump = done.ended, done.dump
+    name = Path(path).name
+    if ended == "cancelled":
+        return CodeProblem("cancelled", f"a newer version of {name} replaced this inspection")
     if ended == "timeout":
         problem = CodeProblem(
             "timeout", f"{name} did not finish within {time_limit:g} s and was stopped",
@@ -352,11 +412,11 @@ def _died(request: FileRequest, ended: str, time_limit: float, dump: str) -> Cod
         code = ended.split()[1] if " " in ended else "?"
         problem = CodeProblem("exit", f"{name} ended the process with exit code {code}",
                               hint="remove the exit (os._exit, sys.exit) from the file")
-    file, line = _dumped_line(dump, request.path)
+    file, line = _dumped_line(dump, path)
     if line is not None:
         problem.file, problem.line = file, line
-        problem.code = _source_line(request, file, line)
-        problem.details = _user_dump(dump, request.path)
+        problem.code = _source_line(path, source, file, line)
+        problem.details = _user_dump(dump, path)
     elif ended.startswith("exit 70"):
         problem.message = f"the inspection of {name} failed (a bug of the app; see stderr)"
         problem.hint = ""
@@ -395,13 +455,13 @@ def _dumped_line(dump: str, path: str) -> tuple[str, int | None]:
     return path, None
 
 
-def _source_line(request: FileRequest, file: str, line: int) -> str:
+def _source_line(path: str, source: str | None, file: str, line: int) -> str:
     try:
-        same = Path(file).resolve() == Path(request.path).resolve()
+        same = Path(file).resolve() == Path(path).resolve()
     except OSError:
         same = False
     try:
-        text = request.source if same and request.source is not None else \
+        text = source if same and source is not None else \
             Path(file).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""

@@ -39,19 +39,23 @@ class FileNetwork:
     def name(self) -> str:
         return f"{Path(self.path).stem}.{self.target}"
 
-    def build(self, device: Any = "cpu"):
-        """A fresh model (the file's code runs again, in this process) on ``device``.
+    def build(self, device: Any = "cpu", generator=None):
+        """A fresh model (the file's code runs again, in this process) on ``device``; with a
+        ``generator``, the constructor's random draws come from it (see
+        :func:`explorer.core.builder.draw_from`).
 
         Raises
         ------
         FileNetworkError
             When the code fails now (its message names the line).
         """
+        from explorer.core.builder import draw_from
         from explorer.core.pyfile import source as src
 
         try:
-            module = src.exec_source(self.path, self.source)
-            return src.make_network(module, self.target, self.path).to(device)
+            with draw_from(generator):
+                module = src.exec_source(self.path, self.source)
+                return src.make_network(module, self.target, self.path).to(device)
         except KeyboardInterrupt:
             raise
         except src._Problem as exc:
@@ -69,10 +73,35 @@ class FileNetwork:
                 "num_classes": self.num_classes, "sha256": digest(self.source)}
 
 
-def build_network(network, device: Any = "cpu"):
-    """The model of an :class:`ArchitectureSpec` or a :class:`FileNetwork`, on ``device``."""
+def build_network(network, device: Any = "cpu", generator=None):
+    """The model of an :class:`ArchitectureSpec` or a :class:`FileNetwork`, on ``device``
+    (``generator``: where the initial weights are drawn from)."""
     if isinstance(network, FileNetwork):
-        return network.build(device)
+        return network.build(device, generator)
     from explorer.core.builder import build_model
 
-    return build_model(network, device=device)
+    return build_model(network, device=device, generator=generator)
+
+
+def export_onnx(network: FileNetwork, path: str, state: dict | None = None
+                ) -> tuple[bool, str]:
+    """Write ``network`` (with the weights ``state``, else fresh ones) as ONNX to ``path``;
+    ``(True, path)`` or ``(False, why)``. Runs the file's code: call it through
+    :func:`explorer.core.pyfile.isolate.run_isolated` in the window."""
+    import torch
+
+    from explorer.export import ExportError
+    from explorer.export.onnx_export import write_onnx
+
+    try:
+        model = network.build("cpu", generator=torch.Generator())
+        if state is not None:
+            model.load_state_dict(state, strict=True)
+        return True, str(write_onnx(model, tuple(network.input_shape), path, network.name))
+    except (FileNetworkError, ExportError) as exc:
+        return False, str(exc)
+    except RuntimeError as exc:  # weights of another version of the file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return False, f"the trained weights do not fit {network.name} as it is now ({first})"
+    except OSError as exc:
+        return False, f"{path} cannot be written: {exc.strerror or exc}"

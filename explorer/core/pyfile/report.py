@@ -55,10 +55,9 @@ class Candidate:
     doc: str = ""
 
     def label(self) -> str:
+        """``Net (class, line 8)``."""
         where = f", line {self.line}" if self.line else ""
-        made = {"class": f"{self.name}()", "function": f"{self.name}()"}.get(self.kind,
-                                                                             self.name)
-        return f"{made}  ({self.kind}{where})"
+        return f"{self.name} ({self.kind}{where})"
 
 
 @dataclass

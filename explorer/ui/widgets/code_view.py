@@ -197,8 +197,8 @@ class CodeView(QWidget):
     def _request(self) -> None:
         self._requested = self.generation
         if self._spec is None:
-            self._show(self.generation, "", "torchvision models are shown read-only and have "
-                       "no code export")
+            self._show(self.generation, "", "this network is shown read-only (a torchvision "
+                       "model, a Python file, a build-along step) and has no code export here")
             return
         self.jobs.submit(generate_code, self._spec, generation=self.generation)
 
@@ -287,10 +287,20 @@ def export_dialog(window, fmt: str, pattern: str, default: str) -> None:
     thread; errors are shown in a dialog, success in the status bar."""
     from explorer.ui.background import Task
 
+    files = getattr(window, "python_files", None)
+    if files is not None and files.view is not None:  # a user's Python file: ONNX only
+        if fmt == "onnx":
+            files.export_onnx()
+        else:
+            window.show_error("Nothing to export", f"{files.view.name} is PyTorch code already: "
+                              "export it as ONNX, or convert it to an editable network first "
+                              "(Edit › Convert to an editable network).")
+        return
     spec = _exportable(window)
     if spec is None:
-        window.show_error("Nothing to export", "This network cannot be exported: torchvision "
-                          "models are shown read-only.")
+        window.show_error("Nothing to export", "This network cannot be exported: it is shown "
+                          "read-only (a torchvision model or a build-along step; Edit from "
+                          "here makes a step editable).")
         return
     folder = window.document.path.parent if window.document.path else Path.cwd()
     suggested = str(folder / default.format(name=_safe_name(spec.name)))

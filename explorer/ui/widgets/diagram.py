@@ -137,7 +137,7 @@ class _Drawing(QGraphicsObject):
                 fill = blend(fill, accent, 0.25)
                 border, width = accent, 2.6
             pen = QPen(border, width)
-            if b.pending and not b.error:
+            if (b.pending or b.dashed) and not b.error:
                 pen.setStyle(Qt.PenStyle.DashLine)
             painter.setPen(pen)
             painter.setBrush(fill)
@@ -169,7 +169,7 @@ class _Drawing(QGraphicsObject):
         selected = b.key in self.selected
         border = ERROR_RED if b.error else accent if selected else blend(base, text, 0.3)
         pen = QPen(border, 2.4 if (b.error or selected) else 1.1)
-        if b.pending and not b.error:
+        if (b.pending or b.dashed) and not b.error:
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(blend(base, text, 0.035))
@@ -274,6 +274,7 @@ class DiagramView(QGraphicsView):
         self._summary = None
         self._expanded: dict[str, bool] = {}
         self._selected_path = None
+        self._temporary_from: int | None = None
         self._layout = Layout()
         self._apply_palette()
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
@@ -288,13 +289,15 @@ class DiagramView(QGraphicsView):
         self.addAction(fit)
 
     # ---------------------------------------------------------------- public API
-    def set_network(self, spec, summary=None) -> None:
-        """Draw ``spec`` with the shapes of ``summary`` (``None``: not inspected yet)."""
+    def set_network(self, spec, summary=None, temporary_from: int | None = None) -> None:
+        """Draw ``spec`` with the shapes of ``summary`` (``None``: not inspected yet); its
+        top-level blocks from ``temporary_from`` on are dashed (a temporary head)."""
         same = self._spec is not None and spec is not None and spec.name == self._spec.name
         centre = self.mapToScene(self.viewport().rect().center())
         if not same:
             self._expanded = {}
         self._spec, self._summary = spec, summary
+        self._temporary_from = temporary_from
         self._relayout()
         if same:
             self.centerOn(centre)
@@ -443,7 +446,8 @@ class DiagramView(QGraphicsView):
         self._metrics = {k: QFontMetricsF(f) for k, f in self.fonts.items()}
 
     def _relayout(self) -> None:
-        self._layout = layout_network(self._spec, self._summary, self._expanded, self._measure) \
+        self._layout = layout_network(self._spec, self._summary, self._expanded, self._measure,
+                                      self._temporary_from) \
             if (self._spec is not None or self._summary is not None) else Layout()
         self._drawing.set_layout(self._layout)
         self.scene().setSceneRect(QRectF(0, 0, self._layout.width, self._layout.height))

@@ -318,7 +318,8 @@ class LayerTableModel(QAbstractItemModel):
                                    "network")
             return f"✗ {where}"
         if col == TYPE:
-            return "does not fit" if error.kind == "shape" else "invalid"
+            return {"shape": "does not fit", "code": "error in the code"}.get(error.kind,
+                                                                          "invalid")
         if col == OUTPUT:
             return "?"
         return ""
@@ -326,7 +327,8 @@ class LayerTableModel(QAbstractItemModel):
     def _tooltip(self, item: _Item) -> str:
         if item.status == "error":
             error = self.summary.error
-            return error.text() + (f"\nHint: {error.hint}" if error.hint else "")
+            where = f"\n{error.where()}" if getattr(error, "file", "") else ""
+            return error.text() + where + (f"\nHint: {error.hint}" if error.hint else "")
         row = item.row
         lines = [f"{row.name} ({row.type})"]
         formula = geometry_tooltip(row)
@@ -588,10 +590,12 @@ class LayerTableView(QWidget):
         else:
             what = " does not fit" if error.kind == "shape" else ""  # a spec error says why
             where = error.path or (f"block {error.block}" if error.block is not None else
-                                   "the network")
+                                   getattr(error, "file", "") or "the network")
             text = f"<b>✗ {html.escape(where)}{what}:</b> {html.escape(error.message)}"
             if error.in_shape and error.kind == "shape":
                 text += f" <span>(input {fmt_shape(error.in_shape)})</span>"
+            if getattr(error, "file", ""):  # a Python file's: the user's line
+                text += f"<br><tt>{html.escape(error.where())}</tt>"
             if error.hint:
                 text += f"<br><b>Hint:</b> {html.escape(error.hint)}"
             self.banner.label.setText(text)
