@@ -1,26 +1,25 @@
-"""Render the training views offscreen into PNGs, to look at them and to show in the README.
+"""Screenshots of the Train & look workspace in the real window: the app launched on a virtual
+X desktop (Xvfb + openbox), maximized at its default layout, settings and runs in a
+temporary folder.
 
-    python scripts/training_screenshots.py [OUT_DIR]
+    python scripts/training_screenshots.py [--out docs/screenshots] [--size 1366x768]
 
-In the real main window (settings and runs in a temporary folder): a digit "3" drawn on the
-canvas and read by the bundled digit model (``training-canvas.png``), the feature maps of
-that drawing (``training-feature-maps.png``), and course-resnet training on the MNIST sample,
-caught mid-run: the panel beside its live curves (``training-panel.png``). Default
-``OUT_DIR``: ``docs/screenshots``.
+Writes ``training-canvas.png`` (a digit "3" drawn on the canvas, read by the bundled digit
+model), ``training-feature-maps.png`` (the feature maps of that drawing) and
+``training-panel.png`` (course-resnet training on the MNIST sample, caught mid-run with its
+live curves, F5 having brought them forward).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from virtual_desktop import close_window, open_window, shot, use_display, virtual_desktop, wait
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def three() -> list[list[tuple[float, float]]]:
@@ -33,80 +32,58 @@ def three() -> list[list[tuple[float, float]]]:
     return [arc(138, 92, 48, -165, 95), arc(138, 190, 52, -95, 165)]
 
 
-def wait(app, condition, timeout=120.0) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise TimeoutError("the window did not get there in time")
-        app.processEvents()
-        time.sleep(0.01)
-
-
-def main(argv: list[str] | None = None) -> int:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", nargs="?", default="docs/screenshots")
-    args = parser.parse_args(argv)
-    out = Path(args.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    home = Path(tempfile.mkdtemp(prefix="explorer-shots-"))
-    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
-        os.environ[var] = str(home / var.lower())
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--size", default="1366x768")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with virtual_desktop(args.size) as display, tempfile.TemporaryDirectory() as home:
+        use_display(display, Path(home))
+        app, window = open_window()
+        from explorer.core.presets import preset_spec
 
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
+        window.document.open_spec(preset_spec("course-resnet"), undoable=False)
+        wait(app, lambda: window.latest_summary.name == "course-resnet")
+        drawing(app, window, args.out)
+        training(app, window, args.out)
+        close_window(app, window)
 
-    app = QApplication.instance() or QApplication([])
-    from explorer.ui.main_window import MainWindow
 
-    window = MainWindow(QSettings(str(home / "settings.ini"), QSettings.Format.IniFormat))
-    window.resize(1600, 1000)
-    window.show()
-    window.start(None)
-    wait(app, lambda: window.training is not None and window.latest_summary is not None)
-    from explorer.core.presets import preset_spec
-
-    window.document.open_spec(preset_spec("course-resnet"), undoable=False)
-    training = window.training
-
-    # the canvas and the feature maps of a drawing, read by the bundled digit model
-    training.show_view("canvas")
-    training.canvas.canvas.set_strokes(three(), width=20)
-    wait(app, lambda: training.canvas.prediction is not None)
-    app.processEvents()
-    training.canvas.grab().save(str(out / "training-canvas.png"))
-    maps = training.feature_maps
-    training.show_view("feature_maps")
+def drawing(app, window, out: Path) -> None:
+    views = window.training
+    views.show_view("canvas")
+    views.canvas.canvas.set_strokes(three(), width=20)
+    wait(app, lambda: views.canvas.prediction is not None)
+    shot(app, out / "training-canvas.png")
+    maps = views.feature_maps
+    views.show_view("feature_maps")
     maps.refresh()
     wait(app, lambda: maps.result is not None and maps.result.maps is not None)
     maps.select_layer("conv1")
     wait(app, lambda: maps.result.layer == "conv1")
-    app.processEvents()
-    maps.grab().save(str(out / "training-feature-maps.png"))
+    shot(app, out / "training-feature-maps.png")
 
-    # course-resnet training on the sample, caught mid-run
-    panel = training.panel
-    for name, value in (("dataset", "mnist-sample"), ("epochs", 12), ("optimizer", "adam"),
+
+def training(app, window, out: Path) -> None:
+    views = window.training
+    panel = views.panel
+    for name, value in (("dataset", "mnist-sample"), ("epochs", 8), ("optimizer", "adam"),
                         ("lr", 0.003), ("schedule", "onecycle"), ("augment", True),
                         ("device", "cpu")):
         panel.set_value(name, value)
+    window.show_view("Code")                       # F5 from anywhere brings the curves
     epochs = []
-    training.runner.event.connect(
+    views.runner.event.connect(
         lambda e: epochs.append(e) if type(e).__name__ == "EpochEnd" else None)
     panel.start_action.trigger()
-    wait(app, lambda: len(epochs) >= 5, timeout=600)
-    wait(app, lambda: panel.progress.value() % max(1, panel.total_steps // 12) > 20)
-    training.curves.redraw()
-    app.processEvents()
-    window.grab().save(str(out / "training-panel.png"))
-    training.stop()
-    wait(app, lambda: not training.runner.running)
-    window.document.undo_stack.setClean()
-    window.close()
-    window.shutdown()
-    for name in ("training-canvas.png", "training-feature-maps.png", "training-panel.png"):
-        print(out / name)
-    return 0
+    wait(app, lambda: len(epochs) >= 4, timeout=1200)
+    wait(app, lambda: panel.progress.value() % max(1, panel.total_steps // 8) > 20)
+    views.curves.redraw()
+    shot(app, out / "training-panel.png")
+    views.stop()
+    wait(app, lambda: not views.runner.running, timeout=120)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -294,7 +294,9 @@ _SAME_SHAPE_LAYERS = (
 @contextlib.contextmanager
 def fast_meta_shapes(network: nn.Module) -> Iterator[nn.Module]:
     """While the block is open, the shape-preserving layers of ``network`` (batch norm,
-    activations, dropout) return an empty tensor of their input's shape without running.
+    activations, dropout) return an empty tensor of their input's shape without running, and
+    concatenations, sums and functional activations of meta tensors are answered from their
+    shapes (:class:`~explorer.core.meta_shapes.ShapeOnlyMode`).
 
     Only for a network run on meta tensors, whose values do not exist: PyTorch runs most of
     these layers on the meta device as Python decompositions (batch norm ≈ 1.4 ms, ReLU
@@ -302,12 +304,15 @@ def fast_meta_shapes(network: nn.Module) -> Iterator[nn.Module]:
     its own ``forward`` back when the block ends, even on an error, so a network that leaves
     the builder or the inspector computes what it should once it has real weights.
     """
+    from explorer.core.meta_shapes import ShapeOnlyMode
+
     patched = [layer for layer in network.modules()
                if isinstance(layer, _SAME_SHAPE_LAYERS) and "forward" not in vars(layer)]
     try:
         for layer in patched:
             layer.forward = torch.empty_like
-        yield network
+        with ShapeOnlyMode():
+            yield network
     finally:
         for layer in patched:
             del layer.forward

@@ -23,6 +23,8 @@ DIGIT_SIZE = 28
 FIT_SIZE = 20
 NOISE = 0.1  # stroke values below this (after contrast stretching) are background
 MIN_CONTRAST = 0.1  # a darkest-to-lightest range below this is an empty canvas
+MIN_EXTENT = 0.04  # ink spanning less of the drawing's larger side is too little to read
+MIN_ELONGATION = 1.45  # extent² / ink of the 28×28 digit below this is a dot or a blob
 
 
 MAX_IMAGE_BYTES = 256 * 2**20
@@ -98,6 +100,22 @@ def preprocess_drawing(image: np.ndarray | Image.Image) -> np.ndarray | None:
         20x20 keeping the aspect ratio, centred on the centre of mass. None when nothing is
         drawn.
     """
+    strokes = _strokes(image)
+    if strokes is None:
+        return None
+    rows, cols = np.nonzero(strokes)
+    crop = strokes[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    h, w = crop.shape
+    scale = FIT_SIZE / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    fitted = Image.fromarray(np.ascontiguousarray(crop)).resize(size, resample)
+    return _paste_centred(np.clip(np.asarray(fitted, dtype=np.float32), 0.0, 1.0))
+
+
+def _strokes(image: np.ndarray | Image.Image) -> np.ndarray | None:
+    """The ink as float32 (H, W) in [0, 1], light on dark, faint noise removed; ``None`` when
+    there is no ink."""
     pixels = _as_grey_float(image)
     border = np.concatenate([pixels[0], pixels[-1], pixels[1:-1, 0], pixels[1:-1, -1]])
     background = float(np.median(border))
@@ -108,14 +126,31 @@ def preprocess_drawing(image: np.ndarray | Image.Image) -> np.ndarray | None:
         return None
     strokes = np.clip((pixels - background) / (peak - background), 0.0, 1.0)
     strokes[strokes < NOISE] = 0.0
+    return strokes
+
+
+def drawing_problem(image: np.ndarray | Image.Image) -> str | None:
+    """Why a drawing cannot be read as a digit, or ``None`` when it can (or is empty).
+
+    Two cases a network would still answer with confidence: ink spanning less than
+    :data:`MIN_EXTENT` of the drawing (a speck), and a blob — ink whose extent is hardly
+    more than its thickness, as a dot's. The blob test is ``extent² / ink`` on the
+    MNIST-style 28×28 digit (the digit fitted in 20×20): 1.2 for a dot, 1.0 for a filled
+    square, at least 1.66 for every digit of the bundled MNIST sample.
+    """
+    strokes = _strokes(image)
+    if strokes is None:
+        return None
     rows, cols = np.nonzero(strokes)
-    crop = strokes[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-    h, w = crop.shape
-    scale = FIT_SIZE / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    fitted = Image.fromarray(np.ascontiguousarray(crop)).resize(size, resample)
-    return _paste_centred(np.clip(np.asarray(fitted, dtype=np.float32), 0.0, 1.0))
+    extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+    if extent < MIN_EXTENT * max(strokes.shape):
+        return "Too little ink to read: draw the digit larger."
+    digit = preprocess_drawing(strokes)
+    rows, cols = np.nonzero(digit >= NOISE)
+    side = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+    if side * side / float(digit.sum()) < MIN_ELONGATION:
+        return "Not a digit: this looks like a dot or a blob. Draw the digit with strokes."
+    return None
 
 
 def _paste_centred(fitted: np.ndarray) -> np.ndarray:

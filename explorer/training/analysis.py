@@ -240,15 +240,20 @@ class DrawingPrediction:
 def predict_drawing(
     model: nn.Module, snapshot: Snapshot, image: np.ndarray
 ) -> DrawingPrediction | None:
-    """Preprocess a drawing the MNIST way and classify it; ``None`` for an empty drawing.
+    """Preprocess a drawing the MNIST way and classify it; ``None`` for an empty drawing, no
+    probabilities (and the reason as the note) for a drawing that is not a digit.
 
     ``model`` is ``snapshot.build()`` (built once by the caller and reused).
     """
     from explorer.data import preprocess_drawing
+    from explorer.data.drawing import drawing_problem
 
     digit = preprocess_drawing(image)
     if digit is None:
         return None
+    problem = drawing_problem(image)
+    if problem is not None:  # a dot or a speck: no confident answer for it
+        return DrawingPrediction(digit, None, snapshot.classes, problem, snapshot.label)
     x, note = drawing_input(snapshot, digit)
     probabilities = None
     if x is not None:

@@ -1,7 +1,8 @@
-"""Start the desktop app: window first, PyTorch after the first paint.
+"""Start the desktop app: window first, PyTorch once its first frame is on screen.
 
 Start-up order: the QApplication and the main window are created and shown with nothing
-heavier than Qt imported; right after the first paint a loader thread imports PyTorch and the
+heavier than Qt imported; once the first frame is presented (the window's expose, then one
+turn of the event loop) a loader thread imports PyTorch and the
 block registries, fills the palette and opens the first network, whose inspection then runs
 on the inspector thread. An exception hook writes a crash log and, on the GUI thread,
 autosaves and shows the details in a dialog the user can copy from.
@@ -112,14 +113,40 @@ def create_app(argv: Sequence[str]):
     return app
 
 
+def after_first_frame(window, callback, fallback_ms: int = 2000) -> None:
+    """Call ``callback`` once ``window`` is on screen: after its first expose (which paints
+    and flushes the first frame) and one more turn of the event loop; or after
+    ``fallback_ms`` if the platform never exposes it."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    done = []
+
+    def fire() -> None:
+        if not done:
+            done.append(True)
+            handle.removeEventFilter(watcher)
+            if window.isVisible():  # not closed meanwhile
+                callback()
+
+    class Watcher(QObject):
+        def eventFilter(self, obj, event) -> bool:
+            if event.type() == QEvent.Type.Expose and obj.isExposed():
+                QTimer.singleShot(0, window, fire)  # runs after this expose is painted
+            return False
+
+    handle = window.windowHandle()
+    watcher = Watcher(window)
+    handle.installEventFilter(watcher)
+    QTimer.singleShot(fallback_ms, window, fire)
+
+
 def launch(argv: Sequence[str]):
-    """Create the app and show the window; the loader starts once the event loop runs.
+    """Create the app and show the window; the loader starts once its first frame is on
+    screen (loading PyTorch's libraries holds the interpreter lock for a second or more).
 
     Returns ``(app, window)``; :func:`main` then runs the event loop.
     """
     app = create_app(argv)
-    from PySide6.QtCore import QTimer
-
     from explorer.ui.main_window import MainWindow
 
     window = MainWindow()
@@ -129,7 +156,7 @@ def launch(argv: Sequence[str]):
     else:
         window.show()
     path = argv[0] if argv else None
-    QTimer.singleShot(0, lambda: window.start(path))   # after the first paint
+    after_first_frame(window, lambda: window.start(path))
     window.loaded.connect(_freeze_startup_garbage)
     return app, window
 

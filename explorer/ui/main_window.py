@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from PySide6.QtCore import QLockFile, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QLockFile, QModelIndex, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -156,6 +156,8 @@ class MainWindow(QMainWindow):
         self.tree.blockSelected.connect(self._tree_selected)
         self.tree.problem.connect(self.status_message)
         self.tree.activated.connect(self._tree_activated)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._tree_menu)
         self.properties.paramEdited.connect(self._param_edited)
         self.properties.networkEdited.connect(self._network_edited)
         self.table.blockActivated.connect(self._view_selected)
@@ -229,7 +231,7 @@ class MainWindow(QMainWindow):
         self._build_view_menu(self._menus["view"])
         self.presets_menu = self._menus["presets"]
         self.presets_menu.addAction("(loading…)").setEnabled(False)
-        self._action(self._menus["help"], "&About Network Explorer", self._about)
+        self._build_help_menu(self._menus["help"])
 
     def _build_file_menu(self, m: QMenu) -> None:
         Key = QKeySequence.StandardKey
@@ -309,6 +311,15 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         self.act_reset_layout = self._action(m, "&Reset layout", self.reset_layout,
                                              tip="The default panels, sizes and tabs")
+
+    def _build_help_menu(self, m: QMenu) -> None:
+        self.act_guide = self._action(m, "&Getting started", lambda: self._help("guide"),
+                                      QKeySequence(QKeySequence.StandardKey.HelpContents))
+        self.act_shortcuts = self._action(m, "&Keyboard shortcuts",
+                                          lambda: self._help("shortcuts"),
+                                          QKeySequence("Ctrl+/"))
+        m.addSeparator()
+        self._action(m, "&About Network Explorer", self._about)
 
     def _fill_presets(self) -> None:
         m = self.presets_menu
@@ -395,6 +406,7 @@ class MainWindow(QMainWindow):
         self.document.open_spec(data["spec"], data["path"], undoable=False)
         self._inspected(InspectResult(self.document.generation, data["summary"],
                                       data["summary_seconds"]))
+        self.repaint()  # the first table on screen now, before the training views are built
         self.inspector.warm_up()  # after the first table: not to compete with it for the CPU
         if data["path"]:
             self._add_recent(str(data["path"]))
@@ -577,6 +589,41 @@ class MainWindow(QMainWindow):
             action.setEnabled(editable)
         self.palette_view.setEnabled(editable)
         self.tree.setEnabled(editable)
+
+    def tree_menu(self, pos) -> QMenu:
+        """The editor tree's right-click menu at ``pos`` (viewport coordinates): insert a
+        block after the one under the mouse (at the end on empty space), and the Edit menu's
+        actions on the selection."""
+        from explorer.ui.widgets.palette import GROUPS
+
+        if not self.tree.indexAt(pos).isValid():
+            self.tree.clearSelection()
+            self.tree.setCurrentIndex(QModelIndex())
+        menu = QMenu(self)
+        insert = menu.addMenu("&Insert after" if self.tree.current_path() else "&Insert")
+        titles = dict(GROUPS)
+        for category, title in GROUPS:
+            names = sorted(n for n, d in self._block_defs.items() if d.category == category)
+            if names:
+                sub = insert.addMenu(titles[category])
+                for name in names:
+                    action = sub.addAction(name)
+                    action.triggered.connect(
+                        lambda _c=False, n=name: self._insert_from_palette({"type": n}))
+        insert.setEnabled(not insert.isEmpty() and not self.document.read_only)
+        if self.tree.current_path() is not None:
+            for group in ((self.act_delete, self.act_duplicate, self.act_up, self.act_down),
+                          (self.act_wrap_residual, self.act_wrap_group, self.act_wrap_parallel,
+                           self.act_unwrap, self.act_add_branch),
+                          (self.act_save_block,)):
+                menu.addSeparator()
+                menu.addActions(list(group))
+        return menu
+
+    def _tree_menu(self, pos) -> None:
+        menu = self.tree_menu(pos)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
 
     # ------------------------------------------------------------------ selection
     def _tree_selected(self, path) -> None:
@@ -952,6 +999,13 @@ class MainWindow(QMainWindow):
             box.setDetailedText(text)
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.exec()
+
+    def _help(self, which: str) -> None:
+        from explorer.ui.help import guide_dialog, shortcuts_dialog
+
+        dialog = (guide_dialog if which == "guide" else shortcuts_dialog)(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
 
     def _about(self) -> None:
         from explorer import __version__

@@ -249,10 +249,8 @@ class TrainingController(QObject):
             self.run_status.setText(monitor.status_text())
             self.window.set_activity(monitor.short_text())
             return
-        text = monitor.end_text()
-        self.run_status.setText(text)
+        self.run_status.setText(monitor.end_text())   # stays until the next run
         self.window.set_activity("")
-        self.window.status_message(text, 30000)
         QApplication.alert(self.window)
 
     def _on_event(self, event) -> None:
@@ -294,7 +292,6 @@ class TrainingController(QObject):
         self.monitor = None
         self.run_status.setText(text)
         self.window.set_activity("")
-        self.window.status_message(text, 30000)
 
     def _on_snapshot(self, snapshot) -> None:
         self.snapshot = snapshot

@@ -21,8 +21,8 @@ column (the training panel)."""
 LAYOUT_VERSION = 2
 """Saved layouts of another version (the old docks) are ignored."""
 DEFAULT_SIZES = {
-    "build_split": [240, 786, 340], "centre_split": [400, 330], "top_split": [300, 486],
-    "train_split": [380, 986],
+    "build_split": [230, 836, 300], "centre_split": [400, 330], "top_split": [300, 536],
+    "train_split": [420, 946],
 }
 """Pixel sizes for a 1366-pixel-wide window; extra width goes to the stretching parts."""
 STRETCH = {"build_split": (0, 1, 0), "centre_split": (1, 1), "top_split": (0, 1),

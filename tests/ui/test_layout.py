@@ -78,13 +78,26 @@ def test_the_draw_view_shows_canvas_bars_and_image_together(qtbot, window):
 
 
 def test_the_training_panel_never_scrolls_sideways(qtbot, window):
+    from explorer.training.events import BatchEnd, Started
+
     _at_size(qtbot, window, LAPTOP)
     window.training.show_view("training")
-    QApplication.processEvents()
     area = window.training.views["training"]
     panel = window.training.panel
-    assert panel.width() <= area.viewport().width()
-    assert not area.horizontalScrollBar().isVisible()
+    long_folder = "/home/a-student/" + "network-explorer-runs-" * 8 + "course-inception-1"
+    for event in (Started(device="cpu", params=97298, batches_per_epoch=63, epochs=10,
+                          run_dir=long_folder),
+                  BatchEnd(epoch=1, batch=7, batches=63, step=7, loss=2.3, lr=0.01,
+                           samples_per_second=12345.6)):
+        panel.on_event(event)                        # what a run shows in the panel
+        QApplication.processEvents()
+        assert panel.minimumSizeHint().width() <= area.viewport().width()
+        assert panel.width() <= area.viewport().width()
+        assert not area.horizontalScrollBar().isVisible()
+    assert "course-inception-1" in panel.status.text()
+    assert area.width() <= 440                       # it fits its column: no wider panel
+    assert window.workspaces.areas["look"].width() >= 900
+    panel.set_state("idle")
 
 
 def test_the_layout_is_remembered_and_view_reset_layout_restores_it(qtbot, window):

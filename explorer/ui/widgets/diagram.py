@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QAction,
     QBrush,
     QColor,
     QFont,
     QFontMetricsF,
+    QImage,
     QPainter,
     QPainterPath,
     QPalette,
@@ -24,10 +27,12 @@ from PySide6.QtGui import (
     QPolygonF,
 )
 from PySide6.QtWidgets import (
+    QFileDialog,
     QGraphicsItem,
     QGraphicsObject,
     QGraphicsScene,
     QGraphicsView,
+    QMessageBox,
     QToolTip,
     QWidget,
 )
@@ -36,6 +41,9 @@ from explorer.ui.diagram_layout import HEAD_H, TOGGLE_W, Box, Layout, layout_net
 from explorer.ui.style import ERROR_RED, blend, plain_tooltip
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
+DIAGRAM_EMPTY_HINT = ("No blocks yet. Drag a block from the Blocks palette into the tree on "
+                      "the left (or double-click one there), or open a preset from the "
+                      "Presets menu.")
 
 
 @dataclass(frozen=True)
@@ -283,6 +291,16 @@ class DiagramView(QGraphicsView):
         self._temporary_from: int | None = None
         self._layout = Layout()
         self._apply_palette()
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.save_actions = {}
+        for kind, text in (("png", "Save diagram as &PNG…"), ("svg", "Save diagram as &SVG…")):
+            action = QAction(text, self)
+            action.triggered.connect(lambda _=False, k=kind: self.save_dialog(k))
+            self.addAction(action)
+            self.save_actions[kind] = action
+        fit = QAction("&Fit the whole network", self)
+        fit.triggered.connect(self.fit)
+        self.addAction(fit)
 
     # ---------------------------------------------------------------- public API
     def set_network(self, spec, summary=None, temporary_from: int | None = None) -> None:
@@ -357,6 +375,67 @@ class DiagramView(QGraphicsView):
         if self.zoom() > 1.0:
             self.resetTransform()
         self.centerOn(rect.center())
+
+    def save_image(self, path: str | Path) -> Path:
+        """Write the whole diagram to ``path``: SVG for ``.svg``, else PNG at twice the
+        screen's pixels. Raises ``OSError`` naming the file when it cannot be written."""
+        path = Path(path)
+        rect = QRectF(0, 0, max(1.0, self._layout.width), max(1.0, self._layout.height))
+        base = self.palette().color(QPalette.ColorRole.Base)
+        if path.suffix.lower() == ".svg":
+            from PySide6.QtSvg import QSvgGenerator
+
+            generator = QSvgGenerator()
+            generator.setFileName(str(path))
+            generator.setSize(rect.size().toSize())
+            generator.setViewBox(rect)
+            generator.setTitle(self._spec.name if self._spec is not None else "network")
+            painter = QPainter(generator)
+            painter.fillRect(rect, base)
+            self.scene().render(painter, rect, rect)
+            ok = painter.end()
+            ok = ok and path.is_file() and path.stat().st_size > 0
+        else:
+            image = QImage((rect.size() * 2).toSize(), QImage.Format.Format_ARGB32)
+            image.fill(base)
+            painter = QPainter(image)
+            painter.setRenderHints(self.renderHints())
+            self.scene().render(painter, QRectF(image.rect()), rect)
+            painter.end()
+            ok = image.save(str(path), "PNG")
+        if not ok:
+            raise OSError(f"{path} could not be written")
+        return path
+
+    def save_dialog(self, kind: str) -> Path | None:
+        """Ask where to save the diagram as PNG or SVG and save it; errors in a dialog."""
+        name = self._spec.name if self._spec is not None else "network"
+        pattern = "SVG image (*.svg)" if kind == "svg" else "PNG image (*.png)"
+        path, _ = QFileDialog.getSaveFileName(self, "Save the diagram",
+                                              str(Path.cwd() / f"{name}.{kind}"), pattern)
+        if not path:
+            return None
+        if Path(path).suffix.lower() != f".{kind}":
+            path += f".{kind}"
+        try:
+            return self.save_image(path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot save the diagram", str(exc))
+            return None
+
+    def is_empty(self) -> bool:
+        """An editable network without blocks (the view then says how to start)."""
+        return self._spec is not None and not self._spec.blocks
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.is_empty():
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(self.viewport().rect().adjusted(20, 20, -20, -20),
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             DIAGRAM_EMPTY_HINT)
+            painter.end()
 
     # ---------------------------------------------------------------- internals
     def _zoom_by(self, factor: float) -> None:

@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView
 
 from explorer.core.registry import describe_block
@@ -31,6 +31,9 @@ from explorer.ui.widgets.palette import BLOCK_MIME
 PATH_MIME = "application/x-network-explorer-path"
 """Mime type of a block dragged inside the tree: the JSON list of its :data:`BlockPath`."""
 
+TREE_EMPTY_HINT = ("This network has no blocks yet.\n\nDrag a block here from the Blocks "
+                   "palette, or double-click one there; or open a preset from the Presets "
+                   "menu.")
 ERROR_BG = QColor(ERROR_RED.red(), ERROR_RED.green(), ERROR_RED.blue(), 40)
 _NO_INDEX = QModelIndex()
 
@@ -324,6 +327,23 @@ class EditorTree(QTreeView):
         self.selectionModel().currentRowChanged.connect(self._current_changed)
         self.expanded.connect(lambda i: self._expanded.add(self.model_.node(i).key()))
         self.collapsed.connect(lambda i: self._expanded.discard(self.model_.node(i).key()))
+
+    def empty_hint(self) -> str:
+        """What the tree says when the network has no blocks yet ("" otherwise)."""
+        spec = self.document.spec
+        if spec is None or spec.blocks:
+            return ""
+        return TREE_EMPTY_HINT
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        hint = self.empty_hint()
+        if hint:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(self.viewport().rect().adjusted(16, 16, -16, -16),
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, hint)
+            painter.end()
 
     # ------------------------------------------------------------------ selection
     def current_path(self) -> tuple | None:

@@ -9,7 +9,6 @@ with their deltas. It never writes back to any model.
 
 from __future__ import annotations
 
-import difflib
 import html
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFrame,
     QHeaderView,
     QLabel,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.align import align_blocks
 from explorer.core.shapes import fmt_shape, fmt_size
 from explorer.ui.style import ERROR_RED, blend, plain_tooltip
 
@@ -97,27 +98,17 @@ def row_key(row: Any) -> tuple:
 def previous_rows(previous: Any, summary: Any) -> dict[tuple, Any]:
     """The rows of ``previous`` keyed as the same rows would be keyed in ``summary``.
 
-    When every block of ``previous`` is still there under its name (blocks were added at
-    the end, or settings changed), blocks are matched by name. Otherwise an insertion or a
-    deletion renumbered the blocks after it (``relu2`` becomes ``relu1``, block 5 becomes
-    block 4), so the top-level blocks of the two summaries are aligned by their types; the
-    rows of a block are then matched within it.
+    An insertion or a deletion renumbers the blocks after it (``relu2`` becomes ``relu1``,
+    block 5 becomes block 4), so the top-level blocks of the two summaries are paired first
+    (:func:`~explorer.core.align.align_blocks`); the rows of a block are then matched
+    within it.
     """
     old_top = [r for r in previous.layers if r.depth == 1]
     new_top = [r for r in summary.layers if r.depth == 1]
     renamed: dict[tuple, tuple] = {}  # (old path head, old name) -> (new path head, new name)
-    by_name = {(r.type, r.name): r for r in new_top}
-    if all((r.type, r.name) in by_name for r in old_top):  # nothing renamed: blocks added
-        for old in old_top:  # at the end (a build-along step), or a parameter changed
-            new = by_name[(old.type, old.name)]
-            renamed[(_head(old), old.name)] = (_head(new), new.name)
-    else:
-        matcher = difflib.SequenceMatcher(
-            a=[r.type for r in old_top], b=[r.type for r in new_top], autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-            if tag == "equal":
-                for old, new in zip(old_top[i1:i2], new_top[j1:j2]):
-                    renamed[(_head(old), old.name)] = (_head(new), new.name)
+    for i, j in align_blocks(old_top, new_top):
+        old, new = old_top[i], new_top[j]
+        renamed[(_head(old), old.name)] = (_head(new), new.name)
     out: dict[tuple, Any] = {}
     for row in previous.layers:
         top, _, rest = row.name.partition(".")
@@ -439,6 +430,15 @@ class LayerTableView(QWidget):
             action = QAction(text, self.tree)
             action.triggered.connect(lambda _=False, d=depth: self.expand_to_depth(d))
             self.tree.addAction(action)
+        separator = QAction(self.tree)
+        separator.setSeparator(True)
+        self.tree.addAction(separator)
+        self.copy_actions = {}
+        for kind, text in (("md", "Copy table as &Markdown"), ("csv", "Copy table as &CSV")):
+            action = QAction(text, self.tree)
+            action.triggered.connect(lambda _=False, k=kind: self.copy_table(k))
+            self.tree.addAction(action)
+            self.copy_actions[kind] = action
         self.tree.clicked.connect(self._on_clicked)
         self.tree.activated.connect(self._on_clicked)
         self.banner.clicked.connect(self._on_banner)
@@ -482,6 +482,16 @@ class LayerTableView(QWidget):
             self.tree.verticalScrollBar().setValue(scroll)
         self._show_banner(summary)
         self._show_totals(summary, previous)
+
+    def copy_table(self, kind: str) -> str:
+        """Put the summary on the clipboard as Markdown (``"md"``) or CSV; returns the text."""
+        from explorer.core.report import summary_csv, summary_markdown
+
+        if self.model.summary is None:
+            return ""
+        text = (summary_markdown if kind == "md" else summary_csv)(self.model.summary)
+        QApplication.clipboard().setText(text)
+        return text
 
     def select_block(self, path) -> None:
         """Select the rows of the block at ``path`` and scroll to them (``None`` clears)."""

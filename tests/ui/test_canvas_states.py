@@ -1,0 +1,22 @@
+"""The canvas says when a drawing is not a digit instead of reading it with confidence."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt
+from test_training_views import ONE, TIMEOUT, app_window, draw  # noqa: F401 (fixture)
+
+
+def test_a_dot_is_not_read_as_a_digit(qtbot, app_window):  # noqa: F811
+    _window, controller = app_window
+    view = controller.canvas
+    qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=QPoint(140, 140))  # a dot
+    qtbot.waitUntil(lambda: view.prediction is not None, timeout=TIMEOUT)
+    assert view.top.text() == "?"
+    assert view.confidence.text() == ""
+    assert view.note.text() == ("Not a digit: this looks like a dot or a blob. Draw the digit "
+                                "with strokes.")
+    assert view.bars._values is None                 # no bars: no answer
+    qtbot.keyClick(view.canvas, Qt.Key.Key_Delete)
+    draw(qtbot, view.canvas, ONE)                    # a stroke is read again
+    qtbot.waitUntil(lambda: view.top.text() == "1", timeout=TIMEOUT)
+    assert view.note.text() == "" and "% sure" in view.confidence.text()

@@ -1,0 +1,53 @@
+"""Start-up order: the window's first frame is on screen before the loader starts (loading
+PyTorch's libraries holds the interpreter lock and would delay it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QWidget
+from explorer.ui.app import create_app
+app = create_app([])
+marks = []
+
+class Probe(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Expose:
+            marks.append("expose")
+        elif (event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
+              and obj.window().objectName() == "MainWindow"):
+            marks.append("paint")
+        return False
+
+probe = Probe()
+app.installEventFilter(probe)
+from explorer.ui import main_window
+
+def start(self, path=None):
+    marks.append("start" if "torch" not in sys.modules else "start after torch")
+    app.quit()
+
+main_window.MainWindow.start = start
+from explorer.ui.app import launch
+app, window = launch([])
+app.exec()
+print(" ".join(m for i, m in enumerate(marks) if i == 0 or marks[i - 1] != m))
+"""
+
+
+def test_the_loader_starts_after_the_first_frame(isolated_folders):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
+                         text=True, timeout=120, check=False)
+    marks = out.stdout.split()
+    assert "start" in marks, out.stderr
+    assert marks[:marks.index("start") + 1] == ["expose", "paint", "start"], out.stdout
