@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from test_window import fresh_summary, index_of
-from ui_helpers import drop
+from ui_helpers import drop, fresh_summary, index_of
 
 from explorer.ui.widgets.layer_table import LAYER, OUTPUT, PARAMS
 from explorer.ui.widgets.palette import mime_for_block

@@ -485,7 +485,7 @@ class LayerTableView(QWidget):
 
     def copy_table(self, kind: str) -> str:
         """Put the summary on the clipboard as Markdown (``"md"``) or CSV; returns the text."""
-        from explorer.core.report import summary_csv, summary_markdown
+        from explorer.core.summary_formats import summary_csv, summary_markdown
 
         if self.model.summary is None:
             return ""
