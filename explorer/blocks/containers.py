@@ -20,13 +20,18 @@ from torch import nn
 from explorer.blocks.layers import make_activation, spatial_channels
 from explorer.core.limits import MAX_REPEAT
 from explorer.core.registry import Param, register_block
-from explorer.core.shapes import ShapeError, fmt_shape
+from explorer.core.shapes import ShapeError, fmt_shape, shortcut_stride
 
 POST_ACTIVATIONS = ("relu", "none")
 
 
+MERGES = ("concat", "add", "multiply", "highway")
+"""How a parallel block joins its branches: concatenate channels, add, multiply element-wise,
+or ``highway``: three branches H, C, T giving T·H + (1 − T)·C (T a gate in [0, 1])."""
+
+
 class Parallel(nn.Module):
-    """Run every branch on the same input and merge the outputs (concat on dim 1, or add)."""
+    """Run every branch on the same input and merge the outputs (see :data:`MERGES`)."""
 
     def __init__(self, branches: list[nn.Module], merge: str) -> None:
         super().__init__()
@@ -38,9 +43,12 @@ class Parallel(nn.Module):
         outs = [branch(x) for branch in self.children()]
         if self.merge == "concat":
             return torch.cat(outs, dim=1)
+        if self.merge == "highway":  # branches H, C, T: T·H + (1 − T)·C
+            transform, carry, gate = outs
+            return gate * transform + (1 - gate) * carry
         total = outs[0]
         for out in outs[1:]:
-            total = total + out
+            total = total * out if self.merge == "multiply" else total + out
         return total
 
 
@@ -107,10 +115,7 @@ def shortcut_for(kind: str, in_shape: tuple, out_shape: tuple, where: str) -> nn
             f"the {where} gives flat features {fmt_shape(out_shape)}; a {kind} shortcut needs "
             "a C×H×W map", f"remove flatten/linear from the {where}", in_shape,
         )
-    # the smallest stride s for which a strided 1×1 window gives the body's size: ⌈H/s⌉ = H'
-    stride = next((s for s in range(1, in_shape[1] + 1)
-                   if -(-in_shape[1] // s) == out_shape[1] and -(-in_shape[2] // s) == out_shape[2]),
-                  None)
+    stride = shortcut_stride(in_shape, out_shape)
     if stride is None:
         raise ShapeError(
             f"the {where} turns {fmt_shape(in_shape[1:])} into {fmt_shape(out_shape[1:])}, "
@@ -138,23 +143,31 @@ def shortcut_for(kind: str, in_shape: tuple, out_shape: tuple, where: str) -> nn
     container=True,
     params=[
         Param("branches", "branches", help="each branch is a list of blocks; [] is the identity"),
-        Param("merge", "choice", "concat", choices=("concat", "add"),
-              help="concatenate channels, or add element-wise"),
+        Param("merge", "choice", "concat", choices=MERGES,
+              help="concatenate channels; add or multiply element-wise; highway: three "
+                   "branches H, C, T give T·H + (1 − T)·C"),
     ],
 )
 def parallel(ctx, in_shape, *, branches, merge):
-    """Branches side by side on the same input, merged by concatenation or addition."""
+    """Branches side by side on the same input, merged by concatenation, addition,
+    multiplication or a highway gate."""
     modules, shapes = [], []
     for i, blocks in enumerate(branches):
         module, shape = ctx.sequence(blocks, in_shape, "branches", branch=i)
         modules.append(module)
         shapes.append(shape)
     first = shapes[0]
+    if merge == "highway" and len(shapes) != 3:
+        raise ShapeError(
+            f"a highway merge takes three branches (H, C and the gate T: T·H + (1 − T)·C); "
+            f"this block has {len(shapes)}",
+            "add or remove branches until there are three, or merge by add", in_shape,
+        )
     for i, shape in enumerate(shapes[1:], start=1):
-        if merge == "add" and shape != first:
+        if merge != "concat" and shape != first:
             raise ShapeError(
                 f"branch 0 gives {fmt_shape(first)} and branch {i} gives {fmt_shape(shape)}; "
-                "addition needs equal shapes",
+                f"{_MERGE_NOUN[merge]} needs equal shapes",
                 "give every branch the same out_channels and stride, or merge by concat",
                 in_shape,
             )
@@ -165,9 +178,12 @@ def parallel(ctx, in_shape, *, branches, merge):
                 "use the same stride in every branch and padding = kernel_size // 2",
                 in_shape,
             )
-    if merge == "add":
+    if merge != "concat":
         return Parallel(modules, merge), first
     return Parallel(modules, merge), (sum(shape[0] for shape in shapes), *first[1:])
+
+
+_MERGE_NOUN = {"add": "addition", "multiply": "multiplication", "highway": "a highway merge"}
 
 
 @register_block(

@@ -6,6 +6,7 @@ comes out.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from explorer.core.limits import (
@@ -14,6 +15,7 @@ from explorer.core.limits import (
     MAX_FEATURES,
     MAX_KERNEL,
     MAX_PADDING,
+    MAX_SCALE,
     MAX_STRIDE,
 )
 from explorer.core.registry import Param, register_block
@@ -170,6 +172,31 @@ def gelu(ctx, in_shape):
 def dropout(ctx, in_shape, *, p):
     """Zero random elements during training (scaled so the expectation is unchanged)."""
     return nn.Dropout(p)
+
+
+class Scale(nn.Module):
+    """Multiply by a constant: ``x · factor`` (no parameters)."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor!r}"
+
+
+@register_block(
+    "scale",
+    category="layer",
+    params=[Param("factor", "float", 0.5, minimum=-MAX_SCALE, maximum=MAX_SCALE,
+                  help="the constant every element is multiplied by (−1 negates)")],
+)
+def scale(ctx, in_shape, *, factor):
+    """Multiply every element by a constant (a scaled shortcut, a negation); no parameters."""
+    return Scale(factor)
 
 
 @register_block("flatten", category="layer")
