@@ -19,7 +19,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from explorer import __version__
+from explorer import __version__, cli_lab
 
 
 class UsageError(Exception):
@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     _add_export_parser(sub)
     _add_desktop_parser(sub)
+    cli_lab.add_parsers(sub)
     return parser
 
 
@@ -559,6 +560,7 @@ COMMANDS = {
     "predict": cmd_predict,
     "export": cmd_export,
     "desktop": cmd_desktop,
+    **cli_lab.COMMANDS,
 }
 
 
