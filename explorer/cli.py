@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_shape_options(p)
 
     p = sub.add_parser("summary", help="per-layer output shapes, parameters and cost")
-    p.add_argument("network", help="a preset name, torchvision:NAME, or an architecture .json")
+    p.add_argument("network", help="a preset name, torchvision:NAME, an architecture .json, "
+                                    "or a Python file (net.py or net.py:Name)")
     _add_shape_options(p)
     p.add_argument("--depth", type=_positive_int, default=2,
                    help="how deep inside blocks to list rows (default 2)")
@@ -120,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a network (progress bar, per-epoch lines)",
                        more_options=_add_setting_options)
-    p.add_argument("network", help="a preset name or an architecture .json")
+    p.add_argument("network", help="a preset name, an architecture .json or a Python file "
+                                    "(net.py or net.py:Name)")
     p.add_argument("--out", metavar="RUN_DIR",
                    help="run folder for config, metrics and checkpoints "
                         "(default runs/NAME-DATE-TIME); a folder that holds files is refused")
@@ -266,6 +268,10 @@ def cmd_spec(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    if _is_python(args.network):
+        from explorer.pyfile_cli import cmd_summary as summary_of_file
+
+        return summary_of_file(args)
     from explorer.core.inspector import inspect_spec, inspect_torchvision
     from explorer.core.summary import format_table
 
@@ -291,7 +297,11 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     config = _train_config(args)
     log = sys.stderr if args.json else sys.stdout
-    spec, dataset, run_dir, control, events = _prepare_training(args, config)
+    if _is_python(args.network):
+        from explorer.pyfile_cli import prepare_training as prepare
+    else:
+        prepare = _prepare_training
+    spec, dataset, run_dir, control, events = prepare(args, config)
     print(f"Training {spec.name} on {dataset.name} ({len(dataset.train):,} training, "
           f"{len(dataset.test):,} test images) → {run_dir}", file=log)
     finished = _drive_training(events, control, config.epochs, log)
@@ -424,6 +434,13 @@ def _report_training(finished, run_dir: Path, as_json: bool) -> int:
     return {"finished": 0, "stopped": 130}.get(finished.status, 1)
 
 
+def _is_python(network: str) -> bool:
+    """Whether ``network`` names a Python file (``net.py`` or ``net.py:Name``)."""
+    from explorer.core.pyfile.report import is_python_target
+
+    return is_python_target(network)
+
+
 def _is_file(network: str) -> bool:
     """Whether ``network`` names a file rather than a preset: it ends in .json, holds a
     folder separator, or exists and is no preset's name (a folder called ``lenet`` does not
@@ -490,7 +507,8 @@ def _add_export_parser(sub) -> None:
     from explorer.export import FORMATS
 
     p = sub.add_parser("export", help="PyTorch code, a training script or an ONNX model")
-    p.add_argument("network", help="a preset name or an architecture .json")
+    p.add_argument("network", help="a preset name, an architecture .json, or a Python file "
+                                    "(net.py[:Name], --format onnx)")
     p.add_argument("--format", required=True, choices=FORMATS,
                    help="pytorch: a module of nn.Module classes; script: a training script "
                         "(torchrun-ready); onnx: a model file with the weights inside")
@@ -503,6 +521,10 @@ def _add_export_parser(sub) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if _is_python(args.network):
+        from explorer.pyfile_cli import cmd_export as export_file
+
+        return export_file(args)
     from explorer.core import ShapeError, SpecError
     from explorer.export import ExportError, export_text, write_export
 

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.func import functional_call
+from torch.overrides import TorchFunctionMode
 
 from explorer.core.limits import MAX_FLOWING_CHANNELS, LimitError, check_elements
 from explorer.core.registry import get_block
@@ -34,7 +35,8 @@ from explorer.core.spec import (
 
 __all__ = [
     "BuildContext", "BuildResult", "BuiltBlock", "Network", "Shape", "ShapeError",
-    "build_model", "build_partial", "check_output", "conv_out", "fmt_shape", "infer_shape",
+    "build_model", "build_partial", "check_output", "conv_out", "draw_from", "fmt_shape",
+    "infer_shape",
 ]
 
 @dataclass
@@ -158,11 +160,48 @@ _BUILD_LOCK = threading.RLock()
 inspector and the Code view) crashed the process (a segmentation fault in torch 2.14)."""
 
 
-def build_partial(spec: ArchitectureSpec, device: str | torch.device | None = None) -> BuildResult:
+_RANDOM = frozenset({
+    torch.rand, torch.randn, torch.randint, torch.randperm, torch.normal, torch.bernoulli,
+    torch.multinomial, torch.poisson, torch.rand_like, torch.randn_like, torch.randint_like,
+    torch.Tensor.uniform_, torch.Tensor.normal_, torch.Tensor.random_, torch.Tensor.bernoulli_,
+    torch.Tensor.exponential_, torch.Tensor.geometric_, torch.Tensor.cauchy_,
+    torch.Tensor.log_normal_,
+})
+"""Random functions that take ``generator=`` without naming it in their Python call."""
+
+
+class _DrawFrom(TorchFunctionMode):
+    """Every random draw made in this thread inside the mode uses ``generator``."""
+
+    def __init__(self, generator: torch.Generator) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        if kwargs.get("generator") is None and ("generator" in kwargs or func in _RANDOM):
+            kwargs["generator"] = self.generator
+        return func(*args, **kwargs)
+
+
+def draw_from(generator: torch.Generator | None) -> contextlib.AbstractContextManager:
+    """Inside the block, weight initialisation in this thread draws from ``generator`` and
+    leaves torch's global generator alone (``None``: the global one, as usual).
+
+    Models built off the training thread (predictions, feature maps, loading a checkpoint,
+    an export) use one, so that they neither disturb a run seeded on another thread nor
+    depend on it. Torch function modes are per thread.
+    """
+    return contextlib.nullcontext() if generator is None else _DrawFrom(generator)
+
+
+def build_partial(spec: ArchitectureSpec, device: str | torch.device | None = None, *,
+                  generator: torch.Generator | None = None) -> BuildResult:
     """Build block after block and stop at the first one that is invalid or does not fit.
 
     Never raises for a user's mistake: the error is returned with the blocks built before it.
-    On ``device="meta"`` no weights are allocated (used for shape inspection).
+    On ``device="meta"`` no weights are allocated (used for shape inspection). With a
+    ``generator``, the weights are drawn from it (see :func:`draw_from`).
     """
     ctx = BuildContext(num_classes=spec.num_classes)
     modules: OrderedDict[str, nn.Module] = OrderedDict()
@@ -171,36 +210,41 @@ def build_partial(spec: ArchitectureSpec, device: str | torch.device | None = No
     shape: Shape = tuple(spec.input_shape)
     error: SpecError | ShapeError | None = None
     layers = 0
-    with _BUILD_LOCK, torch.device(device) if device is not None else contextlib.nullcontext():
-        for index, block in enumerate(spec.blocks):
-            ctx.path = (index,)
-            try:
-                layers = check_size(block, index=index, before=layers)
-                params = validate_block(block, index=index)
-                module, out_shape = ctx.block(block, params, shape)
-            except SpecError as exc:
-                error = exc
-                break
-            except ShapeError as exc:
-                exc.block = index
-                exc.path = _join(f"block {index} ({block.type})", exc.path, sep=" › ")
-                exc.in_shape = exc.in_shape or shape
-                if exc.block_path is None:
-                    exc.block_path = (index,)
-                error = exc
-                break
-            name = names.name(block, params)
-            modules[name] = module
-            built.append(BuiltBlock(index, name, block.type, shape, out_shape))
-            shape = out_shape
-    network = Network(spec, modules)
-    initialise(network, spec.init)
+    with _BUILD_LOCK, draw_from(generator):
+        with torch.device(device) if device is not None else contextlib.nullcontext():
+            for index, block in enumerate(spec.blocks):
+                ctx.path = (index,)
+                try:
+                    layers = check_size(block, index=index, before=layers)
+                    params = validate_block(block, index=index)
+                    module, out_shape = ctx.block(block, params, shape)
+                except SpecError as exc:
+                    error = exc
+                    break
+                except ShapeError as exc:
+                    exc.block = index
+                    exc.path = _join(f"block {index} ({block.type})", exc.path, sep=" › ")
+                    exc.in_shape = exc.in_shape or shape
+                    if exc.block_path is None:
+                        exc.block_path = (index,)
+                    error = exc
+                    break
+                name = names.name(block, params)
+                modules[name] = module
+                built.append(BuiltBlock(index, name, block.type, shape, out_shape))
+                shape = out_shape
+        network = Network(spec, modules)
+        initialise(network, spec.init)
     return BuildResult(network, built, error, ctx.in_shapes)
 
 
-def build_model(spec: ArchitectureSpec, device: str | torch.device | None = None) -> Network:
-    """Build the whole network; raise the first :class:`SpecError` or :class:`ShapeError`."""
-    result = build_partial(spec, device=device)
+def build_model(spec: ArchitectureSpec, device: str | torch.device | None = None, *,
+                generator: torch.Generator | None = None) -> Network:
+    """Build the whole network; raise the first :class:`SpecError` or :class:`ShapeError`.
+
+    ``generator``: draw the initial weights from it instead of torch's global generator.
+    """
+    result = build_partial(spec, device=device, generator=generator)
     if result.error is not None:
         raise result.error
     return result.network

@@ -60,8 +60,11 @@ class InspectError:
     hint: str = ""
     path: str = ""
     in_shape: tuple[int, ...] | None = None
-    kind: str = "shape"  # "shape" (does not fit) or "spec" (invalid as written)
+    kind: str = "shape"  # "shape" (does not fit), "spec" (invalid as written), "code"
     block_path: BlockPath | None = None
+    file: str = ""  # for a network from a Python file: where in the user's code it failed
+    line: int | None = None
+    code: str = ""  # that line of the user's code
 
     def to_json(self) -> dict:
         return {
@@ -72,7 +75,18 @@ class InspectError:
             "path": self.path,
             "kind": self.kind,
             "input_shape": list(self.in_shape) if self.in_shape is not None else None,
+            "file": self.file or None,
+            "line": self.line,
+            "code": self.code or None,
         }
+
+    def where(self) -> str:
+        """``net.py, line 23: x = self.fc(x)`` for an error in a user's code, else empty."""
+        if not self.file:
+            return ""
+        line = f", line {self.line}" if self.line else ""
+        code = f": {self.code}" if self.code else ""
+        return f"{self.file}{line}{code}"
 
     def text(self) -> str:
         where = f"{self.path}: " if self.path else ""
@@ -166,7 +180,10 @@ def format_table(summary: Summary) -> str:
     for warning in summary.warnings:
         text.append(f"Warning: {warning}")
     if summary.error:
-        text.append(f"Error at block {summary.error.block}: {summary.error.text()}")
+        at = f" at block {summary.error.block}" if summary.error.block is not None else ""
+        text.append(f"Error{at}: {summary.error.text()}")
+        if summary.error.file:
+            text.append(f"In {summary.error.where()}")
         if summary.error.hint:
             text.append(f"Hint: {summary.error.hint}")
     return "\n".join(text)

@@ -49,19 +49,27 @@ def export_onnx(spec: ArchitectureSpec, path: str | os.PathLike,
     OSError
         When ``path`` cannot be written.
     """
-    onnx = _require_onnx()
-    path = Path(path)
-    model = build_model(spec, device="cpu")
+    _require_onnx()
+    model = build_model(spec, device="cpu", generator=torch.Generator())  # not the global RNG
     if state is not None:
         model.load_state_dict(state, strict=True)
+    return write_onnx(model, tuple(spec.input_shape), path, spec.name)
+
+
+def write_onnx(model: nn.Module, input_shape: tuple[int, ...], path: str | os.PathLike,
+               name: str) -> Path:
+    """Write ``model`` (any module taking one ``input_shape`` image batch) to ``path`` as
+    :func:`export_onnx` does; the model is switched to eval mode."""
+    onnx = _require_onnx()
+    path = Path(path)
     model.eval()
-    example = torch.zeros(2, *spec.input_shape)
+    example = torch.zeros(2, *input_shape)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         _export(model, example, Path(tmp))
         proto = onnx.load(tmp)
-        proto.doc_string = f"{spec.name}: exported from Network Explorer"
+        proto.doc_string = f"{name}: exported from Network Explorer"
         onnx.checker.check_model(proto, full_check=True)
         onnx.save(proto, tmp)
         os.chmod(tmp, 0o644)

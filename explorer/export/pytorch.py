@@ -67,6 +67,17 @@ def network_code(spec: ArchitectureSpec) -> NetworkCode:
     return generate(spec)
 
 
+def module_expressions(modules: list[tuple[str, nn.Module]]
+                       ) -> tuple[list[str], list[str], list[str]]:
+    """Python source constructing each of ``modules`` (built blocks, with their names), the
+    class definitions those expressions need and their imports (besides ``torch`` and
+    ``nn``), in the exported code's style."""
+    writer = _Writer()
+    expressions = [writer.expr(module, name) for name, module in modules]
+    imports = sorted(writer.imports - {"import torch", "from torch import nn"})
+    return expressions, list(writer.classes), imports
+
+
 # --------------------------------------------------------------------------- generated code
 
 

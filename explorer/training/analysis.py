@@ -71,8 +71,9 @@ class Snapshot:
         )
 
     def build(self) -> nn.Module:
-        """A fresh CPU model in eval mode holding these weights."""
-        model = build_model(self.spec, device="cpu")
+        """A fresh CPU model in eval mode holding these weights (built with a generator of
+        its own: the global one may be a training run's)."""
+        model = build_model(self.spec, device="cpu", generator=torch.Generator())
         model.load_state_dict(self.state, strict=True)
         return model.eval()
 

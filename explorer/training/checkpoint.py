@@ -308,7 +308,7 @@ def _build(spec: ArchitectureSpec, source: Path) -> Network:
             f"{source}: its architecture's weights take {size:,} bytes ({format_bytes(size)}), "
             f"more than this machine's {format_bytes(memory)} of memory"
         )
-    return build_model(spec, device="cpu")
+    return build_model(spec, device="cpu", generator=torch.Generator())  # weights follow
 
 
 def _load_state(model: Network, state: dict[str, Any], source: Path) -> None:

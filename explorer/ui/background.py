@@ -1,9 +1,13 @@
-"""Work off the GUI thread: shape inspection (in a child process) and one-off tasks.
+"""Work off the GUI thread: one generic "latest job only" worker, shape inspection (in a
+child process) on top of it, and one-off tasks.
 
-Workers take frozen inputs (an immutable :class:`ArchitectureSpec`, a name) and hand back plain
-values through queued signals; they never touch a widget. Inspection results carry the
-document generation they were asked for, so the window can drop a stale one; requests that
-arrive while an inspection runs are coalesced (only the latest is inspected next).
+:class:`LatestJobs` is the one worker the views use (the inspector, the Code view, the
+predictions and feature maps): jobs are frozen inputs and a plain function; each carries a
+generation number; of the jobs of one key waiting, only the newest runs; a result reaches
+the window only if it is of the newest job of its key (anything older is dropped, on the GUI
+thread, where nothing newer can slip in between); :meth:`LatestJobs.stop` is bounded, and a
+job that outlives it is abandoned — its thread ends by itself after it and never reports.
+No worker touches a widget.
 """
 
 from __future__ import annotations
@@ -18,7 +22,143 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
+
+THREAD_PREFIX = "explorer-"
+"""Every worker thread's name starts with this (the test suite checks none is left)."""
+
+
+class JobFailed(Exception):
+    """Raised by a job whose failure has its own text (shown as it is)."""
+
+
+class _Run(threading.Thread):
+    """One worker thread and its waiting jobs (newest per key); once stopped, it never
+    reports again and ends after the job it is running."""
+
+    def __init__(self, name: str, report: Callable) -> None:
+        super().__init__(name=THREAD_PREFIX + name, daemon=True)
+        self._cond = threading.Condition()
+        self._pending: dict[str, tuple[int, Callable, tuple]] = {}
+        self._report = report
+        self.stopped = False
+
+    def put(self, key: str, generation: int, fn: Callable, args: tuple) -> None:
+        with self._cond:
+            self._pending[key] = (generation, fn, args)  # replaces a waiting job of the key
+            self._cond.notify()
+        if self.ident is None:  # started at its first job
+            self.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self.stopped = True
+            self._pending.clear()
+            self._cond.notify()
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self.stopped:
+                    self._cond.wait()
+                if self.stopped:
+                    return
+                key = next(iter(self._pending))
+                generation, fn, args = self._pending.pop(key)
+            try:
+                ok, value = True, fn(*args)
+            except JobFailed as exc:
+                ok, value = False, str(exc)
+            except Exception as exc:  # noqa: BLE001 - a job failure is reported, the thread lives on
+                ok, value = False, f"{type(exc).__name__}: {exc}"
+            with self._cond:  # stop() cannot pass between this check and the report
+                if self.stopped:
+                    return
+                try:
+                    self._report(self, key, generation, ok, value)
+                except RuntimeError:  # the owner is gone
+                    return
+
+
+class LatestJobs(QObject):
+    """Runs jobs on one background thread, the newest of each key only; lives on the GUI
+    thread.
+
+    ``submit(fn, *args, key=..., generation=...)`` runs ``fn(*args)`` there. A job still
+    waiting when a newer one of its key arrives is dropped; a result whose generation is not
+    the newest submitted for its key is dropped when it arrives. The thread starts at the
+    first job and again after :meth:`stop`.
+
+    Signals
+    -------
+    result(str, int, object) : key, generation, the job's return value.
+    error(str, int, str) : key, generation, one line (a :class:`JobFailed`'s own text).
+    """
+
+    result = Signal(str, int, object)
+    error = Signal(str, int, str)
+    _finished = Signal(object, str, int, bool, object)
+
+    def __init__(self, name: str, parent: QObject | None = None, *,
+                 interrupt: Callable[[], None] | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.dropped = 0
+        """Results that arrived for an older job than the newest of their key."""
+        self._interrupt = interrupt
+        self._latest: dict[str, int] = {}
+        self._counter = 0
+        self._run: _Run | None = None
+        self._finished.connect(self._deliver)
+        app = QCoreApplication.instance()
+        if app is not None:  # never left running when the application quits
+            app.aboutToQuit.connect(self.stop)
+
+    def submit(self, fn: Callable, *args, key: str = "", generation: int | None = None) -> int:
+        """Run ``fn(*args)`` soon; return the job's generation (``generation``, or the next
+        number). Generations of one key must increase."""
+        if generation is None:
+            generation = self._counter + 1
+        self._counter = max(self._counter, generation)
+        self._latest[key] = generation
+        if self._run is None:
+            self._run = _Run(self.name, self._finished.emit)
+        self._run.put(key, generation, fn, args)
+        return generation
+
+    def latest(self, key: str = "") -> int:
+        """The generation of the newest job submitted with ``key`` (0: none)."""
+        return self._latest.get(key, 0)
+
+    @property
+    def running(self) -> bool:
+        return self._run is not None and self._run.is_alive()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Drop waiting jobs, interrupt the running one (if the owner said how) and wait up
+        to ``timeout`` seconds for the thread; ``False`` if the job outlived the wait (it is
+        abandoned: it never reports, and its thread ends after it)."""
+        run, self._run = self._run, None
+        if run is None:
+            return True
+        run.stop()
+        if self._interrupt is not None:
+            self._interrupt()
+        if run.ident is not None:
+            run.join(timeout)
+        return not run.is_alive()
+
+    def _deliver(self, run: _Run, key: str, generation: int, ok: bool, value) -> None:
+        if run is not self._run or generation != self._latest.get(key):
+            self.dropped += 1
+            return
+        if ok:
+            self.result.emit(key, generation, value)
+        else:
+            self.error.emit(key, generation, value)
+
+
+# --------------------------------------------------------------------------- inspection
 
 
 @dataclass(frozen=True)
@@ -39,68 +179,6 @@ class InspectResult:
     seconds: float
 
 
-class _InspectWorker(QObject):
-    """Lives on the inspector thread; hands each job to the child process and waits (the
-    wait releases the GIL, so the window's thread runs freely meanwhile)."""
-
-    finished = Signal(object)   # InspectResult
-    failed = Signal(int, str)   # generation, traceback text
-
-    def __init__(self, owner: Inspector) -> None:
-        super().__init__()
-        self._owner = owner
-        self._child: subprocess.Popen | None = None
-
-    @Slot()
-    def process(self) -> None:
-        while True:
-            job = self._owner._take()
-            if job is None:
-                return
-            try:
-                result = self._ask(job)
-            except (OSError, EOFError):  # the child died: start a new one for the next job
-                self.close()
-                if not self._owner._stopping:
-                    self.failed.emit(job.generation, "the inspector process ended unexpectedly")
-                continue
-            if result[0] == "ok":
-                self.finished.emit(InspectResult(job.generation, result[1], result[2]))
-            else:
-                self.failed.emit(job.generation, result[1])
-
-    @Slot()
-    def spawn(self) -> None:
-        """Start the child process (it imports torch meanwhile) if it is not running."""
-        if self._child is None or self._child.poll() is not None:
-            self._child = subprocess.Popen(
-                [sys.executable, "-m", "explorer.ui.inspector_child"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env())
-
-    def _ask(self, job: InspectJob):
-        from explorer.ui.inspector_child import read_frame, write_frame
-
-        self.spawn()
-        request = ("torchvision", job.torchvision) if job.torchvision is not None else \
-            ("spec", job.spec.to_json())
-        write_frame(self._child.stdin, request)
-        return read_frame(self._child.stdout)
-
-    @Slot()
-    def close(self) -> None:
-        """End the child process (EOF on its input; killed if it does not go in 5 s)."""
-        child, self._child = self._child, None
-        if child is None:
-            return
-        try:
-            child.stdin.close()
-            child.wait(5)
-        except (OSError, subprocess.TimeoutExpired):
-            child.kill()
-            child.wait()
-        child.stdout.close()
-
-
 def _child_env() -> dict:
     """The child finds this copy of ``explorer`` even when it runs from a source checkout."""
     root = str(Path(__file__).resolve().parents[2])
@@ -109,73 +187,118 @@ def _child_env() -> dict:
     return env
 
 
+def _end(process: subprocess.Popen) -> None:
+    """Kill ``process`` and reap it (a running inspection is abandoned)."""
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    for pipe in (process.stdin, process.stdout):
+        pipe.close()
+
+
+class _ChildProcess:
+    """The inspection child process, started when first needed and again after it died.
+    Thread-safe: :meth:`close` (GUI thread) ends it even while the worker is starting it,
+    and once closed it is never started again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self._closed = False
+
+    def spawn(self) -> subprocess.Popen:
+        with self._lock:
+            if self._closed:
+                raise JobFailed("the inspector was stopped")
+            if self._process is not None and self._process.poll() is None:
+                return self._process
+        process = subprocess.Popen(  # outside the lock: close() never waits for a start
+            [sys.executable, "-m", "explorer.ui.inspector_child"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env())
+        with self._lock:
+            if not self._closed:
+                self._process = process
+                return process
+        _end(process)  # closed while it was starting
+        raise JobFailed("the inspector was stopped")
+
+    def inspect(self, job: InspectJob) -> InspectResult:
+        from explorer.ui.inspector_child import read_frame, write_frame
+
+        process = self.spawn()
+        request = ("torchvision", job.torchvision) if job.torchvision is not None else \
+            ("spec", job.spec.to_json())
+        try:
+            write_frame(process.stdin, request)
+            reply = read_frame(process.stdout)
+        except (OSError, EOFError, ValueError):  # it died: the next job starts a new one
+            with self._lock:
+                if self._process is process:
+                    self._process = None
+            _end(process)
+            raise JobFailed("the inspector process ended unexpectedly") from None
+        if reply[0] != "ok":
+            raise JobFailed(reply[1])
+        return InspectResult(job.generation, reply[1], reply[2])
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            process, self._process = self._process, None
+        if process is not None:
+            _end(process)  # a read in the worker ends at once (EOF)
+
+
 class Inspector(QObject):
-    """Runs inspections in a child process driven from one worker thread; only the latest
-    request waiting is taken, the ones it replaced are skipped.
+    """Runs inspections in a child process driven from a :class:`LatestJobs` thread, so
+    that their work never holds the window's GIL; only the latest request waiting is taken.
 
     Signals
     -------
-    finished(InspectResult) : on the GUI thread, for the latest job taken.
-    failed(int, str) : the generation and a traceback, if the inspector itself broke.
+    finished(InspectResult) : on the GUI thread, for the newest job only.
+    failed(int, str) : the generation and the reason, if the inspector itself broke.
     """
 
     finished = Signal(object)
     failed = Signal(int, str)
-    _wake = Signal()
-    _spawn = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._lock = threading.Lock()
-        self._pending: InspectJob | None = None
-        self._stopping = False
-        self._thread = QThread()
-        self._thread.setObjectName("inspector")
-        self._worker = _InspectWorker(self)
-        self._worker.moveToThread(self._thread)
-        self._wake.connect(self._worker.process)
-        self._spawn.connect(self._worker.spawn)
-        self._worker.finished.connect(self.finished)
-        self._worker.failed.connect(self.failed)
-        app = QCoreApplication.instance()
-        if app is not None:  # never left running when the application quits
-            app.aboutToQuit.connect(self.stop)
+        self._child = _ChildProcess()
+        self._jobs = LatestJobs("inspector", self, interrupt=lambda: self._child.close())
+        self._jobs.result.connect(self._result)
+        self._jobs.error.connect(self._error)
+
+    @property
+    def dropped(self) -> int:
+        """Results that arrived after a newer request, dropped."""
+        return self._jobs.dropped
 
     def request(self, job: InspectJob) -> None:
         """Inspect ``job`` soon; replaces a pending job that has not started yet."""
-        with self._lock:
-            self._pending = job
-        if not self._thread.isRunning():  # started on first use
-            self._thread.start()
-        self._wake.emit()
+        self._jobs.submit(self._child.inspect, job, key="inspect", generation=job.generation)
 
     def warm_up(self) -> None:
         """Start the child process now, so that it loads PyTorch while the window starts."""
-        if not self._thread.isRunning():
-            self._thread.start()
-        self._spawn.emit()
+        self._jobs.submit(self._child.spawn, key="spawn")
 
-    def _take(self) -> InspectJob | None:
-        with self._lock:
-            job, self._pending = self._pending, None
-        return job
-
-    def stop(self) -> None:
-        """Drop pending work, end the child process (abandoning a running inspection), join
-        the thread."""
-        with self._lock:
-            self._pending = None
-        self._stopping = True
-        child = self._worker._child
-        if child is not None and child.poll() is None:
-            child.kill()  # a running inspection is abandoned: the worker's read ends at once
-        if self._thread.isRunning():
-            self._thread.quit()
-            self._thread.wait()
-        self._worker.close()
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Drop pending work, end the child process (abandoning a running inspection, or one
+        being started) and join the thread; a later request starts them again."""
+        stopped = self._jobs.stop(timeout)
+        self._child = _ChildProcess()
+        return stopped
 
     def is_running(self) -> bool:
-        return self._thread.isRunning()
+        return self._jobs.running
+
+    def _result(self, key: str, _generation: int, value) -> None:
+        if key == "inspect":
+            self.finished.emit(value)
+
+    def _error(self, key: str, generation: int, text: str) -> None:
+        if key == "inspect":
+            self.failed.emit(generation, text)
 
 
 class Task(QThread):

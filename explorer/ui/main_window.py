@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
         self.latest_summary = None
         self.is_loaded = False
         self.inspections = 0           # results shown
-        self.dropped_results = 0       # results for an older generation, dropped
+        self._dropped = 0              # results for an older generation, dropped here
         self._block_defs: dict = {}
         self._presets = []
         self._tasks: list[Task] = []
@@ -463,9 +463,14 @@ class MainWindow(QMainWindow):
         if not self._autosave_timer.isActive():
             self._autosave_timer.start()
 
+    @property
+    def dropped_results(self) -> int:
+        """Inspections that finished after a newer edit, and were not shown."""
+        return self._dropped + self.inspector.dropped
+
     def _inspected(self, result) -> None:
         if result.generation != self.document.generation:
-            self.dropped_results += 1
+            self._dropped += 1
             return
         previous, summary = self.latest_summary, result.summary
         self.latest_summary = summary

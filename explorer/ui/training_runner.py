@@ -4,9 +4,9 @@
 ``QThread`` on a frozen :class:`TrainJob` and forwards its events — frozen records of plain
 values — as signals; at the start, at every epoch end and at the end it also sends a
 :class:`~explorer.training.analysis.Snapshot` of the weights (CPU copies) for the feature maps
-and the canvas. :class:`InferenceWorker` runs short jobs (predictions, feature maps) in a
-second thread; of the jobs of one kind waiting there only the newest runs, and each result
-carries its generation so the view can drop stale ones.
+and the canvas. Short jobs over a snapshot (predictions, feature maps) run on a
+:class:`~explorer.ui.background.LatestJobs` thread and build their models in a
+:class:`ModelCache`.
 
 No worker touches a widget. Closing: :meth:`TrainingRunner.shutdown` requests a stop, which
 the engine honours between batches, then waits for the thread — a running ``QThread`` is
@@ -19,7 +19,6 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,9 +111,9 @@ class _TrainWorker(QObject):
                 dataset = load_dataset(job.config.dataset, progress=self.loading.emit,
                                        cancel=lambda: self.control.stopped)
             self.data_ready.emit(_data_info(dataset, job.spec))
-            with torch.random.fork_rng():  # seeded like the engine, leaving the app's RNG be
-                torch.manual_seed(job.config.seed)
-                model = build_model(job.spec, device="cpu")
+            # the engine's first weights for this seed, without touching the global RNG
+            seeded = torch.Generator().manual_seed(job.config.seed)
+            model = build_model(job.spec, device="cpu", generator=seeded)
             events = train(job.spec, job.config, dataset=dataset, run_dir=job.run_dir,
                            control=self.control, model=model)
         except LoadCancelled:
@@ -296,7 +295,8 @@ class TrainingRunner(QObject):
 
 
 class ModelCache:
-    """Built models for snapshots, kept in the inference thread (the last few)."""
+    """Built models for snapshots, the last few; used by the inference jobs only (they run
+    one at a time on the inference thread)."""
 
     def __init__(self, size: int = 3) -> None:
         self.size = size
@@ -309,89 +309,3 @@ class ModelCache:
         model = snapshot.build()
         self._items = [(snapshot, model), *self._items][: self.size]
         return model
-
-
-class _InferenceCore(QObject):
-    """The part of :class:`InferenceWorker` that lives in its thread."""
-
-    result = Signal(str, int, object)
-    error = Signal(str, int, str)
-
-    def __init__(self, pending: dict, lock: threading.Lock) -> None:
-        super().__init__()
-        self._pending = pending
-        self._lock = lock
-        self.cache = ModelCache()
-
-    @Slot()
-    def drain(self) -> None:
-        while True:
-            with self._lock:
-                if not self._pending:
-                    return
-                kind = next(iter(self._pending))
-                generation, fn, args = self._pending.pop(kind)
-            try:
-                value = fn(self.cache, *args)
-            except Exception as exc:  # noqa: BLE001 - a job failure is reported, the thread lives on
-                self.error.emit(kind, generation, f"{type(exc).__name__}: {exc}")
-            else:
-                self.result.emit(kind, generation, value)
-
-
-class InferenceWorker(QObject):
-    """Short jobs in one background thread, newest first; lives on the GUI thread.
-
-    ``submit(kind, generation, fn, *args)`` runs ``fn(cache, *args)`` there, where ``cache``
-    is a :class:`ModelCache`; a job still waiting when a newer one of the same kind arrives
-    is dropped. Results come back as ``result(kind, generation, value)``, failures as
-    ``error(kind, generation, message)``. Call :meth:`shutdown` before the end.
-    """
-
-    result = Signal(str, int, object)
-    error = Signal(str, int, str)
-    _wake = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._pending: dict[str, tuple[int, Callable, tuple]] = {}
-        self._lock = threading.Lock()
-        self._thread: QThread | None = None
-        self._core: _InferenceCore | None = None
-
-    def _ensure_thread(self) -> None:
-        """Start the thread at the first job (and again after :meth:`shutdown`)."""
-        if self._thread is not None:
-            return
-        self._thread = QThread()
-        self._thread.setObjectName("inference")
-        self._core = _InferenceCore(self._pending, self._lock)
-        self._core.moveToThread(self._thread)
-        self._wake.connect(self._core.drain)
-        self._core.result.connect(self.result)
-        self._core.error.connect(self.error)
-        self._thread.finished.connect(self._core.deleteLater)
-        self._thread.start()
-
-    def submit(self, kind: str, generation: int, fn: Callable, *args) -> None:
-        self._ensure_thread()
-        with self._lock:
-            self._pending[kind] = (generation, fn, args)
-        self._wake.emit()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
-
-    def shutdown(self) -> None:
-        """Drop waiting jobs, let the running one finish and end the thread."""
-        thread, core = self._thread, self._core
-        if thread is None:
-            return
-        with self._lock:
-            self._pending.clear()
-        self._wake.disconnect(core.drain)
-        thread.quit()
-        thread.wait()
-        self._thread = self._core = None
-        thread.deleteLater()

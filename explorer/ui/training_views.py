@@ -16,7 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QFileDialog, QFrame, QMessageBox, QScrollArea, QWidget
 
-from explorer.ui.training_runner import InferenceWorker, TrainingRunner, TrainJob
+from explorer.ui.background import LatestJobs
+from explorer.ui.training_runner import ModelCache, TrainingRunner, TrainJob
 from explorer.ui.widgets.canvas import CanvasView
 from explorer.ui.widgets.confusion import ConfusionView
 from explorer.ui.widgets.curves import CurvesView
@@ -79,7 +80,8 @@ class TrainingController(QObject):
         self.document = window.document
         self.runs_root = Path(runs_root) if runs_root is not None else runs_folder()
         self.runner = TrainingRunner(self)
-        self.inference = InferenceWorker(self)
+        self.inference = LatestJobs("inference", self)
+        self.models = ModelCache()  # used on the inference thread only
         self.panel = TrainingPanel()
         self.curves = CurvesView()
         self.runs = RunsView(self.runs_root)
@@ -97,7 +99,6 @@ class TrainingController(QObject):
         self.job: TrainJob | None = None
         self.test_images = None
         self._drawing = None
-        self._generations = {"predict": 0, "features": 0, "load": 0}
         self._menu()
         self._connect()
         self.canvas.set_source(BUNDLED_LABEL)
@@ -251,8 +252,9 @@ class TrainingController(QObject):
     # ----------------------------------------------------------------- canvas, maps
 
     def _submit(self, kind: str, fn, *args) -> None:
-        self._generations[kind] += 1
-        self.inference.submit(kind, self._generations[kind], fn, *args)
+        """Run ``fn(models, *args)`` on the inference thread; only the newest result of a
+        kind is delivered."""
+        self.inference.submit(fn, self.models, *args, key=kind)
 
     def _on_drawing(self, pixels) -> None:
         self._drawing = pixels
@@ -274,9 +276,7 @@ class TrainingController(QObject):
             picture = self.test_images.images[index] if self.test_images is not None else None
         self._submit("features", _feature_maps, self.snapshot, picture, layer or None)
 
-    def _on_result(self, kind: str, generation: int, value) -> None:
-        if generation != self._generations.get(kind):
-            return  # a newer request is on its way
+    def _on_result(self, kind: str, _generation: int, value) -> None:
         if kind == "predict":
             self.canvas.set_prediction(value)
         elif kind == "features":
@@ -284,9 +284,7 @@ class TrainingController(QObject):
         elif kind == "load":
             self._loaded(value)
 
-    def _on_error(self, kind: str, generation: int, message: str) -> None:
-        if generation != self._generations.get(kind):
-            return
+    def _on_error(self, kind: str, _generation: int, message: str) -> None:
         if kind == "load":
             self.runs.show_message(message)
             QMessageBox.warning(self.window, "Cannot load the weights", message)
@@ -363,7 +361,7 @@ class TrainingController(QObject):
     def shutdown(self) -> None:
         """Stop the run (waiting for it) and end the worker threads."""
         self.runner.shutdown()
-        self.inference.shutdown()
+        self.inference.stop()
         self.curves.timer.stop()
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import pytest
 import torch
 from torch import nn
 
 from explorer.core import ArchitectureSpec, ShapeError, SpecError, build_model, build_partial
+from explorer.core.presets import preset_spec
 
 
 def spec_of(blocks, shape=(1, 28, 28), classes=10):
@@ -189,3 +191,50 @@ def test_a_seeded_build_is_reproducible(init):
 def test_init_on_meta_allocates_nothing():
     spec = dataclasses.replace(spec_of(INIT_NET, shape=(8, 12, 12)), init="kaiming")
     assert all(p.is_meta for p in build_model(spec, device="meta").parameters())
+
+
+# --------------------------------------------------------------------------- private generator
+
+
+@pytest.mark.parametrize("init", ["default", "xavier", "kaiming"])
+def test_a_generator_gives_the_engines_weights_and_leaves_the_global_rng(init):
+    """Models built off the training thread draw from a generator of their own: the global
+    state is the same after, and the weights are those the engine draws for that seed."""
+    from explorer.training.engine import PrivateRNG
+
+    spec = dataclasses.replace(preset_spec("course-resnet"), init=init)
+    torch.manual_seed(11)
+    before = torch.get_rng_state()
+    private = build_model(spec, "cpu", generator=torch.Generator().manual_seed(5))
+    assert torch.equal(torch.get_rng_state(), before)
+    with PrivateRNG(5, torch.device("cpu")).active():
+        engine = build_model(spec, "cpu")
+    for (name, a), b in zip(private.state_dict().items(), engine.state_dict().values()):
+        assert torch.equal(a, b), name
+    other = build_model(spec, "cpu", generator=torch.Generator().manual_seed(6))
+    assert not torch.equal(other.conv1.weight, private.conv1.weight)
+
+
+def test_builds_on_another_thread_do_not_disturb_a_seeded_build():
+    """A run seeds the global RNG and builds while the inference thread builds snapshots:
+    the run's first weights are what its seed gives, build after build."""
+    spec = preset_spec("course-resnet")
+    torch.manual_seed(3)
+    expected = build_model(spec, "cpu").state_dict()
+    stop = threading.Event()
+
+    def other_thread():
+        while not stop.is_set():
+            build_model(spec, "cpu", generator=torch.Generator())
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    try:
+        for _ in range(8):
+            with torch.random.fork_rng():
+                torch.manual_seed(3)
+                got = build_model(spec, "cpu").state_dict()
+            assert all(torch.equal(got[k], v) for k, v in expected.items())
+    finally:
+        stop.set()
+        worker.join()

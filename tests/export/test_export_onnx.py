@@ -35,9 +35,13 @@ def test_onnx_with_trained_weights_matches_the_app(name, tmp_path):
     onnx.checker.check_model(model, full_check=True)
     assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [OPSET]
     assert not list(tmp_path.glob("*.data")), "the weights must be inside the file"
-    x = torch.randn(3, *spec.input_shape)  # another batch size than the exporter's example
-    with torch.no_grad():
-        torch.testing.assert_close(_run_onnx(path, x), app.eval()(x), rtol=1e-4, atol=1e-4)
+    for seed in range(3):  # another batch size than the exporter's example
+        x = torch.randn(3, *spec.input_shape, generator=torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            expected = app.eval()(x)
+        # float32 rounding grows with the scores' size (random weights give thousands)
+        scale = float(expected.abs().max())
+        torch.testing.assert_close(_run_onnx(path, x), expected, rtol=1e-4, atol=1e-5 * scale)
 
 
 def test_every_block_type_exports_to_onnx(tmp_path):

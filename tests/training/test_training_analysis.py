@@ -132,3 +132,13 @@ def test_predict_drawing_with_the_bundled_model():
     assert result.classes[result.top] == "1"
     assert sum(result.probabilities) == pytest.approx(1.0, rel=1e-5)
     assert predict_drawing(model, snap, np.zeros((50, 50))) is None
+
+
+def test_rebuilding_a_snapshot_leaves_the_global_rng(spec):
+    """Predictions and feature maps rebuild snapshots on the inference thread while a run may
+    have seeded the global RNG: the rebuild must not draw from it."""
+    snap = snapshot_of(spec, "abcd")
+    torch.manual_seed(5)
+    before = torch.get_rng_state()
+    snap.build()
+    assert torch.equal(torch.get_rng_state(), before)

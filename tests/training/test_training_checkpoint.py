@@ -42,7 +42,9 @@ def test_round_trip_gives_the_same_outputs(tmp_path, spec):
     x = torch.randn(5, 1, SIZE, SIZE)
     model.eval()
     for name in ("best", "best.json", "best.safetensors"):
+        rng = torch.get_rng_state()
         loaded = load_checkpoint(tmp_path / name)
+        assert torch.equal(torch.get_rng_state(), rng)  # loading draws from no global RNG
         assert not loaded.model.training
         assert loaded.spec.to_dict() == spec.to_dict()
         assert (loaded.mean, loaded.std, loaded.classes, loaded.epoch) == (

@@ -14,6 +14,8 @@ from PySide6.QtCore import QSettings, QThread
 from PySide6.QtWidgets import QApplication
 from ui_helpers import close_window, make_window
 
+from explorer.ui.background import THREAD_PREFIX
+
 _started: list[weakref.ref] = []
 _original_start = QThread.start
 
@@ -37,7 +39,7 @@ def no_thread_left():
         app.processEvents()
     running = [t for ref in _started if (t := ref()) is not None and t.isRunning()]
     extra = [t for t in threading.enumerate() if t not in before and t.is_alive()
-             and not t.daemon]
+             and (not t.daemon or t.name.startswith(THREAD_PREFIX))]
     for t in running:  # stop them so the next test starts clean, then fail
         t.quit()
         t.wait(5000)

@@ -4,6 +4,7 @@ Export writes the three formats off the GUI thread and shows errors in a dialog.
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import pytest
 from PySide6.QtWidgets import QApplication, QFileDialog
@@ -12,6 +13,7 @@ from ui_helpers import answer_dialog, close_window
 from explorer.core.edit import insert, set_param
 from explorer.core.presets import preset_spec
 from explorer.core.spec import BlockSpec
+from explorer.ui.widgets import code_view
 from explorer.ui.widgets.code_view import CodeView, PythonHighlighter
 
 
@@ -52,14 +54,29 @@ def test_a_network_that_does_not_build_keeps_the_last_code(qtbot, view):
     assert "Does not build yet" in view.status.text() and "larger" in view.status.text()
 
 
-def test_stale_results_are_dropped(qtbot, view):
+def test_a_result_one_generation_old_is_dropped(qtbot, view, monkeypatch):
+    """The code of the previous network finishes after the next edit: it is not shown."""
     first = preset_spec("resnet56")
     last = dataclasses.replace(preset_spec("lenet"), num_classes=3)
-    with qtbot.waitSignal(view.updated, timeout=20000) as signal:
-        view.set_spec(first)
-        qtbot.waitUntil(lambda: view._pending is None, timeout=5000)  # the worker has it
-        view.set_spec(last)  # while the first one is being generated
-    assert signal.args == [view.generation]
+    started, release = threading.Event(), threading.Event()
+    real = code_view.generate_code
+
+    def gated(spec):
+        if spec is first:
+            started.set()
+            assert release.wait(10)
+        return real(spec)
+
+    monkeypatch.setattr(code_view, "generate_code", gated)
+    shown = []
+    view.updated.connect(shown.append)
+    view.set_spec(first)
+    assert started.wait(10)
+    view.set_spec(last)  # while the first one is being generated
+    release.set()
+    qtbot.waitUntil(lambda: bool(shown), timeout=20000)
+    qtbot.wait(50)
+    assert shown == [view.generation]
     assert "nn.Linear(84, 3)" in view.code() and "Stage1" not in view.code()
 
 

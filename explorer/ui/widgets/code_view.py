@@ -10,12 +10,12 @@ spec is taken, older requests are skipped, and a result for an older generation 
 
 from __future__ import annotations
 
+import html
 import keyword
 import re
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QRegularExpression, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QRegularExpression, Qt, QThread, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -33,6 +33,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from explorer.ui.background import LatestJobs
 
 # --------------------------------------------------------------------------- highlighting
 
@@ -119,21 +121,6 @@ def generate_code(spec) -> tuple[str, str]:
         return "", str(exc)
 
 
-class _CodeWorker(QObject):
-    done = Signal(int, str, str)  # generation, code, error
-
-    def __init__(self, owner: CodeView) -> None:
-        super().__init__()
-        self._owner = owner
-
-    @Slot()
-    def process(self) -> None:
-        while (job := self._owner._take()) is not None:
-            generation, spec = job
-            code, error = generate_code(spec)
-            self.done.emit(generation, code, error)
-
-
 class CodeView(QWidget):
     """Read-only, highlighted PyTorch code of a network, with a Copy button.
 
@@ -143,7 +130,6 @@ class CodeView(QWidget):
     """
 
     updated = Signal(int)
-    _wake = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -152,8 +138,6 @@ class CodeView(QWidget):
         self.error = ""
         self._spec = None
         self._requested = 0
-        self._lock = threading.Lock()
-        self._pending: tuple[int, object] | None = None
 
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("code_editor")
@@ -177,15 +161,9 @@ class CodeView(QWidget):
         box.addLayout(bar)
         box.addWidget(self.editor)
 
-        self._thread = QThread()
-        self._thread.setObjectName("code-view")
-        self._worker = _CodeWorker(self)
-        self._worker.moveToThread(self._thread)
-        self._wake.connect(self._worker.process)
-        self._worker.done.connect(self._show)
-        app = QCoreApplication.instance()
-        if app is not None:  # never left running when the application quits
-            app.aboutToQuit.connect(self.shutdown)
+        self.jobs = LatestJobs("code-view", self)
+        self.jobs.result.connect(lambda _key, generation, value: self._show(generation, *value))
+        self.jobs.error.connect(lambda _key, generation, text: self._show(generation, "", text))
 
     # ----------------------------------------------------------------- public
     def set_spec(self, spec) -> None:
@@ -206,12 +184,9 @@ class CodeView(QWidget):
         self.status.setText("Copied to the clipboard.")
 
     def shutdown(self) -> None:
-        """Drop pending work, let a running generation end, and join the thread."""
-        with self._lock:
-            self._pending = None
-        if self._thread.isRunning():
-            self._thread.quit()
-            self._thread.wait()
+        """Drop pending work and join the thread (bounded: a generation that outlives the
+        wait is abandoned)."""
+        self.jobs.stop()
 
     # ----------------------------------------------------------------- internals
     def showEvent(self, event) -> None:
@@ -225,26 +200,14 @@ class CodeView(QWidget):
             self._show(self.generation, "", "torchvision models are shown read-only and have "
                        "no code export")
             return
-        with self._lock:
-            self._pending = (self.generation, self._spec)
-        if not self._thread.isRunning():  # started on first use
-            self._thread.start()
-        self._wake.emit()
+        self.jobs.submit(generate_code, self._spec, generation=self.generation)
 
-    def _take(self) -> tuple[int, object] | None:
-        with self._lock:
-            job, self._pending = self._pending, None
-        return job
-
-    @Slot(int, str, str)
     def _show(self, generation: int, code: str, error: str) -> None:
-        if generation != self.generation:
-            return  # an older network: a newer one is on its way
         self.shown_generation = generation
         self.error = error
         if error:
             stale = " The code below is of the last version that built." if self.code() else ""
-            self.status.setText(f"<b>Does not build yet:</b> {_escape(error)}.{stale}")
+            self.status.setText(f"<b>Does not build yet:</b> {html.escape(error)}.{stale}")
             self.editor.setEnabled(bool(self.code()))
         else:
             bar = self.editor.verticalScrollBar()
@@ -256,10 +219,6 @@ class CodeView(QWidget):
             self.status.setText(f"{classes} classes, {code.count(chr(10))} lines — the code "
                                 "<tt>explorer export --format pytorch</tt> writes")
         self.updated.emit(generation)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # --------------------------------------------------------------------------- the window
