@@ -7,7 +7,9 @@ command runs. Bad input raises the CLI's ``UsageError`` (one line on stderr, exi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 from pathlib import Path
 
 
@@ -43,8 +45,8 @@ def add_parsers(sub) -> None:
     """Add ``gradients``, ``runs`` and ``diff`` to the subcommands ``sub``."""
     p = sub.add_parser("gradients", help="gradient norms and activations per layer, on one "
                                          "batch (why deep plain nets need shortcuts)")
-    p.add_argument("network", help="a preset name, an architecture .json, a run folder or a "
-                                   "checkpoint .json")
+    p.add_argument("network", help="a preset name, an architecture .json, a run folder, a "
+                                   "checkpoint .json or a Python file (net.py[:Name])")
     p.add_argument("--epoch", metavar="E",
                    help="for a run folder: 0 (its initial weights), N (a kept epoch-N "
                         "checkpoint), best or last (default last)")
@@ -66,7 +68,8 @@ def add_parsers(sub) -> None:
     _runs_options(c, argparse.SUPPRESS)
 
     p = sub.add_parser("diff", help="compare two architectures block by block")
-    p.add_argument("old", help="a preset, an architecture .json, a run folder or a checkpoint")
+    p.add_argument("old", help="a preset, an architecture .json, a run folder, a checkpoint "
+                               "or a Python file that converts to blocks")
     p.add_argument("new", help="the same kinds")
     p.add_argument("--same", action="store_true",
                    help="also list the unchanged blocks inside changed containers")
@@ -87,16 +90,63 @@ def _runs_options(p: argparse.ArgumentParser, default) -> None:
 def cmd_gradients(args: argparse.Namespace) -> int:
     from explorer.training.gradients import GradientError, format_profile, gradient_profile
 
-    source = _source(args.network)
-    spec, state, stats, seed, dataset_name, epoch, label = _weights(source, args)
+    if _is_python(args.network):
+        spec, model = _python_network(args)
+        state, stats, seed, dataset_name, epoch, label = None, (None, None), args.seed or 0, \
+            args.dataset or "mnist-sample", 0, spec.name
+    else:
+        spec, state, stats, seed, dataset_name, epoch, label = _weights(_source(args.network),
+                                                                        args)
+        model = None
     dataset = _dataset(dataset_name)
-    try:
-        profile = gradient_profile(spec, dataset, batch=args.batch, seed=seed, state=state,
-                                   mean=stats[0], std=stats[1], label=label, epoch=epoch)
+    try:  # what a Python file's forward prints goes to stderr, as for `explorer train`
+        with contextlib.redirect_stdout(sys.stderr) if model is not None else \
+                contextlib.nullcontext():
+            profile = gradient_profile(spec, dataset, batch=args.batch, seed=seed, state=state,
+                                       mean=stats[0], std=stats[1], label=label, epoch=epoch,
+                                       model=model)
     except GradientError as exc:
         raise _usage(str(exc)) from None
     print(json.dumps(profile.to_json(), indent=2) if args.json else format_profile(profile))
     return 0
+
+
+def _is_python(name: str) -> bool:
+    from explorer.core.pyfile.report import is_python_target
+
+    return is_python_target(name)
+
+
+def _python_network(args: argparse.Namespace):
+    """``(network, model)`` of ``net.py[:Name]``: the model built here, seeded by --seed."""
+    import torch
+
+    from explorer.core.pyfile.network import FileNetworkError
+    from explorer.pyfile_cli import file_network
+
+    if args.epoch is not None:
+        raise _usage(f"--epoch applies to a run folder; {args.network!r} is a Python file")
+    network, _summary = file_network(args.network)
+    try:
+        with torch.random.fork_rng(devices=[]), contextlib.redirect_stdout(sys.stderr):
+            torch.manual_seed(args.seed or 0)
+            return network, network.build("cpu")
+    except FileNetworkError as exc:
+        raise _usage(str(exc)) from None
+
+
+def _python_spec(name: str):
+    """The editable network a Python file converts to, for the diff."""
+    from explorer.core.spec import ArchitectureSpec
+    from explorer.pyfile_cli import inspect_target, problem_line
+
+    report, _source = inspect_target(name, depth=1, convert=True)
+    if report.problem is not None:
+        raise _usage(f"cannot use {report.name}: {problem_line(report)}")
+    if report.spec_json is None:
+        raise _usage(f"{name} cannot be compared block by block: {report.not_convertible} "
+                     "(only networks that convert to the app's blocks can)")
+    return ArchitectureSpec.from_json(report.spec_json)
 
 
 def _source(name: str):
@@ -232,8 +282,9 @@ def _compare(args: argparse.Namespace, as_json: bool) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from explorer.core.diff import compare_architectures, format_diff
 
-    old, new = _source(args.old), _source(args.new)
-    diff = compare_architectures(old.spec, new.spec)
+    old, new = (_python_spec(n) if _is_python(n) else _source(n).spec
+                for n in (args.old, args.new))
+    diff = compare_architectures(old, new)
     if args.json:
         print(json.dumps(diff.to_json(), indent=2))
     else:

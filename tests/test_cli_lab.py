@@ -92,3 +92,17 @@ def test_runs_list_and_compare(capsys, tmp_path, small_file):
     code, out, _ = run(capsys, "runs", "compare", tmp_path / "runs" / "a",
                        tmp_path / "runs" / "b")
     assert code == 0 and out.splitlines()[0].startswith("run ")
+
+
+def test_python_files_have_gradients_and_a_diff(capsys, tmp_path):
+    from pyfile_sources import COURSE_NET, write
+
+    path = write(tmp_path, "net.py", COURSE_NET)
+    code, out, err = run(capsys, "gradients", path, "--json", "--batch", "4")
+    assert code == 0, err
+    assert [r["name"] for r in json.loads(out)["layers"]] == ["conv1", "conv2", "fc"]
+    assert "after conv2" in err  # the file's print, kept off the JSON
+    code, out, err = run(capsys, "diff", path, "course-resnet")
+    assert code == 0, err
+    assert out.startswith("Net (8,490 parameters") and "~ block 0 (conv2d): changed " \
+        "(out_channels 10 → 16)" in out

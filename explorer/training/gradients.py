@@ -112,6 +112,7 @@ def gradient_profile(
     std: tuple[float, ...] | None = None,
     label: str = "",
     epoch: int = 0,
+    model: nn.Module | None = None,
 ) -> GradientProfile:
     """Gradients and activations of ``spec`` on one training batch of ``dataset``.
 
@@ -124,6 +125,8 @@ def gradient_profile(
     state : trained weights (a checkpoint's state dict); the network's initialisation when
         ``None``.
     mean, std : the normalisation the weights were trained with; the data set's by default.
+    model : the network already built (a Python file's); ``spec`` then only names it and
+        gives its input shape and class count.
 
     Raises
     ------
@@ -140,7 +143,8 @@ def gradient_profile(
             f"{spec.name!r} gives {spec.num_classes} scores")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = build_model(spec, device="cpu")
+        if model is None:
+            model = build_model(spec, device="cpu")
         if state is not None:
             model.load_state_dict(dict(state), strict=True)
         loader = BatchLoader(dataset.train, input_shape=spec.input_shape,
