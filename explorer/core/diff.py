@@ -407,17 +407,18 @@ def _block_line(diff: ArchitectureDiff, depth: int, change: BlockChange) -> str:
 
 def change_label(diff: ArchitectureDiff, change: BlockChange) -> str:
     """Where a change sits, in the old network when it is there: ``block 2 (max_pool2d)``,
-    ``blocks[0] (conv2d)`` inside a container; `` → block 5`` where it moved."""
+    ``blocks[0] (conv2d)`` inside a container; `` → 5`` where it moved."""
     if change.old_path is None:
-        return _last(format_path(diff.new, change.new_path))
-    text = _last(format_path(diff.old, change.old_path))
+        return location(diff.new, change.new_path)
+    text = location(diff.old, change.old_path)
     if change.new_path is not None and change.new_path[-1] != change.old_path[-1]:
         text += f" → {change.new_path[-1]}"
     return text
 
 
-def _last(path_text: str) -> str:
-    return path_text.split(" › ")[-1]
+def location(spec: ArchitectureSpec, path: BlockPath) -> str:
+    """A block's place in its own list: ``block 2 (max_pool2d)``, ``body[1] (conv2d)``."""
+    return format_path(spec, path).split(" › ")[-1]
 
 
 def _value(value: Any) -> str:

@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self._presets = []
         self._tasks: list[Task] = []
         self.training = None           # TrainingController, once start-up has loaded torch
+        self.lab = None                # LabController (gradient lab, runs, diff), likewise
         self._menus: dict[str, QMenu] = {}
         self._last_view: QDockWidget | None = None
         self.inspector = Inspector(self)
@@ -416,6 +417,10 @@ class MainWindow(QMainWindow):
             from explorer.ui.training_views import install_training_views
 
             self.training = install_training_views(self)
+        if self.lab is None:
+            from explorer.ui.lab_views import install_lab_views
+
+            self.lab = install_lab_views(self)
         self._update_actions()
         self.statusBar().showMessage("Ready", 3000)
         for problem in data["user_problems"]:
@@ -792,6 +797,8 @@ class MainWindow(QMainWindow):
         self._autosave_timer.stop()
         if self.training is not None:
             self.training.shutdown()
+        if self.lab is not None:
+            self.lab.shutdown()
         self.inspector.stop()
         for task in list(self._tasks):
             task.wait()
