@@ -33,20 +33,6 @@ def three() -> list[list[tuple[float, float]]]:
     return [arc(138, 92, 48, -165, 95), arc(138, 190, 52, -95, 165)]
 
 
-def side_by_side(left, right):
-    """Two pixmaps next to each other on one image."""
-    from PySide6.QtGui import QColor, QImage, QPainter
-
-    image = QImage(left.width() + right.width(), max(left.height(), right.height()),
-                   QImage.Format.Format_RGB32)
-    image.fill(QColor(240, 240, 240))
-    painter = QPainter(image)
-    painter.drawPixmap(0, 0, left)
-    painter.drawPixmap(left.width(), 0, right)
-    painter.end()
-    return image
-
-
 def wait(app, condition, timeout=120.0) -> None:
     end = time.monotonic() + timeout
     while not condition():
@@ -83,16 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     training = window.training
 
     # the canvas and the feature maps of a drawing, read by the bundled digit model
-    for key, size in (("canvas", (760, 420)), ("feature_maps", (900, 760))):
-        dock = training.docks[key]
-        dock.setFloating(True)
-        dock.resize(*size)
-        dock.show()
+    training.show_view("canvas")
     training.canvas.canvas.set_strokes(three(), width=20)
     wait(app, lambda: training.canvas.prediction is not None)
     app.processEvents()
     training.canvas.grab().save(str(out / "training-canvas.png"))
     maps = training.feature_maps
+    training.show_view("feature_maps")
     maps.refresh()
     wait(app, lambda: maps.result is not None and maps.result.maps is not None)
     maps.select_layer("conv1")
@@ -106,11 +89,6 @@ def main(argv: list[str] | None = None) -> int:
                         ("lr", 0.003), ("schedule", "onecycle"), ("augment", True),
                         ("device", "cpu")):
         panel.set_value(name, value)
-    for key, size in (("training", (480, 640)), ("curves", (800, 640))):
-        dock = training.docks[key]
-        dock.setFloating(True)
-        dock.resize(*size)
-        dock.show()
     epochs = []
     training.runner.event.connect(
         lambda e: epochs.append(e) if type(e).__name__ == "EpochEnd" else None)
@@ -119,8 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     wait(app, lambda: panel.progress.value() % max(1, panel.total_steps // 12) > 20)
     training.curves.redraw()
     app.processEvents()
-    side_by_side(training.docks["training"].grab(), training.docks["curves"].grab()).save(
-        str(out / "training-panel.png"))
+    window.grab().save(str(out / "training-panel.png"))
     training.stop()
     wait(app, lambda: not training.runner.running)
     window.document.undo_stack.setClean()

@@ -290,6 +290,8 @@ def check_output(spec: ArchitectureSpec, out_shape: Shape) -> str | None:
 _SAME_SHAPE_LAYERS = (
     nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.LeakyReLU, nn.GELU, nn.ELU, nn.SiLU,
     nn.Sigmoid, nn.Tanh, nn.Dropout, nn.Dropout2d, nn.Identity,
+    # activations of torchvision's models (ReLU6 is a Hardtanh): no shape checks to skip
+    nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid, nn.Mish, nn.SELU, nn.CELU,
 )
 
 

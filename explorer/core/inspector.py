@@ -2,8 +2,9 @@
 
 Run on the *meta* device (shapes only: no weights or activations are allocated and no
 arithmetic is done), with torchinfo's columns computed by hooks on one forward pass (torchinfo
-itself costs time exponential in the nesting of containers), so a summary is cheaper than one forward pass and every edit in the app
-can be re-inspected at once. When a block does not fit, the summary holds the rows up to the
+itself costs time exponential in the nesting of containers) and the multiply-adds counted
+from the operations that pass runs (:mod:`explorer.core.costs`), so a summary is cheaper
+than one forward pass and every edit in the app can be re-inspected at once. When a block does not fit, the summary holds the rows up to the
 failing block and an error naming it, the shape that reached it and a fix hint; it never
 raises for a user's mistake.
 """
@@ -11,14 +12,13 @@ raises for a user's mistake.
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
 
 from explorer.core.builder import build_partial, check_output, explain, fast_meta_shapes
-from explorer.core.receptive import ReceptiveFields, receptive_fields
+from explorer.core.receptive import FieldTracker, ReceptiveFields
 from explorer.core.shapes import ShapeError, pair
 from explorer.core.spec import ArchitectureSpec, BlockPath, SpecError
 from explorer.core.summary import InspectError, LayerRow, Summary
@@ -67,7 +67,12 @@ def inspect_module(
     The summary runs on a copy moved to the meta device: ``module`` itself is never changed,
     and may be used on another thread meanwhile.
     """
-    module = copy.deepcopy(module).to("meta")
+    return _summarise_own(copy.deepcopy(module).to("meta"), input_shape, name, depth)
+
+
+def _summarise_own(module: nn.Module, input_shape: tuple[int, ...], name: str,
+                   depth: int) -> Summary:
+    """:func:`inspect_module` of a meta module nobody else uses (no copy made)."""
     names = {n: i for i, (n, _) in enumerate(module.named_children())}
     return _summarise(module, name or type(module).__name__, tuple(input_shape), None, depth,
                       names)
@@ -78,7 +83,6 @@ def _rows(
     infos: list,
     depth: int,
     block_index: dict[str, int],
-    leaf_macs: dict[int, int],
     fields: ReceptiveFields,
 ) -> list[LayerRow]:
     """One :class:`LayerRow` per executed submodule down to ``depth``."""
@@ -101,13 +105,14 @@ def _rows(
                 output_shape=tuple(int(s) for s in info.output_size[1:]),
                 params=sum(p.numel() for p in sub_params),
                 trainable=all(p.requires_grad for p in sub_params),
-                mult_adds=sum(leaf_macs.get(id(m), 0) for m in sub.modules()),
+                mult_adds=info.macs,
                 receptive_field=rf.size if rf else None,
                 effective_stride=rf.stride if rf else None,
                 block_path=_block_path(path, by_name),
                 input_shape=_input_shape(info),
                 geometry=_geometry(sub),
                 detail=_detail(sub),
+                own_mult_adds=0 if info.is_leaf_layer else info.own_macs,
             )
         )
     return rows
@@ -164,18 +169,13 @@ def _summarise(
         return Summary(name, input_shape, num_classes, [], input_shape, params, trainable, 0, 0,
                        param_bytes)
 
-    with fast_meta_shapes(module):
-        infos, failure = record_calls(module, input_shape)
+    # one forward pass gives the calls, their costs and the receptive fields
+    with fast_meta_shapes(module), FieldTracker(module, input_shape) as tracker:
+        infos, failure, mult_adds = record_calls(module, input_shape)
     infos = [info for info in infos if info.depth >= 1 and info.executed]
-    leaf_macs: dict[int, int] = {}
-    activation = 0
-    for info in infos:
-        if info.is_leaf_layer:
-            leaf_macs[id(info.module)] = leaf_macs.get(id(info.module), 0) + int(info.macs)
-            activation += int(info.output_bytes)
-    # a pass that failed (a torchvision model given too small an input) would fail again
-    fields = receptive_fields(module, input_shape) if failure is None else ReceptiveFields()
-    rows = _rows(module, infos, depth, block_index, leaf_macs, fields)
+    activation = sum(int(info.output_bytes) for info in infos if info.is_leaf_layer)
+    fields = tracker.fields if failure is None else ReceptiveFields()
+    rows = _rows(module, infos, depth, block_index, fields)
     output_shape = next(
         (tuple(int(s) for s in i.output_size[1:]) for i in reversed(infos) if i.depth == 1),
         input_shape,
@@ -188,7 +188,7 @@ def _summarise(
         output_shape=output_shape,
         total_params=params,
         trainable_params=trainable,
-        mult_adds=sum(leaf_macs.values()),
+        mult_adds=mult_adds,
         activation_bytes=activation,
         param_bytes=param_bytes,
         error=_failure_error(module, failure, block_index),
@@ -218,8 +218,9 @@ class LayerCall:
     """One call of a submodule during the shapes-only forward pass (torchinfo's fields).
 
     ``depth`` is the module's nesting under the root (1 for a top-level block); ``macs``
-    counts multiply-adds as torchinfo 1.8 does (a leaf's weights and biases once per output
-    position of a convolution, once per image otherwise).
+    counts the multiply-adds of the operations run during the call (its submodules' included,
+    :mod:`explorer.core.costs`), ``own_macs`` those run directly in its ``forward``, outside
+    any submodule (an attention product, ``F.conv2d``).
     """
 
     module: nn.Module
@@ -230,6 +231,7 @@ class LayerCall:
     executed: bool = False
     output_bytes: int = 0
     macs: int = 0
+    own_macs: int = 0
 
     @property
     def is_leaf_layer(self) -> bool:
@@ -238,18 +240,30 @@ class LayerCall:
 
 def record_calls(
     module: nn.Module, input_shape: tuple[int, ...]
-) -> tuple[list[LayerCall], tuple[list[LayerCall], Exception] | None]:
+) -> tuple[list[LayerCall], tuple[list[LayerCall], Exception] | None, int]:
     """Run ``module`` once on a meta batch of one and record every submodule call, in the
-    order the calls start; cost is linear in the number of calls, whatever the nesting.
+    order the calls start, with the multiply-adds of the operations each one runs; cost is
+    linear in the number of calls, whatever the nesting.
 
-    Returns the calls and, when the forward pass fails, the calls still running (outermost
-    first) with the exception.
+    Returns the calls; when the forward pass fails, the calls still running (outermost
+    first) with the exception, else ``None``; and the multiply-adds of the whole pass (those
+    run directly in ``module``'s own ``forward`` included).
     """
     import torch
+
+    from explorer.core.costs import OpCounter
 
     names = {m: n for n, m in module.named_modules()}
     calls: list[LayerCall] = []
     running: list[LayerCall] = []
+    total = 0
+
+    def charge(macs: int) -> None:  # to the innermost call running; parents add it at its end
+        nonlocal total
+        total += macs
+        if running:
+            running[-1].macs += macs
+            running[-1].own_macs += macs
 
     def pre(mod: nn.Module, args: tuple) -> None:
         first = args[0] if args else None
@@ -266,21 +280,21 @@ def record_calls(
             call.output_size = list(tensor.shape)
             call.output_bytes = tensor.element_size() * tensor.numel()
         call.executed = True
-        if call.is_leaf_layer and call.output_size:
-            call.macs = _macs(mod, call.output_size)
+        if running:
+            running[-1].macs += call.macs
 
     handles = [h for sub in module.modules() if sub is not module
                for h in (sub.register_forward_pre_hook(pre), sub.register_forward_hook(post))]
     failure = None
     try:
-        with torch.no_grad():
+        with torch.no_grad(), OpCounter(charge):
             module.eval()(torch.empty((1, *input_shape), device="meta"))
     except (RuntimeError, ValueError, IndexError, TypeError) as exc:
         failure = (list(running), exc)
     finally:
         for handle in handles:
             handle.remove()
-    return calls, failure
+    return calls, failure, total
 
 
 def _first_tensor(value: Any) -> Any:
@@ -293,19 +307,6 @@ def _first_tensor(value: Any) -> Any:
     if isinstance(value, dict):
         return next((t for t in map(_first_tensor, value.values()) if t is not None), None)
     return None
-
-
-def _macs(layer: nn.Module, output_size: list[int]) -> int:
-    total = 0
-    for name, param in layer.named_parameters():
-        if name in ("weight", "bias"):
-            if "Conv" in type(layer).__name__:  # once per output position
-                total += param.numel() * math.prod(output_size[:1] + output_size[2:])
-            else:
-                total += output_size[0] * param.numel()
-        elif "weight" in name or "bias" in name:  # recurrent layers' inner weights
-            total += math.prod(output_size[:2]) * param.numel()
-    return int(total)
 
 
 def _failure_error(
@@ -333,4 +334,4 @@ def inspect_torchvision(name: str, *, input_shape=None, num_classes: int = 1000,
 
     shape = tuple(input_shape) if input_shape else torchvision_input_shape(name)
     model = torchvision_model(name, input_shape=shape, num_classes=num_classes, device="meta")
-    return inspect_module(model, shape, name=name, depth=depth)
+    return _summarise_own(model, shape, name, depth)

@@ -24,7 +24,10 @@ class LayerRow:
     built from a spec); ``input_shape`` what reached the layer; ``geometry`` the kernel,
     stride, padding and dilation (``(h, w)`` pairs) of convolution and pooling rows;
     ``detail`` the settings a block shows next to its type (a residual variant:
-    ``constant_scaling, scale 0.5``), else empty.
+    ``constant_scaling, scale 0.5``), else empty. ``mult_adds`` counts the operations run
+    inside the module, its submodules' included; ``own_mult_adds`` the part run directly in
+    the forward of a module that has submodules, outside them (an attention product, a
+    functional ``F.conv2d``): 0 for a single layer.
     """
 
     name: str
@@ -41,6 +44,7 @@ class LayerRow:
     input_shape: tuple[int, ...] | None = None
     geometry: dict[str, tuple[int, int]] | None = None
     detail: str = ""
+    own_mult_adds: int = 0
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -141,6 +145,19 @@ def format_count(n: int) -> str:
     return f"{n:,}"
 
 
+OWN_MARK = "*"
+OWN_NOTE = ("* includes operations run directly in the block's own forward, outside the "
+            "layers listed (e.g. an attention product)")
+
+
+def format_mult_adds(row: LayerRow) -> str:
+    """A row's multiply-adds, marked with :data:`OWN_MARK` where part of them run outside its
+    submodules; ``--`` for none."""
+    if not row.mult_adds:
+        return "--"
+    return format_count(row.mult_adds) + (OWN_MARK if row.own_mult_adds else "")
+
+
 def format_table(summary: Summary) -> str:
     """The summary as a fixed-width text table, with totals and the error, if any."""
     header = ("Layer", "Type", "Output", "Params", "Mult-adds", "RF", "Stride")
@@ -155,7 +172,7 @@ def format_table(summary: Summary) -> str:
             f"{row.type} ({row.detail})" if row.detail else row.type,
             fmt_shape(row.output_shape),
             f"{row.params:,}" if row.params else "--",
-            format_count(row.mult_adds) if row.mult_adds else "--",
+            format_mult_adds(row),
             str(row.receptive_field) if row.receptive_field else "",
             str(row.effective_stride) if row.effective_stride else "",
         ))
@@ -171,6 +188,8 @@ def format_table(summary: Summary) -> str:
     text = [f"{summary.name}  input {fmt_shape(summary.input_shape)}", rule, fmt(header), rule]
     text += [fmt(line) for line in lines]
     text.append(rule)
+    if any(row.own_mult_adds for row in summary.layers):
+        text.append(OWN_NOTE)
     text.append(f"Output:            {fmt_shape(summary.output_shape)}")
     text.append(f"Parameters:        {summary.total_params:,} "
                 f"({summary.trainable_params:,} trainable, {format_bytes(summary.param_bytes)})")

@@ -125,7 +125,10 @@ def launch(argv: Sequence[str]):
 
     window = MainWindow()
     install_exception_hook(window)
-    window.show()
+    if window.first_launch_layout:
+        window.showMaximized()  # the default layout is designed for the whole screen
+    else:
+        window.show()
     path = argv[0] if argv else None
     QTimer.singleShot(0, lambda: window.start(path))   # after the first paint
     window.loaded.connect(_freeze_startup_garbage)

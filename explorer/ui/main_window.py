@@ -1,10 +1,10 @@
-"""The main window: menus, docks, status bar; it wires the parts and owns no logic.
+"""The main window: menus, workspaces, status bar; it wires the parts and owns no logic.
 
 Flow: a user action → an undoable command on the :class:`Document` → ``changed`` → the
 inspection worker (off the GUI thread) → a :class:`Summary` for the latest generation →
 the layer table, the diagram and the editor tree's error mark. Other views join through
-:meth:`MainWindow.add_view` (a dock tabbed in the right area) and :meth:`MainWindow.menu`,
-and follow :attr:`MainWindow.latest_summary` / :attr:`MainWindow.summary_ready`.
+:meth:`MainWindow.add_view` (a tab in one of the areas of :mod:`explorer.ui.workspaces`)
+and :meth:`MainWindow.menu`, and follow :attr:`MainWindow.latest_summary` / :attr:`MainWindow.summary_ready`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,12 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget,
     QFileDialog,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +33,7 @@ from explorer.ui.document import Document
 from explorer.ui.widgets.editor_tree import EditorTree
 from explorer.ui.widgets.palette import BlockPalette
 from explorer.ui.widgets.properties import PropertiesPanel
+from explorer.ui.workspaces import BUILD, TRAIN, Workspaces
 
 APP_NAME = "network-explorer"
 FIRST_NETWORK = "course-inception"
@@ -159,7 +158,7 @@ class MainWindow(QMainWindow):
         self.training = None           # TrainingController, once start-up has loaded torch
         self.lab = None                # LabController (gradient lab, runs, diff), likewise
         self._menus: dict[str, QMenu] = {}
-        self._last_view: QDockWidget | None = None
+        self.activity = ""             # what runs in the background, for the title
         self.inspector = Inspector(self)
         self.inspector.finished.connect(self._inspected)
         self.inspector.failed.connect(self._inspect_failed)
@@ -169,7 +168,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         from explorer.ui.widgets.code_view import install as install_code_view
 
-        self.code_view = install_code_view(self)  # the Code dock and File ▸ Export entries
+        self.code_view = install_code_view(self)  # the Code tab and File ▸ Export entries
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setSingleShot(True)
         self._autosave_timer.setInterval(int(AUTOSAVE_SECONDS * 1000))
@@ -202,23 +201,9 @@ class MainWindow(QMainWindow):
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.read_only_banner)
         box.addWidget(self.tree)
-        self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.top_splitter.setObjectName("top_splitter")
-        self.top_splitter.addWidget(editor)
-        self.top_splitter.addWidget(self.diagram)
-        self.top_splitter.setSizes([380, 620])
-        self.main_splitter = QSplitter(Qt.Orientation.Vertical)
-        self.main_splitter.setObjectName("main_splitter")
-        self.main_splitter.addWidget(self.top_splitter)
-        self.main_splitter.addWidget(self.table)
-        self.main_splitter.setSizes([430, 370])
-        self.setCentralWidget(self.main_splitter)
-
-        self.palette_dock = self._dock("Blocks", self.palette_view,
-                                       Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.properties_dock = self._dock("Properties", self.properties,
-                                          Qt.DockWidgetArea.RightDockWidgetArea)
-        self._last_view = self.properties_dock
+        self.workspaces = Workspaces(self.palette_view, editor, self.table, self.properties)
+        self.workspaces.add_view("Diagram", self.diagram, "build")
+        self.setCentralWidget(self.workspaces)
 
         self.palette_view.blockRequested.connect(self._insert_from_palette)
         self.tree.blockSelected.connect(self._tree_selected)
@@ -229,21 +214,23 @@ class MainWindow(QMainWindow):
         self.table.blockActivated.connect(self._view_selected)
         self.diagram.blockClicked.connect(self._view_selected)
 
-    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
+    def add_view(self, title: str, widget: QWidget, area: str = "look") -> QWidget:
+        """Add ``widget`` as a tab titled ``title`` in ``area`` and list it in the View menu.
 
-    def add_view(self, title: str, widget: QWidget) -> QDockWidget:
-        """Add ``widget`` as a dock tabbed with the other views in the right area."""
-        dock = self._dock(title, widget, Qt.DockWidgetArea.RightDockWidgetArea)
-        if self._last_view is not None:
-            self.tabifyDockWidget(self._last_view, dock)
-        self._last_view = dock
-        self._view_menu.addAction(dock.toggleViewAction())
-        return dock
+        ``area``: ``"look"`` (the tabs of Train & look: curves, drawing, maps, runs),
+        ``"build"`` (the tabs beside the diagram: code and other views of the network being
+        built) or ``"train"`` (Train & look's left column). Returns ``widget``; bring it
+        forward with :meth:`show_view`.
+        """
+        self.workspaces.add_view(title, widget, area)
+        action = QAction(f"{title}", self)
+        action.triggered.connect(lambda _checked=False, w=widget: self.show_view(w))
+        self._view_menu.insertAction(self._view_separator, action)
+        return widget
+
+    def show_view(self, view: str | QWidget) -> QWidget:
+        """Bring a view (its title or widget) forward: its workspace, then its tab."""
+        return self.workspaces.show_view(view)
 
     def menu(self, title: str) -> QMenu:
         """The top-level menu ``title`` (e.g. ``"&Train"``), created before Help if new."""
@@ -253,6 +240,12 @@ class MainWindow(QMainWindow):
             self.menuBar().insertMenu(self._menus["help"].menuAction(), menu)
             self._menus[key] = menu
         return self._menus[key]
+
+    def set_activity(self, text: str) -> None:
+        """Say in the title and on the Train & look tab what runs (``""``: nothing)."""
+        self.activity = text
+        self.workspaces.set_activity(text)
+        self._update_title()
 
     def status_message(self, text: str, msec: int = 6000) -> None:
         """Show ``text`` in the status bar for a few seconds."""
@@ -333,12 +326,23 @@ class MainWindow(QMainWindow):
                                            tip="Keep the selected container in the palette")
 
         m = self._view_menu = self._menus["view"]
+        self.act_build = self._action(m, "&Build", lambda: self.workspaces.setCurrentIndex(BUILD),
+                                      QKeySequence("Ctrl+1"))
+        self.act_train_look = self._action(
+            m, "&Train && look", lambda: self.workspaces.setCurrentIndex(TRAIN),
+            QKeySequence("Ctrl+2"))
+        m.addSeparator()
+        self._view_separator = m.addSeparator()
+        for _area, title, widget in self.workspaces.views():  # those placed before the menu
+            action = QAction(title, self)
+            action.triggered.connect(lambda _checked=False, w=widget: self.show_view(w))
+            m.insertAction(self._view_separator, action)
         self._action(m, "Zoom &in", lambda: self.diagram.zoom_in(), QKeySequence("Ctrl++"))
         self._action(m, "Zoom &out", lambda: self.diagram.zoom_out(), QKeySequence("Ctrl+-"))
         self._action(m, "&Fit diagram", lambda: self.diagram.fit(), QKeySequence("Ctrl+0"))
         m.addSeparator()
-        m.addAction(self.palette_dock.toggleViewAction())
-        m.addAction(self.properties_dock.toggleViewAction())
+        self.act_reset_layout = self._action(m, "&Reset layout", self.reset_layout,
+                                             tip="The default panels, sizes and tabs")
 
         self.presets_menu = self._menus["presets"]
         self.presets_menu.addAction("(loading…)").setEnabled(False)
@@ -504,8 +508,9 @@ class MainWindow(QMainWindow):
         doc = self.document
         name = doc.torchvision or (doc.spec.name if doc.spec is not None else "")
         where = f" — {doc.path.name}" if doc.path else ""
+        doing = f" — {self.activity}" if self.activity else ""
         # Qt appends the application's display name ("— Network Explorer") itself
-        self.setWindowTitle(f"{name}{where}[*]" if name else "Network Explorer")
+        self.setWindowTitle(f"{name}{where}[*]{doing}" if name else f"Network Explorer{doing}")
         self.setWindowModified(doc.modified)
         self.network_label.setText(name)
 
@@ -755,28 +760,24 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ settings, close
     def _restore_layout(self) -> None:
-        s = self.settings
-        geometry = s.value("window/geometry")
+        """The saved window geometry and layout; on first launch the default, maximized."""
+        geometry = self.settings.value("window/geometry")
+        self.first_launch_layout = geometry is None
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 860)
-            self.resizeDocks([self.palette_dock, self.properties_dock], [260, 320],
-                             Qt.Orientation.Horizontal)
-        state = s.value("window/state")
-        if state is not None:
-            self.restoreState(state)
-        for splitter in (self.main_splitter, self.top_splitter):
-            value = s.value(f"splitters/{splitter.objectName()}")
-            if value is not None:
-                splitter.restoreState(value)
+            self.resize(1366, 740)
+        self.workspaces.restore(self.settings)
+
+    def reset_layout(self) -> None:
+        """View ▸ Reset layout: the default workspace, tabs and panel sizes."""
+        self.workspaces.reset()
+        self.status_message("The layout is back to its default")
 
     def save_layout(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        for splitter in (self.main_splitter, self.top_splitter):
-            s.setValue(f"splitters/{splitter.objectName()}", splitter.saveState())
+        self.workspaces.save(s)
         doc = self.document
         if doc.spec is not None:
             s.setValue("last/path", str(doc.path) if doc.path and not doc.modified else "")

@@ -2,10 +2,10 @@
 the main window through its public API only (``add_view``, ``menu``, ``document``,
 ``status_message``).
 
-:func:`install_training_views` creates the views, their docks and the Train menu, and
-returns the :class:`TrainingController` that connects them to the workers. The controller
-also watches the window's close: during a run it asks, then stops the run and waits for its
-thread; once the window is closed it ends its worker threads.
+:func:`install_training_views` creates the views (in the Train & look workspace) and the
+Train menu, and returns the :class:`TrainingController` that connects them to the workers.
+The controller also watches the window's close: during a run it asks, then stops the run and
+waits for its thread; once the window is closed it ends its worker threads.
 """
 
 from __future__ import annotations
@@ -13,9 +13,18 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QFileDialog, QFrame, QMessageBox, QScrollArea, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QFrame,
+    QLabel,
+    QMessageBox,
+    QScrollArea,
+    QWidget,
+)
 
+from explorer.training.monitor import RunMonitor
 from explorer.ui.background import LatestJobs
 from explorer.ui.training_runner import ModelCache, TrainingRunner, TrainJob
 from explorer.ui.widgets.canvas import CanvasView
@@ -59,12 +68,16 @@ def _load_run(cache, sidecar: str, label: str):
     return Snapshot.of_checkpoint(load_checkpoint(sidecar), label)
 
 
-def _scrollable(view: QWidget) -> QScrollArea:
+def _scrollable(view: QWidget, sideways: bool = True) -> QScrollArea:
     """``view`` in a frameless scroll area, so that its minimum size (the canvas is a fixed
-    280 pixels) does not become the window's."""
+    280 pixels) does not become the window's; ``sideways=False``: vertical scrolling only."""
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
+    if not sideways:
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        area.setMinimumWidth(view.minimumSizeHint().width()
+                             + area.verticalScrollBar().sizeHint().width())
     area.setWidget(view)
     return area
 
@@ -88,17 +101,28 @@ class TrainingController(QObject):
         self.feature_maps = FeatureMapsView()
         self.canvas = CanvasView()
         self.confusion = ConfusionView()
-        self.docks = {
-            key: window.add_view(title, _scrollable(view)) for key, title, view in (
-                ("training", "Training", self.panel), ("curves", "Curves", self.curves),
-                ("canvas", "Draw", self.canvas), ("feature_maps", "Feature maps",
-                                                  self.feature_maps),
-                ("confusion", "Confusion", self.confusion), ("runs", "Runs", self.runs))
+        self.views = {
+            key: window.add_view(title, _scrollable(view, area != "train"), area)
+            for key, title, view, area in (
+                ("training", "Training", self.panel, "train"),
+                ("curves", "Curves", self.curves, "look"),
+                ("canvas", "Draw", self.canvas, "look"),
+                ("feature_maps", "Feature maps", self.feature_maps, "look"),
+                ("confusion", "Confusion", self.confusion, "look"),
+                ("runs", "Runs", self.runs, "look"))
         }
+        self.run_status = QLabel("")
+        self.run_status.setObjectName("run_status")
+        window.statusBar().insertPermanentWidget(0, self.run_status)
+        self.monitor: RunMonitor | None = None
         self.snapshot = None  # the newest weights of the network being trained or loaded
         self.job: TrainJob | None = None
         self.test_images = None
         self._drawing = None
+        self._status_timer = QTimer(self)   # the status bar follows batches at most 4× a second
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(250)
+        self._status_timer.timeout.connect(self._follow_run)
         self._menu()
         self._connect()
         self.canvas.set_source(BUNDLED_LABEL)
@@ -117,13 +141,6 @@ class TrainingController(QObject):
         export_png.triggered.connect(self._export_png)
         export_csv = menu.addAction("Export metrics as &CSV…")
         export_csv.triggered.connect(self._export_csv)
-        menu.addSeparator()
-        for title, key in (("Show &training panel", "training"), ("Show &curves", "curves"),
-                           ("Show the &drawing canvas", "canvas"),
-                           ("Show &feature maps", "feature_maps"),
-                           ("Show the c&onfusion matrix", "confusion"), ("Show &runs", "runs")):
-            action = menu.addAction(title)
-            action.triggered.connect(lambda _=False, k=key: self.show_view(k))
 
     def _connect(self) -> None:
         panel, runner = self.panel, self.runner
@@ -149,9 +166,8 @@ class TrainingController(QObject):
         self.document.changed.connect(self._document_changed)
 
     def show_view(self, key: str) -> None:
-        dock = self.docks[key]
-        dock.show()
-        dock.raise_()
+        """Bring the view ``key`` (``"curves"``, ``"canvas"``…) forward."""
+        self.window.show_view(self.views[key])
 
     # ----------------------------------------------------------------- training
 
@@ -178,8 +194,11 @@ class TrainingController(QObject):
         self.curves.start_run(config.epochs, config.lr)
         self.panel.set_state("loading")
         self.panel.progress.setFormat("loading the data set…")
+        self.monitor = RunMonitor(label, config.batch_size)
         self.runner.start(self.job)
         self._document_changed()
+        self._follow_run()
+        self.show_view("curves")
         self.window.status_message(f"Training {label} on {config.dataset}")
 
     def stop(self) -> None:
@@ -195,9 +214,29 @@ class TrainingController(QObject):
             self.document.edit(f"Set initialisation to {init}",
                                dataclasses.replace(spec, init=init))
 
+    def _follow_run(self) -> None:
+        """The status bar, the title and the Train & look tab say how far the run is."""
+        monitor = self.monitor
+        if monitor is None:
+            return
+        if monitor.running:
+            self.run_status.setText(monitor.status_text())
+            self.window.set_activity(monitor.short_text())
+            return
+        text = monitor.end_text()
+        self.run_status.setText(text)
+        self.window.set_activity("")
+        self.window.status_message(text, 30000)
+        QApplication.alert(self.window)
+
     def _on_event(self, event) -> None:
         name = type(event).__name__
         self.panel.on_event(event)
+        if self.monitor is not None:
+            self.monitor.update(event)
+            if name != "BatchEnd" or not self._status_timer.isActive():
+                self._follow_run()
+                self._status_timer.start()
         if name == "BatchEnd":
             self.curves.add_batch(event)
         elif name == "EpochEnd":
@@ -208,17 +247,22 @@ class TrainingController(QObject):
             if self.job is not None and self.job.run_dir.exists():
                 self.runs.add_session_run(self.job.run_dir)
                 self.runs.select_run(self.job.run_dir)
-            self.window.status_message(f"Training {event.status}: {event.reason}")
             QTimer.singleShot(0, self._document_changed)
 
     def _on_failed(self, message: str) -> None:
         self.panel.on_failed(message)
-        self.window.status_message(f"Training could not run: {message}")
+        self._run_over(f"Training could not run: {message}")
 
     def _on_cancelled(self) -> None:
         self.panel.set_state("idle")
         self.panel.progress.setFormat("stopped while loading the data set")
-        self.window.status_message("Training stopped before it began")
+        self._run_over("Training stopped before it began")
+
+    def _run_over(self, text: str) -> None:
+        self.monitor = None
+        self.run_status.setText(text)
+        self.window.set_activity("")
+        self.window.status_message(text, 30000)
 
     def _on_snapshot(self, snapshot) -> None:
         self.snapshot = snapshot
@@ -364,6 +408,7 @@ class TrainingController(QObject):
         self.runner.shutdown()
         self.inference.stop()
         self.curves.timer.stop()
+        self._status_timer.stop()
 
 
 def install_training_views(window, runs_root: Path | None = None) -> TrainingController:

@@ -102,6 +102,7 @@ def test_copy_and_highlighting(qtbot, view):
 
 def test_window_has_the_code_view_and_export_entries(qtbot, window, tmp_path, monkeypatch):
     code_view = window.code_view
+    window.show_view("Code")  # a tab beside the diagram; it writes code only when shown
     assert code_view.code() or code_view.generation
     with qtbot.waitSignal(code_view.updated, timeout=20000):
         spec = window.document.spec

@@ -14,6 +14,7 @@ from explorer.core.spec import ArchitectureSpec, BlockSpec
 from explorer.core.summary import format_count
 from explorer.ui.widgets.layer_table import (
     LAYER,
+    MACS,
     OUTPUT,
     PARAMS,
     LayerTableView,
@@ -271,3 +272,18 @@ def test_tooltips_show_what_the_user_typed_literally(table, course):
     tip = table.model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
     assert "&lt;img src=x&gt;" in tip and "<img" not in tip
     assert "&lt;img src=x&gt;" in table.banner.label.text()
+
+
+def test_tooltip_shows_the_cost_run_in_a_blocks_own_forward(table):
+    from explorer.core.inspector import inspect_module
+    from tests.core.test_costs import ATTENTION, CONV, FUNCTIONAL_TOTAL, MATMUL, Wrapper
+
+    table.set_summary(inspect_module(Wrapper(), (3, 4, 4), depth=3))
+    block = _find(table, "0: block")
+    own = format_count(CONV + MATMUL + ATTENTION)
+    assert block.siblingAtColumn(MACS).data() == format_count(FUNCTIONAL_TOTAL)
+    assert (f"{own} of its {format_count(FUNCTIONAL_TOTAL)} mult-adds run in its own forward"
+            in block.data(Qt.ItemDataRole.ToolTipRole))
+    proj = table.model.index(0, 0, block)
+    assert proj.data() == "proj"
+    assert "own forward" not in proj.data(Qt.ItemDataRole.ToolTipRole)

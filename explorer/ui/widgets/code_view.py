@@ -232,12 +232,12 @@ EXPORTS = (
 
 
 def install(window) -> CodeView:
-    """Add the Code view (a dock) and the File menu's export entries to ``window``."""
+    """Add the Code view (a tab beside the diagram) and the File menu's export entries to ``window``."""
     from PySide6.QtGui import QAction
 
     view = CodeView()
     view.setObjectName("code_view")
-    window.add_view("Code", view)
+    window.add_view("Code", view, "build")
     window.document.changed.connect(lambda: view.set_spec(_exportable(window)))
     if window.document.spec is not None:
         view.set_spec(_exportable(window))

@@ -361,6 +361,12 @@ class LayerTableModel(QAbstractItemModel):
             if item.old_params != row.params:
                 lines.append(f"{row.params - item.old_params:+,} params "
                              f"({item.old_params:,} → {row.params:,})")
+        if row.own_mult_adds:
+            from explorer.core.summary import format_count
+
+            lines.append(f"{format_count(row.own_mult_adds)} of its "
+                         f"{format_count(row.mult_adds)} mult-adds run in its own forward, "
+                         "outside the layers listed (e.g. an attention product)")
         if row.receptive_field is not None:
             lines.append(f"each output sees {row.receptive_field} input pixels along the "
                          f"height; effective stride {row.effective_stride}")

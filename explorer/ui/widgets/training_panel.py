@@ -141,6 +141,11 @@ class TrainingPanel(QWidget):
             for widget in self.rows[name]:
                 widget.setVisible(False)
         self.advanced = advanced
+        for editor in self.editors.values():  # long choices must not widen the panel
+            if isinstance(editor, QComboBox):
+                editor.setSizeAdjustPolicy(
+                    QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+                editor.setMinimumContentsLength(12)
 
         buttons = QHBoxLayout()
         for action in (self.start_action, self.pause_action, self.stop_action):
@@ -378,7 +383,9 @@ class TrainingPanel(QWidget):
             self.progress.setValue(0)
             self.progress.setFormat(f"epoch 1/{event.epochs} · starting on {event.device}")
             self.status.setText(f"{event.params:,} parameters on {event.device}"
-                                + (f" · run folder {event.run_dir}" if event.run_dir else ""))
+                                + (f" · run folder {Path(event.run_dir).name}"
+                                   if event.run_dir else ""))
+            self.status.setToolTip(str(event.run_dir or ""))
             self.set_state("running")
         elif name == "BatchEnd":
             step = (event.epoch - 1) * event.batches + event.batch

@@ -1,0 +1,126 @@
+"""Multiply-adds counted from the operations a network runs: functional calls included,
+attributed to the module whose forward runs them, and torchvision's published figures met."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from explorer.core.inspector import inspect_module, inspect_spec, inspect_torchvision
+from explorer.core.presets import torchvision_input_shape
+from explorer.core.summary import format_table
+from tests.core.test_inspector import LENET_LIKE, spec_of
+
+
+class Functional(nn.Module):
+    """A block whose forward does its work with functional calls and its own weights:
+    ``F.conv2d``, a matrix product ``x @ w`` and scaled dot-product attention, around one
+    ``nn.Linear`` submodule.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kernel = nn.Parameter(torch.empty(8, 3, 3, 3))  # 8 filters of 3×3 over 3 channels
+        self.w = nn.Parameter(torch.empty(8, 16))
+        self.proj = nn.Linear(16, 16)  # a submodule: its cost is its own row
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.conv2d(x, self.kernel, padding=1)  # (1, 8, 4, 4)
+        tokens = y.flatten(2).transpose(1, 2)  # (1, 16 tokens, 8)
+        t = tokens @ self.w  # (1, 16, 16)
+        q = self.proj(t)  # (1, 16, 16)
+        a = F.scaled_dot_product_attention(q[:, None], t[:, None], t[:, None])  # (1, 1, 16, 16)
+        return a.flatten(1)
+
+
+class Wrapper(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = Functional()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(x)
+
+
+# Worked out by hand for a 3×4×4 input:
+#   F.conv2d, no bias: 8 filters × (3·3·3) weights × 4·4 output positions  =  3,456
+#   tokens @ w: 16 tokens × 8 in × 16 out                                    =  2,048
+#   proj (Linear 16→16 with bias): 16 tokens × (16·16 + 16)                  =  4,352
+#   attention: q·kᵀ 16×16 scores × 16 dims, then scores·v 16×16 × 16 dims    =  8,192
+CONV, MATMUL, PROJ, ATTENTION = 8 * 27 * 16, 16 * 8 * 16, 16 * (16 * 16 + 16), 2 * 16 * 16 * 16
+FUNCTIONAL_TOTAL = CONV + MATMUL + PROJ + ATTENTION  # 18,048
+
+
+def test_functional_operations_count_and_belong_to_the_module_running_them():
+    summary = inspect_module(Wrapper(), (3, 4, 4), depth=3)
+    rows = {row.name: row for row in summary.layers}
+    assert summary.mult_adds == FUNCTIONAL_TOTAL == 18_048
+    assert rows["block"].mult_adds == FUNCTIONAL_TOTAL  # the container includes its submodule
+    assert rows["block.proj"].mult_adds == PROJ
+    # run in block's own forward, outside any submodule: shown as block's own
+    assert rows["block"].own_mult_adds == CONV + MATMUL + ATTENTION
+    assert rows["block.proj"].own_mult_adds == 0  # a single layer has no "own" part
+    table = format_table(summary)
+    assert "18,048 per image" in table
+    assert "* includes operations run directly" in table
+
+
+def test_a_call_repeated_counts_each_time():
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4, bias=False)
+
+        def forward(self, x):
+            return self.fc(self.fc(x.flatten(1)))
+
+    summary = inspect_module(Twice(), (1, 2, 2), depth=2)
+    assert summary.mult_adds == 2 * 16
+    assert [row.mult_adds for row in summary.layers] == [16, 16]
+
+
+def test_convolution_stacks_keep_their_counts():
+    # a convolution or linear layer: its weights once per output position, plus its bias,
+    # as the app (and torchinfo) always counted
+    rows = inspect_spec(spec_of(LENET_LIKE), depth=1).layers
+    assert rows[0].mult_adds == (6 * 25 + 6) * 28 * 28
+    assert rows[3].mult_adds == (16 * 6 * 25 + 16) * 10 * 10
+    assert rows[-1].mult_adds == 400 * 10 + 10
+    assert [row.mult_adds for row in rows if row.type != "conv2d" and row.type != "linear"] \
+        == [0] * 5
+
+
+def _published():
+    """``(name, weights)`` for every torchvision classification model with published figures,
+    the weights being those at the input size the app inspects it with."""
+    from torchvision import models
+
+    out = []
+    for arch in models.list_models(module=models):
+        size = torchvision_input_shape(f"torchvision:{arch}")[1]
+        weights = [w for w in models.get_model_weights(arch)
+                   if w.transforms.keywords.get("crop_size", 224) == size
+                   and "_ops" in w.meta]
+        out.append(pytest.param(arch, weights[0] if weights else None, id=arch))
+    return out
+
+
+# Inception-v3's published count includes its auxiliary classifier, a training-only head the
+# app leaves out (as torchvision's weights do for GoogLeNet): 768·5·5 → 128 → 768 → 1000.
+AUX_PARAMS = {"inception_v3": (768 * 128 + 128 * 2) + (128 * 768 * 25 + 768 * 2)
+              + (768 * 1000 + 1000)}
+
+
+@pytest.mark.parametrize(("arch", "weights"), _published())
+def test_torchvision_models_match_their_published_figures(arch, weights):
+    """Parameters equal, multiply-adds within 1 % of ``meta["_ops"]`` (GMACs, rounded to 3
+    decimals: ShuffleNet-V2 x0.5's 0.040 allows 0.0405), at the weights' input size."""
+    assert weights is not None, f"{arch}: no published figures at its input size"
+    summary = inspect_torchvision(f"torchvision:{arch}",
+                                  num_classes=len(weights.meta["categories"]), depth=1)
+    assert summary.ok, summary.error
+    assert summary.total_params + AUX_PARAMS.get(arch, 0) == weights.meta["num_params"]
+    published = weights.meta["_ops"] * 1e9
+    assert abs(summary.mult_adds - published) <= max(0.01 * published, 0.0005e9)

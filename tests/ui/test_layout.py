@@ -1,0 +1,116 @@
+"""The window's layout at the sizes people use it: a maximized window on a 1366×768 laptop and
+on a 1920×1080 screen (the client areas openbox leaves under its title bar)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QApplication, QTabBar, QToolButton
+from ui_helpers import close_window, make_window
+
+from explorer.ui.workspaces import BUILD, TRAIN
+
+LAPTOP = (1366, 749)
+DESKTOP = (1920, 1061)
+
+
+def _at_size(qtbot, window, size) -> None:
+    window.resize(*size)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == size, timeout=2000)
+    QApplication.processEvents()
+
+
+def _sizes(window) -> dict[str, list[int]]:
+    """Every splitter's sizes, each read while its workspace is shown."""
+    sizes, current = {}, window.workspaces.currentIndex()
+    for workspace, names in ((BUILD, ("build_split", "centre_split", "top_split")),
+                             (TRAIN, ("train_split",))):
+        window.workspaces.setCurrentIndex(workspace)
+        QApplication.processEvents()
+        sizes.update({name: window.workspaces.splitters[name].sizes() for name in names})
+    window.workspaces.setCurrentIndex(current)
+    return sizes
+
+
+def _hidden_tab_titles(window) -> list[str]:
+    """Tab titles that are elided, cut or scrolled away in the visible tab bars."""
+    bad = []
+    for bar in window.findChildren(QTabBar):
+        if not bar.isVisible():
+            continue
+        shown = QRect(bar.mapTo(window, bar.rect().topLeft()), bar.size()) & window.rect()
+        scrolled = any(b.isVisible() for b in bar.findChildren(QToolButton))
+        for i in range(bar.count()):
+            text = bar.tabText(i).replace("&&", "\0").replace("&", "").replace("\0", "&")
+            rect = bar.tabRect(i)
+            where = QRect(bar.mapTo(window, rect.topLeft()), rect.size())
+            needed = bar.fontMetrics().horizontalAdvance(text)
+            if scrolled or not shown.contains(where) or rect.width() < needed:
+                bad.append(text)
+    return bad
+
+
+@pytest.mark.parametrize("size", [LAPTOP, DESKTOP], ids=["1366x768", "1920x1080"])
+def test_every_tab_title_is_shown_in_full(qtbot, window, size):
+    _at_size(qtbot, window, size)
+    titles = []
+    for workspace in (BUILD, TRAIN):
+        window.workspaces.setCurrentIndex(workspace)
+        QApplication.processEvents()
+        titles += [bar.tabText(i) for bar in window.findChildren(QTabBar) if bar.isVisible()
+                   for i in range(bar.count())]
+        assert _hidden_tab_titles(window) == []
+    for title in ("Build", "Train && look", "Diagram", "Code", "Curves", "Draw",
+                  "Feature maps", "Confusion", "Runs"):
+        assert title in titles
+
+
+def test_the_draw_view_shows_canvas_bars_and_image_together(qtbot, window):
+    _at_size(qtbot, window, LAPTOP)
+    canvas = window.training.canvas
+    window.training.show_view("canvas")
+    QApplication.processEvents()
+    assert window.workspaces.currentIndex() == TRAIN
+    for part in (canvas.canvas, canvas.bars, canvas.seen, canvas.top):
+        assert part.isVisible()
+        assert part.visibleRegion().boundingRect() == part.rect(), part
+    assert canvas.bars.height() >= 10 * 18   # ten readable rows
+
+
+def test_the_training_panel_never_scrolls_sideways(qtbot, window):
+    _at_size(qtbot, window, LAPTOP)
+    window.training.show_view("training")
+    QApplication.processEvents()
+    area = window.training.views["training"]
+    panel = window.training.panel
+    assert panel.width() <= area.viewport().width()
+    assert not area.horizontalScrollBar().isVisible()
+
+
+def test_the_layout_is_remembered_and_view_reset_layout_restores_it(qtbot, window):
+    _at_size(qtbot, window, LAPTOP)
+    default = _sizes(window)
+    window.training.show_view("runs")
+    build = window.workspaces.splitters["build_split"]
+    build.setSizes([400, 600, 366])
+    moved = build.sizes()
+    close_window(window, qtbot)
+    window.shutdown()
+    second = make_window(qtbot)
+    try:
+        _at_size(qtbot, second, LAPTOP)
+        assert second.workspaces.currentIndex() == TRAIN
+        assert second.workspaces.current_view("look") == "Runs"
+        second.act_build.trigger()
+        QApplication.processEvents()
+        assert second.workspaces.splitters["build_split"].sizes() == moved
+        second.act_train_look.trigger()
+        second.act_reset_layout.trigger()
+        QApplication.processEvents()
+        assert second.workspaces.currentIndex() == BUILD
+        assert second.workspaces.current_view("look") == "Curves"
+        assert second.workspaces.current_view("build") == "Diagram"
+        assert _sizes(second) == default
+    finally:
+        close_window(second, qtbot)
+        second.shutdown()
