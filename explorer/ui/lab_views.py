@@ -1,6 +1,7 @@
 """The lab in the window: gradient lab and depth experiment, run comparison, architecture
 diff, and Edit ▸ Expand into layers — wired through the window's public API only
-(``add_view``, ``menu``, ``document``, ``tree``, ``status_message``, ``training``).
+(``add_view``, ``show_view``, ``menu``, ``document``, ``tree``, ``status_message``,
+``training``).
 
 Every computation (profiles, the experiment, run costs, diffs, the shapes an expansion needs)
 runs on worker threads (:class:`~explorer.ui.background.LatestJobs`) on frozen inputs; a
@@ -217,9 +218,10 @@ class LabController(QObject):
         self.gradients = GradientLabView()
         self.compare = RunCompareView()
         self.diff = ArchitectureDiffView()
-        self.docks = {key: window.add_view(title, view) for key, title, view in (
-            ("gradients", "Gradient lab", self.gradients),
-            ("compare", "Compare runs", self.compare), ("diff", "Diff", self.diff))}
+        self.views = {key: window.add_view(title, view, area) for key, title, view, area in (
+            ("gradients", "Gradient lab", self.gradients, "look"),
+            ("compare", "Compare runs", self.compare, "look"),
+            ("diff", "Diff", self.diff, "build"))}
         self._timers = {name: self._debounced(slot) for name, slot in (
             ("profiles", self._request_profiles), ("diff", self._request_diff),
             ("runs", self._request_runs), ("choices", self._request_choices))}
@@ -281,23 +283,20 @@ class LabController(QObject):
         self.document.changed.connect(self._document_changed)
         self.document.modifiedChanged.connect(lambda _m: self._timers["choices"].start())
         self.window.tree.blockSelected.connect(lambda _path: self._update_expand())
-        for key, dock in self.docks.items():
-            dock.visibilityChanged.connect(lambda visible, k=key: self._dock_shown(k, visible))
+        for key, view in self.views.items():
+            view.shown.connect(lambda k=key: self._view_shown(k))
         if self.window.training is not None:
             self.window.training.runner.event.connect(self._training_event)
 
     def show_view(self, key: str) -> None:
-        dock = self.docks[key]
-        dock.show()
-        dock.raise_()
-        self._dock_shown(key, True)
+        self.window.show_view(self.views[key])
+        self._view_shown(key)
 
     def _visible(self, key: str) -> bool:
-        return self.docks[key].isVisible() and not self.docks[key].visibleRegion().isEmpty()
+        return self.views[key].isVisible()
 
-    def _dock_shown(self, key: str, visible: bool) -> None:
-        if not visible:
-            return
+    def _view_shown(self, key: str) -> None:
+        """A view came forward: bring what it shows up to date."""
         {"gradients": self._timers["profiles"], "compare": self._timers["runs"],
          "diff": self._timers["diff"]}[key].start()
 

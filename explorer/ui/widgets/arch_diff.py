@@ -110,6 +110,12 @@ class ArchitectureDiffView(QWidget):
 
     requested = Signal()
 
+    shown = Signal()  # the view came forward (its tab and workspace are current)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.shown.emit()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.old_side, self.new_side = DiffSide("Old"), DiffSide("New")

@@ -142,6 +142,12 @@ class GradientLabView(QWidget):
     experiment_requested = Signal(int, str)
     cancel_requested = Signal()
 
+    shown = Signal()  # the view came forward (its tab and workspace are current)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.shown.emit()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.profiles: list = [None, None]

@@ -65,6 +65,12 @@ class RunCompareView(QWidget):
     open_run = Signal(object)
     diff_runs = Signal(object, object)
 
+    shown = Signal()  # the view came forward (its tab and workspace are current)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.shown.emit()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runs: list[RunData] = []
