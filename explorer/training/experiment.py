@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
+from explorer.core.builder import build_model
 from explorer.core.presets import preset_spec
 from explorer.data import Dataset
 from explorer.training.config import TrainConfig
@@ -117,7 +120,11 @@ def depth_experiment(
         yield Measured(name, profile)
         run_dir = default_run_dir(name, root)
         last_epoch, finished = None, None
-        for event in train(spec, config, dataset=dataset, run_dir=run_dir, control=control):
+        # the weights the profile measured: the seed's, drawn apart from other threads' draws
+        model = build_model(spec, device="cpu",
+                            generator=torch.Generator().manual_seed(config.seed))
+        for event in train(spec, config, dataset=dataset, run_dir=run_dir, control=control,
+                           model=model):
             yield Step(name, event)
             if isinstance(event, EpochEnd):
                 last_epoch = event
@@ -142,4 +149,7 @@ def explain(results: list[NetworkResult], profiles: dict[str, GradientProfile]) 
               if r.test_accuracy is not None]
     if finals:
         lines.append("Final test accuracy: " + ", ".join(finals) + ".")
+    losses = [f"{r.network} {r.train_loss:.3f}" for r in results if r.train_loss is not None]
+    if losses:
+        lines.append("Final training loss (last epoch): " + ", ".join(losses) + ".")
     return "\n".join(lines)

@@ -8,8 +8,10 @@ deep plain network with batch norm shows gradients growing toward the input by o
 magnitude while a residual one keeps them within a small factor (He et al. 2015/2016): the
 *spread*, the largest convolution gradient norm over the smallest, says it in one number.
 
-Random numbers (the initial weights, the batch, dropout) come from ``seed`` inside a forked
-RNG, so a profile repeats and the process's RNG is left as it was.
+Random numbers come from ``seed``: the initial weights from a generator of their own (the
+weights a run with that seed starts from, whatever other threads draw meanwhile), the batch
+from the loader's, dropout from a forked global RNG; a profile repeats and the process's RNG
+is left as it was.
 """
 
 from __future__ import annotations
@@ -141,10 +143,10 @@ def gradient_profile(
         raise GradientError(
             f"the data set {dataset.name!r} has {len(dataset.classes)} classes but "
             f"{spec.name!r} gives {spec.num_classes} scores")
-    with torch.random.fork_rng(devices=[]):
+    if model is None:  # a run's first weights for this seed, whatever other threads draw
+        model = build_model(spec, device="cpu", generator=torch.Generator().manual_seed(seed))
+    with torch.random.fork_rng(devices=[]):  # dropout, if any, repeats too
         torch.manual_seed(seed)
-        if model is None:
-            model = build_model(spec, device="cpu")
         if state is not None:
             model.load_state_dict(dict(state), strict=True)
         loader = BatchLoader(dataset.train, input_shape=spec.input_shape,

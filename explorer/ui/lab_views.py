@@ -476,6 +476,8 @@ class LabController(QObject):
                 self.gradients.experiment_measured(event.network, event.profile)
             elif isinstance(event, Step):
                 self.gradients.experiment_event(event.network, event.event)
+                if type(event.event).__name__ == "Started":
+                    self._activity(f"depth experiment: {event.network}")
                 run_dir = getattr(event.event, "run_dir", None)
                 if run_dir and self.window.training is not None:
                     self.window.training.runs.add_session_run(run_dir)
@@ -495,6 +497,16 @@ class LabController(QObject):
     def _end_experiment(self) -> None:
         self.poll.stop()
         self.control = None
+        self._activity("")
+
+    def _activity(self, text: str) -> None:
+        """Say in the title what the experiment is training (unless a training run does)."""
+        training = self.window.training
+        if training is not None and training.runner.running:
+            return
+        set_activity = getattr(self.window, "set_activity", None)
+        if set_activity is not None:
+            set_activity(text)
 
     # ----------------------------------------------------------------- closing
 

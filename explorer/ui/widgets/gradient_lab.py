@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,7 +16,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -300,13 +298,19 @@ class GradientLabView(QWidget):
             lambda: self.experiment_requested.emit(self.epochs.value(),
                                                    self.dataset.currentText().strip()))
         self.cancel_button.clicked.connect(self.cancel_requested)
-        form = QFormLayout()
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Data", self.dataset)
+        self.dataset.setMinimumContentsLength(16)
         buttons = QHBoxLayout()
+        buttons.addWidget(QLabel("Epochs"))
+        buttons.addWidget(self.epochs)
+        buttons.addWidget(QLabel("Data"))
+        buttons.addWidget(self.dataset)
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         buttons.addStretch(1)
+        self.legend = QLabel("   ".join(
+            f'<span style="color:{colour}; font-weight:bold">'
+            f'{"╍╍" if style == Qt.PenStyle.DashLine else "━━"}</span> {name}'
+            for name, (colour, style, _width) in EXPERIMENT_STYLE.items()))
         self.experiment_plots = pg.GraphicsLayoutWidget()
         self.experiment_plots.setBackground(self.palette().color(self.backgroundRole()))
         self.loss_plot = self.experiment_plots.addPlot(row=0, col=0,
@@ -316,7 +320,6 @@ class GradientLabView(QWidget):
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("bottom", "epoch")
-            plot.addLegend(offset=(-10, 10))
         self.accuracy_plot.setXLink(self.loss_plot)
         self.progress = QLabel("")
         self.progress.setWordWrap(True)
@@ -325,8 +328,8 @@ class GradientLabView(QWidget):
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box = QVBoxLayout(tab)
         box.addWidget(intro)
-        box.addLayout(form)
         box.addLayout(buttons)
+        box.addWidget(self.legend)
         box.addWidget(self.experiment_plots, 1)
         box.addWidget(self.progress)
         box.addWidget(self.result)
@@ -342,7 +345,6 @@ class GradientLabView(QWidget):
         self.result.setText("")
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.clear()
-            plot.legend.clear()
         self._curves = {}
         self.progress.setText("loading the data…")
         self.redraw_timer.start()
@@ -407,8 +409,7 @@ class GradientLabView(QWidget):
         self.progress.setText("Stopped: the networks trained so far are kept as runs."
                               if done.stopped else "Done: the four runs are in Compare runs.")
         lines = [done.explanation]
-        for r in done.results:
-            lines.append(f"{r.network}: {r.status}, run {Path(r.run_dir).name}")
+        lines += [f"{r.network}: {r.status}" for r in done.results if r.status != "finished"]
         self.result.setText("\n".join(lines))
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -32,6 +33,8 @@ METRICS = {"test_accuracy": "Test accuracy (%)", "train_accuracy": "Training acc
            "test_loss": "Test loss", "train_loss": "Training loss"}
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")
+MAX_FIRST_CHECKED = 4
+"""Runs ticked when the view first fills (newest first)."""
 COLUMNS = ("Run", "Data", "Epochs", "Best test", "Parameters", "Mult-adds", "Time (s)", "Front")
 
 
@@ -77,6 +80,7 @@ class RunCompareView(QWidget):
         self.front: list = []
         self._scatter_runs: list[RunData] = []
         self._checked: set[Path] = set()
+        self._seen: set[Path] = set()
         self.table = QTreeWidget()
         self.table.setHeaderLabels(list(COLUMNS))
         self.table.setRootIsDecorated(False)
@@ -111,7 +115,6 @@ class RunCompareView(QWidget):
         for plot in (self.curve_plot, self.scatter_plot):
             plot.setBackground(self.palette().color(self.backgroundRole()))
             plot.showGrid(x=True, y=True, alpha=0.25)
-        self.curve_plot.addLegend(offset=(-10, 10))
         self.scatter_plot.setLabel("left", "best test accuracy (%)")
         self.scatter = pg.ScatterPlotItem(size=11, hoverable=True, tip=self._tip)
         self.scatter.sigClicked.connect(self._point_clicked)
@@ -148,10 +151,13 @@ class RunCompareView(QWidget):
         """Show ``runs`` (newest first); the runs ``check`` names are ticked, and the ticks
         a user made stay."""
         self.runs = list(runs)
-        known = {r.point.info.path for r in self.runs}
-        self._checked = {p for p in self._checked if p in known} | {Path(p) for p in check}
-        if not self._checked:  # at first, the newest few
-            self._checked = {r.point.info.path for r in self.runs[:4]}
+        known = [r.point.info.path for r in self.runs]
+        new = [p for p in known if p not in self._seen]
+        if not self._seen:  # at first, the newest few; later, every run that appears
+            new = new[:MAX_FIRST_CHECKED]
+        self._seen |= set(known)
+        self._checked = {p for p in self._checked if p in known} | set(new) | \
+            {Path(p) for p in check}
         self.table.blockSignals(True)
         self.table.clear()
         for data in self.runs:
@@ -206,11 +212,12 @@ class RunCompareView(QWidget):
         self.curve_plot.setLabel("left", METRICS[metric])
         self.curve_plot.setLabel("bottom", "epoch" if by == "epoch" else "time (s)")
         scale = 100.0 if metric.endswith("accuracy") else 1.0
-        for i, data in enumerate(chosen):
+        for data in chosen:
             x, y = data.curves.get((metric, by), (np.array([]), np.array([])))
-            colour = PALETTE[i % len(PALETTE)]
+            colour = self.colour(data)
             self.curve_plot.plot(x, y * scale, pen=pg.mkPen(colour, width=2), symbol="o",
                                  symbolSize=5, symbolBrush=colour, name=data.point.label)
+        self._swatches()
         self._draw_scatter(chosen, cost)
         self._selection_changed()
 
@@ -223,7 +230,7 @@ class RunCompareView(QWidget):
             p = data.point
             if p.best_test_accuracy is None or p.cost(cost) is None:
                 continue
-            colour = PALETTE[i % len(PALETTE)]
+            colour = self.colour(data)
             spots.append({"pos": (p.cost(cost), 100 * p.best_test_accuracy), "data": i,
                           "brush": pg.mkBrush(colour),
                           "pen": pg.mkPen("#2ca02c" if id(p) in on_front else colour,
@@ -234,7 +241,6 @@ class RunCompareView(QWidget):
         self.front_line.setData([p.cost(cost) for p in front],
                                 [100 * p.best_test_accuracy for p in front])
         self.scatter_plot.setLabel("bottom", COSTS[cost])
-        self.scatter_plot.setLogMode(x=cost != "train_time" and len(spots) > 1)
         self.front = front
         self._scatter_runs = chosen
         # the front column of the table follows the cost shown
@@ -248,6 +254,25 @@ class RunCompareView(QWidget):
     def _tip(self, x: float, y: float, data) -> str:
         p = self._scatter_runs[data].point
         return f"{p.label}\n{p.info.name} · best {y:.2f} %\n{self.cost.currentText()}: {x:,.6g}"
+
+    def colour(self, data: RunData) -> str:
+        """A run's colour in both plots and its swatch in the table (by its place among the
+        ticked runs)."""
+        chosen = [r.point.info.path for r in self.checked()]
+        index = chosen.index(data.point.info.path) if data.point.info.path in chosen else 0
+        return PALETTE[index % len(PALETTE)]
+
+    def _swatches(self) -> None:
+        """Each ticked run's row shows its colour (the plots have no legend to hide them)."""
+        self.table.blockSignals(True)
+        for row in range(self.table.topLevelItemCount()):
+            item = self.table.topLevelItem(row)
+            data = item.data(0, Qt.ItemDataRole.UserRole)
+            ticked = item.checkState(0) == Qt.CheckState.Checked
+            icon = QPixmap(12, 12)
+            icon.fill(QColor(self.colour(data)) if ticked else QColor(0, 0, 0, 0))
+            item.setIcon(0, QIcon(icon))
+        self.table.blockSignals(False)
 
     def _point_clicked(self, _item, points, _event=None) -> None:
         if not points:
