@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QFrame, QMessageBox, QScrollArea, QWidget
 
 from explorer.ui.background import JobFailed, LatestJobs
 from explorer.ui.widgets.arch_diff import ArchitectureDiffView
@@ -195,6 +195,16 @@ def _experiment(control, queue, epochs: int, dataset_name: str, root: Path, opti
 # --------------------------------------------------------------------------- the controller
 
 
+def _scrollable(view: QWidget) -> QScrollArea:
+    """``view`` in a frameless scroll area, so that its minimum size does not become the
+    window's (a maximized window on a small screen, or a window made narrow)."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(view)
+    return area
+
+
 class LabController(QObject):
     """Connects the lab's views to the document, the runs and the workers."""
 
@@ -208,7 +218,8 @@ class LabController(QObject):
             from explorer.training.runs import runs_folder
 
             self.runs_root = runs_folder()
-        self.jobs = LatestJobs("lab", self)
+        self.jobs = LatestJobs("lab", self)  # runs, diffs, choices, expansions: quick ones
+        self.profile_jobs = LatestJobs("lab-gradients", self)  # a plain56 profile takes ~1 s
         self.datasets = _Datasets()
         self.control = None
         self.queue: collections.deque = collections.deque()
@@ -218,10 +229,12 @@ class LabController(QObject):
         self.gradients = GradientLabView()
         self.compare = RunCompareView()
         self.diff = ArchitectureDiffView()
-        self.views = {key: window.add_view(title, view, area) for key, title, view, area in (
-            ("gradients", "Gradient lab", self.gradients, "look"),
-            ("compare", "Compare runs", self.compare, "look"),
-            ("diff", "Diff", self.diff, "build"))}
+        self.views = {key: view for key, view in (
+            ("gradients", self.gradients), ("compare", self.compare), ("diff", self.diff))}
+        self.tabs = {key: window.add_view(title, _scrollable(self.views[key]), area)
+                     for key, title, area in (("gradients", "Gradient lab", "look"),
+                                              ("compare", "Compare runs", "look"),
+                                              ("diff", "Diff", "build"))}
         self._timers = {name: self._debounced(slot) for name, slot in (
             ("profiles", self._request_profiles), ("diff", self._request_diff),
             ("runs", self._request_runs), ("choices", self._request_choices))}
@@ -276,8 +289,9 @@ class LabController(QObject):
         self.compare.diff_runs.connect(self.diff_runs)
         self.compare.open_run.connect(self._open_run)
         self.diff.requested.connect(self._timers["diff"].start)
-        self.jobs.result.connect(self._on_result)
-        self.jobs.error.connect(self._on_error)
+        for jobs in (self.jobs, self.profile_jobs):
+            jobs.result.connect(self._on_result)
+            jobs.error.connect(self._on_error)
         self.experiment_jobs.result.connect(self._experiment_done)
         self.experiment_jobs.error.connect(self._experiment_failed)
         self.document.changed.connect(self._document_changed)
@@ -289,7 +303,7 @@ class LabController(QObject):
             self.window.training.runner.event.connect(self._training_event)
 
     def show_view(self, key: str) -> None:
-        self.window.show_view(self.views[key])
+        self.window.show_view(self.tabs[key])
         self._view_shown(key)
 
     def _visible(self, key: str) -> bool:
@@ -332,8 +346,8 @@ class LabController(QObject):
                 continue
             self._shown[side] = request
             self.gradients.show_busy("computing gradients on one batch…")
-            self.jobs.submit(_profile, self.datasets, source, request[1], batch, seed,
-                             key=f"profile{side}")
+            self.profile_jobs.submit(_profile, self.datasets, source, request[1], batch, seed,
+                                     key=f"profile{side}")
 
     def _request_runs(self) -> None:
         self.jobs.submit(_compare_runs, self.runs_root, self._session_runs(), key="runs")
@@ -530,6 +544,7 @@ class LabController(QObject):
         self._stop_requested()
         self.experiment_jobs.stop(STOP_WAIT_S)
         self.jobs.stop()
+        self.profile_jobs.stop()
         self.gradients.redraw_timer.stop()
         self.control = None
 

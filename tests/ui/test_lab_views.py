@@ -52,7 +52,7 @@ def test_gradient_lab_shows_two_networks_against_depth(qtbot, window, lab):
     view.batch.setValue(8)
     _pick(view.pickers[0], ("current", ""))
     _pick(view.pickers[1], ("preset", "lenet"))
-    with qtbot.waitSignal(lab.jobs.result, timeout=TIMEOUT,
+    with qtbot.waitSignal(lab.profile_jobs.result, timeout=TIMEOUT,
                           check_params_cb=lambda key, *_: key == "profile1"):
         lab.show_view("gradients")
     qtbot.waitUntil(lambda: None not in view.profiles, timeout=TIMEOUT)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -42,7 +43,9 @@ class DiffSide(QWidget):
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.combo = QComboBox()
-        self.combo.setMinimumContentsLength(20)
+        self.combo.setMinimumContentsLength(10)
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         label = QLabel(title)
@@ -123,6 +126,7 @@ class ArchitectureDiffView(QWidget):
         self.swap_button.clicked.connect(self.swap)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
+        self.summary.setMinimumWidth(50)
         self.blocks = QTreeWidget()
         self.blocks.setHeaderLabels(["", "Old block", "New block", "What changed"])
         self.blocks.setAlternatingRowColors(False)
@@ -134,12 +138,14 @@ class ArchitectureDiffView(QWidget):
         self.layers.setRootIsDecorated(False)
         self.layers.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.layers_title = QLabel("Blocks whose output, parameters or multiply-adds differ")
+        self.layers_title.setWordWrap(True)
         for side in (self.old_side, self.new_side):
             side.changed.connect(self.requested)
-        sides = QHBoxLayout()
-        sides.addWidget(self.old_side, 1)
-        sides.addWidget(self.swap_button)
-        sides.addWidget(self.new_side, 1)
+        sides = QGridLayout()  # one under the other: the view fits narrow columns
+        sides.addWidget(self.old_side, 0, 0)
+        sides.addWidget(self.new_side, 1, 0)
+        sides.addWidget(self.swap_button, 0, 1, 2, 1)
+        sides.setColumnStretch(0, 1)
         lower = QWidget()
         lower_box = QVBoxLayout(lower)
         lower_box.setContentsMargins(0, 0, 0, 0)

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -66,8 +67,11 @@ class SourcePicker(QWidget):
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.network = QComboBox()
-        self.network.setMinimumContentsLength(18)
         self.weights = QComboBox()
+        for combo in (self.network, self.weights):
+            combo.setMinimumContentsLength(8)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.weights.setToolTip("Which weights of the run: its initialisation, a kept epoch "
                                 "(keep every epoch's weights when training), best or last")
         layout = QHBoxLayout(self)
@@ -178,14 +182,13 @@ class GradientLabView(QWidget):
         self.batch_norm = QCheckBox("Batch-norm layers")
         self.batch_norm.setToolTip("Show the batch-norm layers too (their gradients are "
                                    "those of their scale and shift)")
-        options = QHBoxLayout()
-        options.addWidget(QLabel("Batch"))
-        options.addWidget(self.batch)
-        options.addWidget(QLabel("Seed"))
-        options.addWidget(self.seed)
-        options.addWidget(self.overlay)
-        options.addWidget(self.batch_norm)
-        options.addStretch(1)
+        options = QGridLayout()  # two short rows: the view fits a narrow window
+        for column, widget in enumerate((QLabel("Batch"), self.batch, QLabel("Seed"),
+                                         self.seed)):
+            options.addWidget(widget, 0, column)
+        options.addWidget(self.overlay, 1, 0, 1, 2)
+        options.addWidget(self.batch_norm, 1, 2, 1, 2)
+        options.setColumnStretch(4, 1)
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground(self.palette().color(self.backgroundRole()))
         self.status = QLabel("")
@@ -286,6 +289,7 @@ class GradientLabView(QWidget):
                        "the deeper plain net learns worse, the deeper residual net better. "
                        "Each is a normal run: compare them in Compare runs.")
         intro.setWordWrap(True)
+        intro.setMinimumWidth(50)
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 200)
         self.epochs.setValue(3)
@@ -298,16 +302,17 @@ class GradientLabView(QWidget):
             lambda: self.experiment_requested.emit(self.epochs.value(),
                                                    self.dataset.currentText().strip()))
         self.cancel_button.clicked.connect(self.cancel_requested)
-        self.dataset.setMinimumContentsLength(16)
-        buttons = QHBoxLayout()
-        buttons.addWidget(QLabel("Epochs"))
-        buttons.addWidget(self.epochs)
-        buttons.addWidget(QLabel("Data"))
-        buttons.addWidget(self.dataset)
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addStretch(1)
-        self.legend = QLabel("   ".join(
+        self.dataset.setMinimumContentsLength(10)
+        self.dataset.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        buttons = QGridLayout()
+        for column, widget in enumerate((QLabel("Epochs"), self.epochs, QLabel("Data"),
+                                         self.dataset)):
+            buttons.addWidget(widget, 0, column)
+        buttons.addWidget(self.run_button, 1, 0, 1, 3)
+        buttons.addWidget(self.cancel_button, 1, 3)
+        buttons.setColumnStretch(4, 1)
+        self.legend = QLabel("  ".join(
             f'<span style="color:{colour}; font-weight:bold">'
             f'{"╍╍" if style == Qt.PenStyle.DashLine else "━━"}</span> {name}'
             for name, (colour, style, _width) in EXPERIMENT_STYLE.items()))

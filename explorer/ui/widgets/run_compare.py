@@ -89,26 +89,27 @@ class RunCompareView(QWidget):
         self.table.itemChanged.connect(self._item_changed)
         self.table.itemDoubleClicked.connect(lambda item, _c: self._open(item))
         self.table.itemSelectionChanged.connect(self._selection_changed)
-        self.metric = QComboBox()
+        self.metric_box = QComboBox()
         for key, title in METRICS.items():
-            self.metric.addItem(title, key)
-        self.align = QComboBox()
-        self.align.addItem("by epoch", "epoch")
-        self.align.addItem("by time", "time")
-        self.cost = QComboBox()
+            self.metric_box.addItem(title, key)
+        self.align_box = QComboBox()
+        self.align_box.addItem("by epoch", "epoch")
+        self.align_box.addItem("by time", "time")
+        self.cost_box = QComboBox()
         for key, title in COSTS.items():
-            self.cost.addItem(f"against {title}", key)
-        for box in (self.metric, self.align, self.cost):
+            self.cost_box.addItem(f"against {title}", key)
+        for box in (self.metric_box, self.align_box, self.cost_box):
             box.currentIndexChanged.connect(lambda _i: self.redraw())
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh_requested)
         self.open_button = QPushButton("Open run")
         self.open_button.setToolTip("Open the run's network with its best weights")
         self.open_button.clicked.connect(lambda: self._open(self.table.currentItem()))
-        self.diff_button = QPushButton("Diff these two runs' networks")
+        self.diff_button = QPushButton("Diff their networks")
         self.diff_button.clicked.connect(self._diff)
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.message.setMinimumWidth(50)
 
         self.curve_plot = pg.PlotWidget()
         self.scatter_plot = pg.PlotWidget()
@@ -124,7 +125,7 @@ class RunCompareView(QWidget):
         self.scatter_plot.addItem(self.scatter)
 
         controls = QHBoxLayout()
-        for widget in (self.metric, self.align, self.cost):
+        for widget in (self.metric_box, self.align_box, self.cost_box):
             controls.addWidget(widget)
         controls.addStretch(1)
         buttons = QHBoxLayout()
@@ -205,8 +206,8 @@ class RunCompareView(QWidget):
     # ----------------------------------------------------------------- drawing
 
     def redraw(self) -> None:
-        metric, by, cost = (self.metric.currentData(), self.align.currentData(),
-                            self.cost.currentData())
+        metric, by, cost = (self.metric_box.currentData(), self.align_box.currentData(),
+                            self.cost_box.currentData())
         chosen = self.checked()
         self.curve_plot.clear()
         self.curve_plot.setLabel("left", METRICS[metric])
@@ -253,7 +254,7 @@ class RunCompareView(QWidget):
 
     def _tip(self, x: float, y: float, data) -> str:
         p = self._scatter_runs[data].point
-        return f"{p.label}\n{p.info.name} · best {y:.2f} %\n{self.cost.currentText()}: {x:,.6g}"
+        return f"{p.label}\n{p.info.name} · best {y:.2f} %\n{self.cost_box.currentText()}: {x:,.6g}"
 
     def colour(self, data: RunData) -> str:
         """A run's colour in both plots and its swatch in the table (by its place among the
@@ -300,7 +301,7 @@ class RunCompareView(QWidget):
         self.open_button.setEnabled(selected is not None and
                                     selected.point.info.best is not None)
         self.diff_button.setEnabled(len(self.checked()) == 2)
-        self.diff_button.setToolTip("Tick exactly two runs to diff their networks")
+        self.diff_button.setToolTip("Diff these two runs' networks (tick exactly two runs)")
 
     def _open(self, item) -> None:
         if item is None:
