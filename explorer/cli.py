@@ -19,6 +19,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from explorer import cli_lab
+
 
 class UsageError(Exception):
     """Unusable input: reported as one line on stderr, exit code 2."""
@@ -161,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     _add_export_parser(sub)
     _add_desktop_parser(sub)
+    cli_lab.add_parsers(sub)
     return parser
 
 
@@ -628,6 +631,7 @@ COMMANDS = {
     "predict": cmd_predict,
     "export": cmd_export,
     "desktop": cmd_desktop,
+    **cli_lab.COMMANDS,
 }
 
 

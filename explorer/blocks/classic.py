@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from explorer.blocks.layers import CHANNELS, conv_text, spatial_channels
+from explorer.core.expand import conv, expander, group, layer
 from explorer.core.limits import MAX_CHANNELS, MAX_KERNEL, MAX_NUM_CONVS, MAX_PADDING, MAX_STRIDE
 from explorer.core.registry import Param, register_block
 
@@ -51,3 +52,22 @@ def vgg_block(ctx, in_shape, *, num_convs, out_channels):
 
     channels = spatial_channels("vgg_block", in_shape)
     return VGGBlock(channels, num_convs, out_channels)
+
+
+# --------------------------------------------------------------------------- opened up
+
+
+@expander("nin_block")
+def expand_nin_block(in_shape, *, out_channels, kernel_size, stride, padding) -> dict:
+    """A NiN block as a group: conv k×k → ReLU → 1×1 conv → ReLU → 1×1 conv → ReLU."""
+    relu = layer("relu")
+    return group("nin_block", [conv(out_channels, kernel_size, stride, padding), relu,
+                               conv(out_channels), relu, conv(out_channels), relu])
+
+
+@expander("vgg_block")
+def expand_vgg_block(in_shape, *, num_convs, out_channels) -> dict:
+    """A VGG block as a group: num_convs × (conv 3×3 p1 → ReLU), then max-pool 2."""
+    pairs = [[conv(out_channels, 3, padding=1), layer("relu")] for _ in range(num_convs)]
+    return group("vgg_block", [b for pair in pairs for b in pair]
+                 + [layer("max_pool2d", kernel_size=2)])

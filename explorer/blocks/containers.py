@@ -20,6 +20,12 @@ from explorer.core.shapes import ShapeError, fmt_shape
 POST_ACTIVATIONS = ("relu", "none")
 
 
+MERGES = ("concat", "add", "multiply", "highway")
+"""How a parallel block joins its branches: concatenate channels, add, multiply element-wise,
+or ``highway``: three branches H, C, T giving T·H + (1 − T)·C (T a gate in [0, 1])."""
+
+
+
 @register_block(
     "parallel",
     category="container",
@@ -27,12 +33,14 @@ POST_ACTIVATIONS = ("relu", "none")
     describe=lambda p: f"{len(p['branches'] or ())} branches, {p['merge']}",
     params=[
         Param("branches", "branches", help="each branch is a list of blocks; [] is the identity"),
-        Param("merge", "choice", "concat", choices=("concat", "add"),
-              help="concatenate channels, or add element-wise"),
+        Param("merge", "choice", "concat", choices=MERGES,
+              help="concatenate channels; add or multiply element-wise; highway: three "
+                   "branches H, C, T give T·H + (1 − T)·C"),
     ],
 )
 def parallel(ctx, in_shape, *, branches, merge):
-    """Branches side by side on the same input, merged by concatenation or addition."""
+    """Branches side by side on the same input, merged by concatenation, addition,
+    multiplication or a highway gate."""
     from explorer.blocks.modules.containers import Parallel
 
     modules, shapes = [], []
@@ -41,11 +49,17 @@ def parallel(ctx, in_shape, *, branches, merge):
         modules.append(module)
         shapes.append(shape)
     first = shapes[0]
+    if merge == "highway" and len(shapes) != 3:
+        raise ShapeError(
+            f"a highway merge takes three branches (H, C and the gate T: T·H + (1 − T)·C); "
+            f"this block has {len(shapes)}",
+            "add or remove branches until there are three, or merge by add", in_shape,
+        )
     for i, shape in enumerate(shapes[1:], start=1):
-        if merge == "add" and shape != first:
+        if merge != "concat" and shape != first:
             raise ShapeError(
                 f"branch 0 gives {fmt_shape(first)} and branch {i} gives {fmt_shape(shape)}; "
-                "addition needs equal shapes",
+                f"{_MERGE_NOUN[merge]} needs equal shapes",
                 "give every branch the same out_channels and stride, or merge by concat",
                 in_shape,
             )
@@ -56,9 +70,12 @@ def parallel(ctx, in_shape, *, branches, merge):
                 "use the same stride in every branch and padding = kernel_size // 2",
                 in_shape,
             )
-    if merge == "add":
+    if merge != "concat":
         return Parallel(modules, merge), first
     return Parallel(modules, merge), (sum(shape[0] for shape in shapes), *first[1:])
+
+
+_MERGE_NOUN = {"add": "addition", "multiply": "multiplication", "highway": "a highway merge"}
 
 
 @register_block(

@@ -11,6 +11,7 @@ Submodule names follow torchvision's ``densenet.py`` (``layer1`` … with ``bn``
 from __future__ import annotations
 
 from explorer.blocks.layers import spatial_channels
+from explorer.core import expand
 from explorer.core.limits import MAX_CHANNELS, MAX_DENSE_LAYERS
 from explorer.core.registry import Param, register_block
 
@@ -59,3 +60,26 @@ def transition(ctx, in_shape, *, out_channels):
     if out_channels is None:
         out_channels = max(1, channels // 2)
     return Transition(channels, out_channels)
+
+
+# --------------------------------------------------------------------------- opened up
+
+
+@expand.expander("dense_block")
+def expand_dense_block(in_shape, *, num_layers, growth_rate) -> dict:
+    """A dense block as a repeated group: each time, ``parallel`` concatenates the input
+    (an empty branch) with BN → ReLU → conv 3×3 of it."""
+    one = {"type": "parallel", "merge": "concat", "branches": [
+        [], [expand.layer("batch_norm2d"), expand.layer("relu"),
+             expand.conv(growth_rate, 3, padding=1)],
+    ]}
+    return {**expand.group("dense_block", [one]), "repeat": num_layers}
+
+
+@expand.expander("transition")
+def expand_transition(in_shape, *, out_channels) -> dict:
+    """A transition as a group: BN → ReLU → 1×1 conv → average pool 2."""
+    channels = out_channels if out_channels is not None else max(1, in_shape[0] // 2)
+    return expand.group("transition", [expand.layer("batch_norm2d"), expand.layer("relu"),
+                                       expand.conv(channels), expand.layer("avg_pool2d",
+                                                                           kernel_size=2)])

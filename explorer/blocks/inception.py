@@ -12,6 +12,7 @@ Submodule names follow torchvision's ``googlenet.py``: ``branch1x1``, ``branch3x
 from __future__ import annotations
 
 from explorer.blocks.layers import spatial_channels
+from explorer.core.expand import conv, expander, layer
 from explorer.core.limits import MAX_CHANNELS
 from explorer.core.registry import Param, register_block
 
@@ -84,3 +85,29 @@ def inception(ctx, in_shape, *, c1, c2a, c2b, c3a, c3b, c4):
 
     channels = spatial_channels("inception", in_shape)
     return Inception(channels, c1, c2a, c2b, c3a, c3b, c4)
+
+
+# --------------------------------------------------------------------------- opened up
+
+
+@expander("inception_a")
+def expand_inception_a(in_shape, *, c1, c2a, c2b, c3a, c3b, c4) -> dict:
+    """Inception-A as a ``parallel`` block of its four branches, concatenated."""
+    return {"type": "parallel", "merge": "concat", "branches": [
+        [conv(c1)],
+        [conv(c2a), conv(c2b, 5, padding=2)],
+        [conv(c3a), conv(c3b, 3, padding=1), conv(c3b, 3, padding=1)],
+        [layer("avg_pool2d", kernel_size=3, stride=1, padding=1), conv(c4)],
+    ]}
+
+
+@expander("inception")
+def expand_inception(in_shape, *, c1, c2a, c2b, c3a, c3b, c4) -> dict:
+    """GoogLeNet's block as a ``parallel`` block: four branches, a ReLU after each conv."""
+    relu = layer("relu")
+    return {"type": "parallel", "merge": "concat", "branches": [
+        [conv(c1), relu],
+        [conv(c2a), relu, conv(c2b, 3, padding=1), relu],
+        [conv(c3a), relu, conv(c3b, 5, padding=2), relu],
+        [layer("max_pool2d", kernel_size=3, stride=1, padding=1), conv(c4), relu],
+    ]}

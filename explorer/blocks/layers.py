@@ -13,6 +13,7 @@ from explorer.core.limits import (
     MAX_FEATURES,
     MAX_KERNEL,
     MAX_PADDING,
+    MAX_SCALE,
     MAX_STRIDE,
 )
 from explorer.core.registry import Param, register_block
@@ -204,6 +205,20 @@ def dropout(ctx, in_shape, *, p):
     from torch import nn
 
     return nn.Dropout(p)
+
+
+@register_block(
+    "scale",
+    category="layer",
+    describe=lambda p: f"× {p['factor']}",
+    params=[Param("factor", "float", 0.5, minimum=-MAX_SCALE, maximum=MAX_SCALE,
+                  help="the constant every element is multiplied by (−1 negates)")],
+)
+def scale(ctx, in_shape, *, factor):
+    """Multiply every element by a constant (a scaled shortcut, a negation); no parameters."""
+    from explorer.blocks.modules.layers import Scale
+
+    return Scale(factor)
 
 
 @register_block("flatten", category="layer")

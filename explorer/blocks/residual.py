@@ -14,9 +14,10 @@ counts equal d2l's. Submodule names follow torchvision's ``resnet.py`` (``conv1`
 from __future__ import annotations
 
 from explorer.blocks.layers import spatial_channels
+from explorer.core.expand import conv, expander, group, layer
 from explorer.core.limits import MAX_CHANNELS, MAX_STRIDE
 from explorer.core.registry import Param, register_block
-from explorer.core.shapes import conv_out
+from explorer.core.shapes import conv_out, shortcut_stride
 
 SHORTCUTS = ("auto", "identity", "conv1x1", "pad", "none")
 
@@ -193,3 +194,99 @@ def residual_variant(ctx, in_shape, *, variant, out_channels, stride, scale, p):
         out_channels = channels
     out_shape = _out_shape(in_shape, out_channels, stride)
     return residual_variant_module(variant, in_shape, out_shape, stride, scale, p)
+
+
+# --------------------------------------------------------------------------- opened up
+
+
+def _resolved_shortcut(kind: str, in_shape: tuple, out_shape: tuple) -> str:
+    """``auto`` made explicit: identity when the shape is kept, else a 1×1 conv."""
+    if kind == "auto":
+        return "identity" if tuple(in_shape) == tuple(out_shape) else "conv1x1"
+    return kind
+
+
+@expander("simple_residual")
+def expand_simple_residual(in_shape) -> dict:
+    """The course's block as a ``residual`` container: conv → ReLU → conv, identity, ReLU."""
+    channels = in_shape[0]
+    return {"type": "residual", "body": [conv(channels, 3, padding=1), layer("relu"),
+                                         conv(channels, 3, padding=1)]}
+
+
+@expander("resnet_basic")
+def expand_resnet_basic(in_shape, *, out_channels, stride, shortcut) -> dict:
+    """The basic block as a ``residual`` container with its shortcut made explicit."""
+    bn = layer("batch_norm2d")
+    body = [conv(out_channels, 3, stride, 1), bn, layer("relu"), conv(out_channels, 3, 1, 1), bn]
+    kind = _resolved_shortcut(shortcut, in_shape, _out_shape(in_shape, out_channels, stride))
+    return {"type": "residual", "body": body, "shortcut": kind}
+
+
+@expander("bottleneck")
+def expand_bottleneck(in_shape, *, out_channels, stride, bottleneck_channels, shortcut) -> dict:
+    """The bottleneck as a ``residual`` container: 1×1 → 3×3 → 1×1 convs with BN."""
+    mid = bottleneck_channels if bottleneck_channels is not None else max(1, out_channels // 4)
+    bn, relu = layer("batch_norm2d"), layer("relu")
+    body = [conv(mid), bn, relu, conv(mid, 3, stride, 1), bn, relu, conv(out_channels), bn]
+    kind = _resolved_shortcut(shortcut, in_shape, _out_shape(in_shape, out_channels, stride))
+    return {"type": "residual", "body": body, "shortcut": kind}
+
+
+def _variant_body(variant: str, out_channels: int, stride: int) -> list[dict]:
+    """:func:`variant_body` as blocks."""
+    conv1, conv2 = conv(out_channels, 3, stride, 1), conv(out_channels, 3, 1, 1)
+    bn, relu = layer("batch_norm2d"), layer("relu")
+    if variant == "full_preact":
+        return [bn, relu, conv1, bn, relu, conv2]
+    if variant == "relu_only_preact":
+        return [relu, conv1, bn, relu, conv2, bn]
+    body = [conv1, bn, relu, conv2]
+    if variant != "bn_after_addition":
+        body.append(bn)
+    if variant == "relu_before_add":
+        body.append(relu)
+    return body
+
+
+@expander("residual_variant")
+def expand_residual_variant(in_shape, *, variant, out_channels, stride, scale, p) -> dict:
+    """A He et al. 2016 variant in containers: a ``residual`` one where the shortcut is added
+    as it is; a ``parallel`` merge (add with a ``scale`` or ``dropout``, ``multiply`` or
+    ``highway`` for the gates) inside a group followed by the ReLU where it is not."""
+    out_channels = out_channels if out_channels is not None else in_shape[0]
+    out_shape = _out_shape(in_shape, out_channels, stride)
+    kind = _resolved_shortcut("conv1x1" if variant == "conv_shortcut" else "auto", in_shape,
+                              out_shape)
+    from explorer.blocks.modules.residual import POST_ACTIVATION_VARIANTS
+
+    body = _variant_body(variant, out_channels, stride)
+    post = "relu" if variant in POST_ACTIVATION_VARIANTS else "none"
+    if variant not in ("shortcut_scaling", "dropout_shortcut", "exclusive_gating",
+                       "shortcut_only_gating", "bn_after_addition"):
+        residual = {"type": "residual", "body": body, "shortcut": kind, "post_activation": post}
+        if variant == "constant_scaling":
+            residual["scale"] = scale
+        return residual
+    if variant == "bn_after_addition":
+        return group(variant, [{"type": "residual", "body": body, "shortcut": kind,
+                                "post_activation": "none"},
+                               layer("batch_norm2d"), layer("relu")])
+    shortcut = [] if kind == "identity" else \
+        [conv(out_channels, 1, shortcut_stride(in_shape, out_shape))]
+    gate = [conv(out_channels, 1, stride), layer("sigmoid")]
+    if variant == "shortcut_scaling":
+        merged = _parallel("add", [body, [*shortcut, layer("scale", factor=scale)]])
+    elif variant == "dropout_shortcut":  # kept unscaled in training, × (1 − p) in evaluation
+        merged = _parallel("add", [body, [*shortcut, layer("dropout", p=p),
+                                          layer("scale", factor=1 - p)]])
+    elif variant == "exclusive_gating":  # g·F(x) + (1 − g)·x
+        merged = _parallel("highway", [body, shortcut, gate])
+    else:  # shortcut-only gating: F(x) + (1 − g)·x, with 1 − sigmoid(z) = sigmoid(−z)
+        negated_gate = [gate[0], layer("scale", factor=-1.0), gate[1]]
+        merged = _parallel("add", [body, [_parallel("multiply", [shortcut, negated_gate])]])
+    return group(variant, [merged, layer("relu")])
+
+
+def _parallel(merge: str, branches: list[list[dict]]) -> dict:
+    return {"type": "parallel", "merge": merge, "branches": branches}

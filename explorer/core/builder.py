@@ -13,7 +13,7 @@ import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -46,10 +46,13 @@ class BuildContext:
     ``path`` is the :data:`BlockPath` of the block being built; every built block module is
     tagged with its own as ``module.block_path`` (its type as ``module.block_type``, its
     settings in words as ``module.block_detail``).
+    ``in_shapes`` records the shape that reached each block path (the first copy's, for a
+    repeated group).
     """
 
     num_classes: int
     path: BlockPath = ()
+    in_shapes: dict[BlockPath, Shape] = field(default_factory=dict)
 
     def sequence(
         self,
@@ -95,6 +98,7 @@ class BuildContext:
             for name, value in params.items()
         }
         _check_input_size(block.type, in_shape)
+        self.in_shapes.setdefault(self.path, tuple(in_shape))
         made = definition.factory(self, in_shape, **resolved)
         # containers return their output shape, already known from their nested blocks
         module, shape = made if isinstance(made, tuple) else (made, None)
@@ -140,11 +144,13 @@ class BuiltBlock:
 
 @dataclass
 class BuildResult:
-    """What :func:`build_partial` made: the network up to the first error, and that error."""
+    """What :func:`build_partial` made: the network up to the first error, that error, and
+    the shape that reached every block built (by block path)."""
 
     network: Network
     blocks: list[BuiltBlock]
     error: SpecError | ShapeError | None
+    in_shapes: dict[BlockPath, Shape] = field(default_factory=dict)
 
     @property
     def out_shape(self) -> Shape:
@@ -231,7 +237,7 @@ def build_partial(spec: ArchitectureSpec, device: str | torch.device | None = No
                 shape = out_shape
         network = Network(spec, modules)
         initialise(network, spec.init)
-    return BuildResult(network, built, error)
+    return BuildResult(network, built, error, ctx.in_shapes)
 
 
 def build_model(spec: ArchitectureSpec, device: str | torch.device | None = None, *,

@@ -28,6 +28,8 @@ MAX_KERNEL = 1_024
 MAX_STRIDE = 1_024
 MAX_PADDING = 1_024
 MAX_DILATION = 1_024
+MAX_SCALE = 1e6
+"""Size of a constant factor (the ``scale`` block): real ones are 0.5, 1 − p, −1."""
 MAX_NUM_CONVS = 64
 """Convolutions in one VGG block."""
 MAX_DENSE_LAYERS = 1_024

@@ -59,6 +59,14 @@ def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def shortcut_stride(in_shape: Sequence[int], out_shape: Sequence[int]) -> int | None:
+    """The stride of a 1×1 shortcut from a C×H×W ``in_shape`` to ``out_shape``: the smallest
+    s with ⌈H/s⌉ = H' and ⌈W/s⌉ = W'; ``None`` when no stride gives that size."""
+    return next((s for s in range(1, in_shape[1] + 1)
+                 if -(-in_shape[1] // s) == out_shape[1] and -(-in_shape[2] // s) == out_shape[2]),
+                None)
+
+
 def pair(value: Any) -> tuple[int, int]:
     """An int or an ``(h, w)`` sequence as an ``(h, w)`` pair of ints."""
     if isinstance(value, (tuple, list)):

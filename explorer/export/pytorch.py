@@ -551,17 +551,28 @@ def _parallel(w: _Writer, m: nn.Module) -> str:
     for name, branch in branches:
         init.append(f"self.{name} = {w.expr(branch)}")
     outs = [f"self.{name}(x)" for name, _ in branches]
-    if m.merge == "concat":
-        forward = ["return torch.cat([" + ", ".join(outs) + "], dim=1)"]
-        doc = "Branches side by side on the same input, concatenated on the channels."
-    else:
-        forward = ["return " + " + ".join(outs)]
-        doc = "Branches side by side on the same input, added element-wise."
+    if m.merge == "highway":
+        forward = ["transform, carry, gate = " + ", ".join(outs),
+                   "return gate * transform + (1 - gate) * carry"]
+        doc = "Three branches joined by a gate: gate * transform + (1 - gate) * carry."
+        return w.container("Parallel", _init_forward(init, forward), doc)
+    joined, reduce, doc = _MERGE_CODE[m.merge]
+    forward = ["return " + joined.join(outs) if m.merge != "concat"
+               else "return torch.cat([" + ", ".join(outs) + "], dim=1)"]
     if len(forward[0]) > 88:
         forward = ["outs = [\n" + _indent("\n".join(o + "," for o in outs)) + "\n]",
-                   "return torch.cat(outs, dim=1)" if m.merge == "concat"
-                   else "return torch.stack(outs).sum(dim=0)"]
+                   f"return {reduce}"]
     return w.container("Parallel", _init_forward(init, forward), doc)
+
+
+_MERGE_CODE = {  # how a parallel block's outputs are joined: short form, long form, doc
+    "concat": (", ", "torch.cat(outs, dim=1)",
+               "Branches side by side on the same input, concatenated on the channels."),
+    "add": (" + ", "torch.stack(outs).sum(dim=0)",
+            "Branches side by side on the same input, added element-wise."),
+    "multiply": (" * ", "torch.stack(outs).prod(dim=0)",
+                 "Branches side by side on the same input, multiplied element-wise."),
+}
 
 
 def _group(w: _Writer, m: nn.Module, name: str) -> str:

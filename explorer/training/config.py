@@ -62,6 +62,9 @@ SETTINGS: tuple[Param, ...] = (
     Param("eval_batch_size", "int", 512, minimum=1, maximum=MAX_BATCH, help="images per evaluation batch"),
     Param("max_batches_per_epoch", "int", None, minimum=1,
           help="cut every epoch short after this many batches (quick trials; default: all)"),
+    Param("keep_epochs", "bool", False,
+          help="keep every epoch's weights (epoch-N checkpoints in the run folder), to look "
+               "inside the network, e.g. at its gradients, at any epoch"),
 )
 _SETTING = {param.name: param for param in SETTINGS}
 _DEFAULT = {param.name: param.default for param in SETTINGS}
@@ -121,6 +124,7 @@ class TrainConfig:
     amp: bool = _DEFAULT["amp"]
     eval_batch_size: int = _DEFAULT["eval_batch_size"]
     max_batches_per_epoch: int | None = _DEFAULT["max_batches_per_epoch"]
+    keep_epochs: bool = _DEFAULT["keep_epochs"]
 
     def __post_init__(self) -> None:
         self.validate()

@@ -18,6 +18,7 @@ A run folder, when given, receives::
     metrics.csv        the same as a table (header written at the start)
     best.json/.safetensors   the best-on-test checkpoint, replaced when a better epoch ends
     last.json/.safetensors   the weights when training ended (finished or stopped)
+    epoch-N.json/.safetensors   every epoch's weights, with the keep_epochs setting
     error.log          the traceback, when the run failed with an unexpected error
 """
 
@@ -60,7 +61,7 @@ from explorer.training.events import (
     Started,
 )
 from explorer.training.memory import check_fits
-from explorer.training.runs import RUN_FORMAT
+from explorer.training.runs import RUN_FORMAT, epoch_checkpoint
 
 METRIC_COLUMNS = (
     "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr",
@@ -389,6 +390,9 @@ class _Run:
             if self.run_dir is not None:
                 self.best_path = self._save("best")
                 yield CheckpointSaved(str(self.best_path), epoch, test_accuracy)
+        if self.config.keep_epochs and self.run_dir is not None:
+            yield CheckpointSaved(str(self._save(epoch_checkpoint(epoch))), epoch,
+                                  test_accuracy)
         if self.control.stopped:
             return "stopped", self._stopped_reason(epoch, None)
         return None

@@ -1,7 +1,8 @@
 """Run folders: their names, where they live, which there are, and what they hold. No Qt.
 
 A run folder is what :func:`explorer.training.train` writes: ``config.json``,
-``metrics.jsonl``, ``metrics.csv`` and the ``best``/``last`` checkpoints.
+``metrics.jsonl``, ``metrics.csv``, the ``best``/``last`` checkpoints and, with the
+``keep_epochs`` setting, one ``epoch-N`` checkpoint per epoch.
 
 A network's name is display text, never a path: ``../../x`` or ``/etc`` become a plain folder
 name. A folder that already holds files is used only when it holds a run and the user said to
@@ -28,10 +29,16 @@ from explorer.textout import clean
 RUN_FORMAT = "network-explorer/run"
 #: The files a run writes (checkpoints, their temporary files, logs): what --overwrite removes.
 RUN_FILE = re.compile(
-    r"(config\.json|metrics\.jsonl|metrics\.csv|(best|last)\.(json|safetensors))"
-    r"|\.(config\.json|metrics\.jsonl|metrics\.csv|(best|last)\.(json|safetensors))\..*\.tmp"
+    r"(config\.json|metrics\.jsonl|metrics\.csv|(best|last|epoch-\d+)\.(json|safetensors))"
+    r"|\.(config\.json|metrics\.jsonl|metrics\.csv|(best|last|epoch-\d+)\.(json|safetensors))"
+    r"\..*\.tmp"
 )
 _MAX_NAME = 60
+
+
+def epoch_checkpoint(epoch: int) -> str:
+    """The stem of the checkpoint kept for ``epoch`` (``keep_epochs``): ``epoch-3``."""
+    return f"epoch-{epoch}"
 
 
 class RunError(ValueError):
@@ -307,3 +314,41 @@ def _check_writable(path: Path) -> None:
     if not os.access(path, os.W_OK | os.X_OK):
         raise RunDirError(f"{clean(path, one_line=True)}: cannot write in this folder: "
                           "Permission denied; choose a folder you may write to")
+
+
+@dataclass(frozen=True)
+class WeightsChoice:
+    """Weights of a run to look inside: its initialisation, a kept epoch, best or last.
+
+    ``sidecar`` is the checkpoint's .json; ``None`` for the initial weights, which are
+    rebuilt from the architecture and the run's seed (the engine seeds its build so).
+    """
+
+    label: str
+    epoch: int
+    sidecar: Path | None
+
+
+def run_weights(info: RunInfo) -> list[WeightsChoice]:
+    """The weights a run offers, in epoch order: initialisation, every kept ``epoch-N``
+    checkpoint, then best and last (with the epoch their sidecar names)."""
+    choices = [WeightsChoice("initialisation", 0, None)]
+    kept = []
+    for path in info.path.glob("epoch-*.json"):
+        match = re.fullmatch(r"epoch-(\d+)\.json", path.name)
+        if match and path.with_suffix(".safetensors").is_file():
+            kept.append((int(match.group(1)), path))
+    choices += [WeightsChoice(f"epoch {n}", n, path) for n, path in sorted(kept)]
+    for name, sidecar in (("best", info.best), ("last", info.last)):
+        if sidecar is not None:
+            epoch = _sidecar_epoch(sidecar)
+            choices.append(WeightsChoice(f"{name} (epoch {epoch})", epoch, sidecar))
+    return choices
+
+
+def _sidecar_epoch(sidecar: Path) -> int:
+    try:
+        value = json.loads(sidecar.read_text(encoding="utf-8")).get("epoch")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return 0
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -57,13 +57,21 @@ def estimate_width(text: str, bold: bool = False) -> float:
 # --------------------------------------------------------------------------- the result
 
 
+_MERGE_SYMBOLS = {
+    "concat": ("C", "concatenation (channels)"),
+    "add": ("+", "addition"),
+    "multiply": ("×", "element-wise multiplication"),
+    "highway": ("H", "highway: gate · first branch + (1 − gate) · second branch"),
+}
+"""A parallel block's merge node: its symbol and its tooltip."""
+
 @dataclass
 class Box:
     """A drawn node: a block or layer box, a frame around an expanded block, a merge, a terminal.
 
     ``kind`` is ``block`` (a spec block, collapsed or without inner structure), ``layer`` (a
     submodule inside an expanded composite block), ``frame`` (an expanded block: its title bar
-    is ``y .. y + HEAD_H``), ``merge`` (``title`` is ``+`` or ``C``) or ``terminal`` (input,
+    is ``y .. y + HEAD_H``), ``merge`` (``title`` is ``+``, ``C``, ``×`` or ``H``) or ``terminal`` (input,
     output). ``path`` is the spec block the box belongs to (``None`` for terminals, merges of
     the network itself and torchvision modules); ``key`` identifies the box across updates
     (the module name, or the spec path when there is no row).
@@ -226,7 +234,7 @@ class _Frame(_Node):
 
 
 class _Parallel(_Node):
-    """Branches side by side from one fork, merged by one node (``C`` concat or ``+`` add)."""
+    """Branches side by side from one fork, merged by one node (``C`` concat, ``+`` add, ``×``, ``H``)."""
 
     def __init__(self, branches: list[_Node], merge: Box, out_shape: tuple | None,
                  measure: Measure) -> None:
@@ -560,10 +568,9 @@ class _Builder:
             for i, specs in enumerate(branches):
                 brow = by_name.get(f"branch{i + 1}")
                 nodes.append(self.sequence(path + ("branches", i), specs, brow, pending))
-            merge_kind = _params(block).get("merge", "concat")
-            symbol = "+" if merge_kind == "add" else "C"
-            merge = self.merge(key + "#merge", path, symbol, pending,
-                               "addition" if symbol == "+" else "concatenation (channels)")
+            symbol, tip = _MERGE_SYMBOLS.get(_params(block).get("merge", "concat"),
+                                             _MERGE_SYMBOLS["concat"])
+            merge = self.merge(key + "#merge", path, symbol, pending, tip)
             return _Parallel(nodes, merge, out_shape, self.measure)
         # residual
         by_name = {r.name.rsplit(".", 1)[-1]: r for r in kids}

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.training = None           # TrainingController, once start-up has loaded torch
         self.python_files = None       # PythonFileController, likewise
         self.build_along = None        # BuildAlongController, likewise
+        self.lab = None                # LabController (gradient lab, runs, diff), likewise
         self._menus: dict[str, QMenu] = {}
         self.activity = ""             # what runs in the background, for the title
         self.inspector = Inspector(self)
@@ -413,11 +414,13 @@ class MainWindow(QMainWindow):
         self.is_loaded = True
         if self.training is None:  # the training views need torch, imported by now
             from explorer.ui import build_along, python_file
+            from explorer.ui.lab_views import install_lab_views
             from explorer.ui.training_views import install_training_views
 
             self.training = install_training_views(self)
             self.python_files = python_file.install(self)
             self.build_along = build_along.install(self)
+            self.lab = install_lab_views(self)
         self._update_actions()
         self.statusBar().showMessage("Ready", 3000)
         for problem in data["user_problems"]:
@@ -987,6 +990,8 @@ class MainWindow(QMainWindow):
             self.training.shutdown()
         if self.build_along is not None:
             self.build_along.jobs.stop()
+        if self.lab is not None:
+            self.lab.shutdown()
         self.inspector.stop()
         for task in list(self._tasks):
             task.detach()

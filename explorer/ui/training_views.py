@@ -165,7 +165,7 @@ class TrainingController(QObject):
         self.canvas.canvas.stroke_finished.connect(self._drawing_finished)
         self.feature_maps.requested.connect(self._request_features)
         self.runs.show_curves.connect(self._show_run)
-        self.runs.load_weights.connect(self._load_run)
+        self.runs.load_weights.connect(self.open_run)
         self.document.changed.connect(self._document_changed)
 
     def show_view(self, key: str) -> None:
@@ -379,7 +379,8 @@ class TrainingController(QObject):
         self.runs.show_message(f"Curves of {info.title}")
         self.show_view("curves")
 
-    def _load_run(self, info) -> None:
+    def open_run(self, info) -> None:
+        """Open a run's network with its best weights (a RunInfo with a best checkpoint)."""
         if not self.window.maybe_save():  # it replaces the network, as File › Open does
             return
         label = f"{info.name} from run {info.path.name} (best)"

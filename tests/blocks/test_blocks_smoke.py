@@ -43,6 +43,7 @@ EXAMPLES: dict[str, dict] = {
     "transition": {},
     "nin_block": {"out_channels": "classes", "kernel_size": 3},
     "vgg_block": {"num_convs": 1, "out_channels": 4},
+    "scale": {"factor": -0.5},
 }
 
 # Blocks that need other blocks before them to receive a shape they accept.

@@ -20,7 +20,7 @@ def conv(out: int, k: int = 3, **extra) -> dict:
 
 
 def every_block_spec() -> ArchitectureSpec:
-    """One small network with all 26 block types, every residual variant and shortcut kind,
+    """One small network with all 27 block types, every residual variant and shortcut kind,
     nested and repeated containers, and a group whose name is a Python keyword."""
     variants = [{"type": "residual_variant", "variant": v} for v in VARIANTS]
     variants[4]["out_channels"] = 24  # exclusive gating that changes the shape
@@ -53,6 +53,11 @@ def every_block_spec() -> ArchitectureSpec:
                                           [{"type": "max_pool2d", "kernel_size": 3,
                                             "stride": 1, "padding": 1}, conv(4, 1)]]},
         {"type": "parallel", "merge": "add", "branches": [[conv(24, 3, padding=1)], []]},
+        {"type": "parallel", "merge": "multiply",
+         "branches": [[conv(24, 1), {"type": "sigmoid"}], [], [{"type": "scale", "factor": -1}]]},
+        {"type": "parallel", "merge": "highway",
+         "branches": [[conv(24, 3, padding=1)], [], [conv(24, 1), {"type": "sigmoid"}]]},
+        {"type": "scale", "factor": 0.75},
         {"type": "residual", "body": [conv(24, 3, padding=1), {"type": "relu"},
                                       conv(24, 3, padding=1)]},
         {"type": "residual", "shortcut": "conv1x1", "scale": 0.5, "post_activation": "none",

@@ -10,11 +10,12 @@ from torch import nn
 from explorer.blocks.class_source import exported
 from explorer.blocks.layers import spatial_channels
 from explorer.blocks.modules.layers import make_activation
-from explorer.core.shapes import ShapeError, fmt_shape
+from explorer.core.shapes import ShapeError, fmt_shape, shortcut_stride
 
 
 class Parallel(nn.Module):
-    """Run every branch on the same input and merge the outputs (concat on dim 1, or add)."""
+    """Run every branch on the same input and merge the outputs: concatenate channels, add,
+    multiply element-wise, or ``highway``: three branches H, C, T give T·H + (1 − T)·C."""
 
     def __init__(self, branches: list[nn.Module], merge: str) -> None:
         super().__init__()
@@ -26,9 +27,12 @@ class Parallel(nn.Module):
         outs = [branch(x) for branch in self.children()]
         if self.merge == "concat":
             return torch.cat(outs, dim=1)
+        if self.merge == "highway":  # branches H, C, T: T·H + (1 − T)·C
+            transform, carry, gate = outs
+            return gate * transform + (1 - gate) * carry
         total = outs[0]
         for out in outs[1:]:
-            total = total + out
+            total = total * out if self.merge == "multiply" else total + out
         return total
 
 
@@ -99,10 +103,7 @@ def shortcut_for(kind: str, in_shape: tuple, out_shape: tuple, where: str) -> nn
             f"the {where} gives flat features {fmt_shape(out_shape)}; a {kind} shortcut needs "
             "a C×H×W map", f"remove flatten/linear from the {where}", in_shape,
         )
-    # the smallest stride s for which a strided 1×1 window gives the body's size: ⌈H/s⌉ = H'
-    stride = next((s for s in range(1, in_shape[1] + 1)
-                   if -(-in_shape[1] // s) == out_shape[1] and -(-in_shape[2] // s) == out_shape[2]),
-                  None)
+    stride = shortcut_stride(in_shape, out_shape)
     if stride is None:
         raise ShapeError(
             f"the {where} turns {fmt_shape(in_shape[1:])} into {fmt_shape(out_shape[1:])}, "

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
+
+from explorer.blocks.class_source import exported
 
 
 def make_activation(name: str) -> nn.Module:
@@ -14,3 +17,18 @@ def make_activation(name: str) -> nn.Module:
         "tanh": nn.Tanh,
         "gelu": nn.GELU,
     }[name]()
+
+
+@exported
+class Scale(nn.Module):
+    """Multiply by a constant: ``x · factor`` (no parameters)."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor!r}"

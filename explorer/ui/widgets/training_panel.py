@@ -39,8 +39,9 @@ LABELS = {
     "gamma": "Step factor", "seed": "Seed", "augment": "Augmentation", "device": "Device",
     "amp": "Mixed precision (CUDA)", "eval_batch_size": "Evaluation batch",
     "max_batches_per_epoch": "Batches per epoch", "init": "Initialisation",
+    "keep_epochs": "Keep every epoch's weights",
 }
-ADVANCED = ("amp", "eval_batch_size", "max_batches_per_epoch")
+ADVANCED = ("amp", "eval_batch_size", "max_batches_per_epoch", "keep_epochs")
 ORDER = ("dataset", "init", "optimizer", "lr", "momentum", "weight_decay", "schedule",
          "step_size", "gamma", "batch_size", "epochs", "augment", "seed", "device")
 CHOOSE_FOLDER = "\x00folder"

@@ -1,0 +1,215 @@
+"""The lab in the window: gradient lab, depth experiment, run comparison, architecture diff and
+Edit ▸ Expand into layers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from ui_helpers import answer_dialog
+
+from explorer.core.edit import block_at
+from explorer.core.presets import preset_spec
+from explorer.core.spec import ArchitectureSpec
+from explorer.ui.widgets.gradient_lab import index_of
+
+TIMEOUT = 60_000
+
+DEEP = {"name": "deep", "input_shape": [1, 8, 8], "num_classes": 10, "blocks": [
+    {"type": "group", "name": "body", "repeat": 6, "blocks": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+        {"type": "batch_norm2d"}, {"type": "relu"}]},
+    {"type": "global_avg_pool"}, {"type": "flatten"},
+    {"type": "linear", "out_features": "classes"}]}
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def lab(window, qtbot):
+    """The window's lab once its pickers are filled."""
+    controller = window.lab
+    qtbot.waitUntil(lambda: controller.gradients.pickers[0].network.count() > 1,
+                    timeout=TIMEOUT)
+    return controller
+
+
+def _pick(picker, data) -> None:
+    picker.network.setCurrentIndex(index_of(picker.network, data))
+
+
+def test_gradient_lab_shows_two_networks_against_depth(qtbot, window, lab):
+    window.document.open_spec(ArchitectureSpec.from_dict(DEEP))
+    view = lab.gradients
+    assert view.pickers[0].network.currentData() == ("preset", "plain56")
+    assert view.pickers[1].network.currentData() == ("preset", "resnet56")
+    view.batch.setValue(8)
+    _pick(view.pickers[0], ("current", ""))
+    _pick(view.pickers[1], ("preset", "lenet"))
+    with qtbot.waitSignal(lab.profile_jobs.result, timeout=TIMEOUT,
+                          check_params_cb=lambda key, *_: key == "profile1"):
+        lab.show_view("gradients")
+    qtbot.waitUntil(lambda: None not in view.profiles, timeout=TIMEOUT)
+    deep, lenet = view.profiles
+    assert deep.network == "deep" and len(deep.convolutions) == 6
+    assert lenet.network == "lenet" and len(lenet.convolutions) == 2
+    # overlay: one column of plots, each holding both networks' curves
+    x, y = view.curves[0].getData()
+    assert list(x) == [1, 2, 3, 4, 5, 6, 7]  # 6 convolutions and the linear layer
+    assert 10 ** y == pytest.approx([r.grad_norm for r in view.rows(deep)])  # log scale
+    assert f"gradient spread {deep.spread:,.1f}×" in view.status.text()
+    assert "identity shortcuts" in view.explanation.text()
+    view.batch_norm.setChecked(True)
+    assert len(view.curves[0].getData()[0]) == 13
+    view.overlay.setChecked(False)  # side by side: two columns
+    assert view.plots.ci.getItem(0, 1) is not None and len(view.curves) == 4
+
+
+def test_expand_into_layers_keeps_the_counts_and_undoes(qtbot, window, lab):
+    window.document.open_spec(preset_spec("course-inception"))
+    qtbot.waitUntil(lambda: window.latest_summary.name == "course-inception", timeout=TIMEOUT)
+    params = window.latest_summary.total_params
+    window.tree.select_block((0,))
+    window.tree.blockSelected.emit((0,))
+    assert not lab.expand_action.isEnabled()  # a conv has nothing inside
+    window.tree.select_block((3,))
+    window.tree.blockSelected.emit((3,))
+    assert lab.expand_action.isEnabled()
+    generation = window.document.generation
+    with qtbot.waitSignal(window.summary_ready, timeout=TIMEOUT):
+        lab.expand_action.trigger()
+        qtbot.waitUntil(lambda: window.document.generation > generation, timeout=TIMEOUT)
+    block = block_at(window.document.spec, (3,))
+    assert block.type == "parallel" and len(block.params["branches"]) == 4
+    qtbot.waitUntil(lambda: window.latest_summary.total_params == params, timeout=TIMEOUT)
+    assert window.document.undo_stack.undoText() == "Expand inception_a into layers"
+    window.document.undo_stack.undo()
+    assert block_at(window.document.spec, (3,)).type == "inception_a"
+
+
+def _train_two_runs(root):
+    from explorer.training import TrainConfig, train
+
+    config = TrainConfig(epochs=1, batch_size=32, max_batches_per_epoch=2, device="cpu",
+                         dataset="mnist-sample")
+    from explorer.data import load_dataset
+
+    data = load_dataset("mnist-sample")
+    paths = []
+    for name, width in (("narrow", 2), ("wide", 6)):
+        spec = ArchitectureSpec.from_dict({**DEEP, "name": name, "blocks": [
+            {"type": "conv2d", "out_channels": width, "kernel_size": 3}, *DEEP["blocks"][1:]]})
+        for _event in train(spec, config, dataset=data, run_dir=root / name):
+            pass
+        paths.append(root / name)
+    return paths
+
+
+def test_compare_runs_then_diff_their_networks(qtbot, window, lab):
+    narrow, wide = _train_two_runs(lab.runs_root)
+    view = lab.compare
+    with qtbot.waitSignal(lab.jobs.result, timeout=TIMEOUT,
+                          check_params_cb=lambda key, *_: key == "runs"):
+        lab.show_view("compare")
+    assert [r.point.info.path for r in view.runs] in ([wide, narrow], [narrow, wide])
+    assert view.table.topLevelItemCount() == 2 and len(view.checked()) == 2
+    points = view.scatter.points()
+    assert len(points) == 2
+    # the wide network has more parameters: the narrow one is on the front at least
+    front = {p.info.path for p in view.front}
+    assert narrow in front
+    marks = {view.table.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole).point.info.path:
+             view.table.topLevelItem(i).text(7) for i in range(2)}
+    assert {p for p, mark in marks.items() if mark} == front
+    clicked = next(p for p in points if view._scatter_runs[p.data()].point.info.path == wide)
+    view._point_clicked(view.scatter, [clicked])
+    assert view.selected().point.info.path == wide
+    assert view.diff_button.isEnabled()
+    with qtbot.waitSignal(lab.jobs.result, timeout=TIMEOUT,
+                          check_params_cb=lambda key, *_: key == "diff"):
+        view.diff_button.click()
+    diff = lab.diff.diff
+    assert {diff.old.name, diff.new.name} == {"narrow", "wide"}
+    first = lab.diff.blocks.topLevelItem(0)
+    assert first.text(0) == "~" and "out_channels" in first.text(3)
+    assert lab.diff.layers.topLevelItemCount() > 0
+
+
+def test_diff_view_against_a_preset_a_missing_run_and_the_saved_file(qtbot, window, lab,
+                                                                      tmp_path):
+    window.document.open_spec(preset_spec("course-inception"))
+    view = lab.diff
+    with qtbot.waitSignal(lab.jobs.result, timeout=TIMEOUT,
+                          check_params_cb=lambda key, *_: key == "diff"):
+        view.set_sides(("preset", "course-resnet"), ("current", ""))
+    assert view.diff.old.name == "course-resnet" and view.diff.new.name == "course-inception"
+    kinds = [view.blocks.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+             for i in range(view.blocks.topLevelItemCount())]
+    assert kinds == [c.kind for c in view.diff.blocks] and "inserted" in kinds
+    assert "course-resnet → course-inception" in view.summary.text()
+    with qtbot.waitSignal(lab.jobs.error, timeout=TIMEOUT):
+        view.set_sides(("run", str(tmp_path / "gone")), ("current", ""))
+    assert "is neither a preset" in view.summary.text()
+    assert view.blocks.topLevelItemCount() == 0
+    # once saved, the saved version is offered, and is what the network is compared with
+    assert index_of(view.old_side.combo, ("saved", "")) < 0
+    window.save_to(tmp_path / "mine.json")
+    qtbot.waitUntil(lambda: index_of(view.old_side.combo, ("saved", "")) >= 0, timeout=TIMEOUT)
+    with qtbot.waitSignal(lab.jobs.result, timeout=TIMEOUT,
+                          check_params_cb=lambda key, *_: key == "diff"):
+        view.set_sides(("saved", ""), ("current", ""))
+    assert view.diff.identical and "identical" in view.summary.text()
+
+
+def test_the_depth_experiment_runs_in_the_background_and_can_be_cancelled(qtbot, window, lab):
+    lab.experiment_options = {"networks": ("plain20", "resnet20"), "input_shape": (1, 8, 8),
+                              "profile_batch": 8, "max_batches_per_epoch": 2,
+                              "batch_size": 16}
+    view = lab.gradients
+    view.epochs.setValue(1)
+    with qtbot.waitSignal(lab.experiment_jobs.result, timeout=TIMEOUT):
+        view.run_button.click()
+        assert not view.run_button.isEnabled() and view.cancel_button.isEnabled()
+    assert view.run_button.isEnabled() and not lab.experiment_running
+    assert set(view._curves) == {"plain20", "resnet20"}
+    x, y = view._curves["plain20"]["accuracy"].getData()
+    assert list(x) == [1.0] and 0 <= y[0] <= 100
+    assert "Final test accuracy: plain20" in view.result.text()
+    assert "Gradient spread" in view.result.text()
+    runs = window.training.runs.session_runs
+    assert len(runs) == 2 and all((r / "epoch-1.json").is_file() for r in runs)
+
+    events = []
+    lab.experiment_jobs.result.connect(lambda *args: events.append(args))
+    view.run_button.click()
+    view.cancel_button.click()  # before the first network has finished
+    qtbot.waitUntil(lambda: bool(events), timeout=TIMEOUT)
+    done = events[0][2]
+    assert done.stopped and len(done.results) <= 1
+    assert "Stopped" in view.progress.text()
+
+
+def test_closing_during_the_experiment_asks_and_stops_it(qtbot, window, lab):
+    lab.experiment_options = {"networks": ("plain20",), "input_shape": (1, 8, 8),
+                              "profile_batch": 8, "batch_size": 16}
+    lab.gradients.epochs.setValue(50)
+    lab.gradients.run_button.click()
+    qtbot.waitUntil(lambda: bool(lab.gradients._curves), timeout=TIMEOUT)
+    log = []
+    answer_dialog("No", log=log)
+    window.close()
+    assert window.isVisible() and lab.experiment_running
+    assert "Stop the depth experiment and close?" in log[0]
+    answer_dialog("Yes")
+    answer_dialog("Discard")
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
+    window.shutdown()
+    assert not lab.experiment_jobs.running
+
