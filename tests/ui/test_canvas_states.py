@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt
-from test_training_views import ONE, TIMEOUT, app_window, draw  # noqa: F401 (fixture)
+from test_training_views import ONE, TIMEOUT, draw
 
 
-def test_a_dot_is_not_read_as_a_digit(qtbot, app_window):  # noqa: F811
+def test_a_dot_is_not_read_as_a_digit(qtbot, app_window):
     _window, controller = app_window
     view = controller.canvas
     qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=QPoint(140, 140))  # a dot
