@@ -69,10 +69,12 @@ class Document(QObject):
     -------
     changed() : after every change of spec (edit, undo, redo, open).
     modifiedChanged(bool) : the unsaved-changes state flipped.
+    savedTo(object) : the network was just saved in this file (a ``Path``).
     """
 
     changed = Signal()
     modifiedChanged = Signal(bool)
+    savedTo = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -177,6 +179,7 @@ class Document(QObject):
         self._state = _State(self.spec, Path(path), self.torchvision, self.view)
         self._saved = _State(self.spec, Path(path), None)
         self._check_modified()
+        self.savedTo.emit(Path(path))
 
     def _check_modified(self, *_args) -> None:
         if self.modified != self._was_modified:

@@ -295,7 +295,7 @@ class LabController(QObject):
         self.experiment_jobs.result.connect(self._experiment_done)
         self.experiment_jobs.error.connect(self._experiment_failed)
         self.document.changed.connect(self._document_changed)
-        self.document.modifiedChanged.connect(lambda _m: self._timers["choices"].start())
+        self.document.savedTo.connect(lambda _path: self._timers["choices"].start())
         self.window.tree.blockSelected.connect(lambda _path: self._update_expand())
         for key, view in self.views.items():
             view.shown.connect(lambda k=key: self._view_shown(k))

@@ -87,5 +87,5 @@ def test_networks_are_named_by_preset_file_run_or_checkpoint(tmp_path, dataset):
     with pytest.raises(SourceError, match="'nope' is neither a preset .*plain56"):
         resolve_network("nope")
     (tmp_path / "bad.json").write_text("{")
-    with pytest.raises(SourceError, match="bad.json is not valid JSON"):
+    with pytest.raises(SourceError, match="bad.json: the file ends early"):
         resolve_network(tmp_path / "bad.json")

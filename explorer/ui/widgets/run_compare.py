@@ -110,7 +110,11 @@ class RunCompareView(QWidget):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setMinimumWidth(50)
+        self._make_plots()
+        self._lay_out()
+        self._selection_changed()
 
+    def _make_plots(self) -> None:
         self.curve_plot = pg.PlotWidget()
         self.scatter_plot = pg.PlotWidget()
         for plot in (self.curve_plot, self.scatter_plot):
@@ -124,6 +128,7 @@ class RunCompareView(QWidget):
         self.scatter_plot.addItem(self.front_line)
         self.scatter_plot.addItem(self.scatter)
 
+    def _lay_out(self) -> None:
         controls = QHBoxLayout()
         for widget in (self.metric_box, self.align_box, self.cost_box):
             controls.addWidget(widget)
@@ -144,7 +149,6 @@ class RunCompareView(QWidget):
         layout.addWidget(split, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.message)
-        self._selection_changed()
 
     # ----------------------------------------------------------------- contents
 
