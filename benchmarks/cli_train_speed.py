@@ -10,7 +10,8 @@ Both are whole processes, start-up included, timed from launch to exit:
   after each epoch, then saves its weights once.
 
 They run interleaved, the medians are printed, and the ratio bare seconds / explorer seconds
-(≥ 1: explorer at least as fast). ``--profile`` writes a cProfile of one explorer run.
+(≥ 1: explorer at least as fast), of wall time and of CPU time (user + system, which a
+machine shared with other work disturbs less than the wall time). ``--profile`` writes a cProfile of one explorer run.
 
     python benchmarks/cli_train_speed.py [--epochs 3] [--rounds 5] [--profile out.prof]
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -68,11 +70,17 @@ torch.save(model.state_dict(), out)
 '''
 
 
-def seconds(argv: list[str], env: dict) -> float:
+def seconds(argv: list[str], env: dict, cpu: list[float] | None = None) -> float:
+    """Wall seconds of one run; its CPU seconds (user + system) appended to ``cpu``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall
 
 
 def main() -> None:
@@ -96,17 +104,21 @@ def main() -> None:
             seconds(explorer(0, "-m", "cProfile", "-o", args.profile), env)
             print(f"profile of one explorer run in {args.profile}")
         times: dict[str, list[float]] = {"explorer": [], "bare": []}
+        cpu: dict[str, list[float]] = {"explorer": [], "bare": []}
         seconds(bare, env)  # warm the file cache
         for i in range(1, args.rounds + 1):
-            times["explorer"].append(seconds(explorer(i), env))
-            times["bare"].append(seconds(bare, env))
-            print(f"  round {i}: explorer {times['explorer'][-1]:.2f} s, "
-                  f"bare {times['bare'][-1]:.2f} s", flush=True)
-    ratios = [b / e for b, e in zip(times["bare"], times["explorer"])]
-    print(f"LeNet, {args.epochs} epochs of 4,000 images, {args.rounds} interleaved rounds: "
-          f"explorer {statistics.median(times['explorer']):.2f} s, bare "
-          f"{statistics.median(times['bare']):.2f} s; bare/explorer "
-          f"{statistics.median(ratios):.3f}× (median of the per-round ratios)")
+            times["explorer"].append(seconds(explorer(i), env, cpu["explorer"]))
+            times["bare"].append(seconds(bare, env, cpu["bare"]))
+            print(f"  round {i}: explorer {times['explorer'][-1]:.2f} s "
+                  f"({cpu['explorer'][-1]:.2f} s CPU), bare {times['bare'][-1]:.2f} s "
+                  f"({cpu['bare'][-1]:.2f} s CPU)", flush=True)
+    print(f"LeNet, {args.epochs} epochs of 4,000 images, {args.rounds} interleaved rounds "
+          "(medians; bare/explorer ≥ 1: explorer at least as fast):")
+    for label, values in (("wall", times), ("CPU", cpu)):
+        ratios = [b / e for b, e in zip(values["bare"], values["explorer"])]
+        print(f"  {label:<4} explorer {statistics.median(values['explorer']):.2f} s, bare "
+              f"{statistics.median(values['bare']):.2f} s; bare/explorer "
+              f"{statistics.median(ratios):.3f}× (median of the per-round ratios)")
 
 
 if __name__ == "__main__":

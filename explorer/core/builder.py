@@ -361,8 +361,13 @@ def _meta_forward(module: nn.Module, in_shape: Shape) -> Any:
         if all(t.is_meta for _, t in tensors):
             with fast_meta_shapes(module):
                 return module(x)
+        from explorer.core.meta_shapes import ShapeOnlyMode
+
         state = {name: t.to("meta") for name, t in tensors}  # meta stand-ins for the weights
-        return functional_call(module, state, (x,), tie_weights=False)
+        # linear layers, activations and merges answered from shapes: PyTorch's decompositions
+        # of them on the meta device cost a second at their first call (a real build's start)
+        with ShapeOnlyMode():
+            return functional_call(module, state, (x,), tie_weights=False)
 
 
 def _locate_failure(module: nn.Module, in_shape: Shape, exc: Exception) -> ShapeError:

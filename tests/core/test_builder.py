@@ -238,3 +238,31 @@ def test_builds_on_another_thread_do_not_disturb_a_seeded_build():
     finally:
         stop.set()
         worker.join()
+
+
+def test_a_real_build_finds_linear_shapes_without_pytorchs_meta_decompositions():
+    """A build with real weights (what ``explorer train`` and a training start do first) finds
+    each block's output on meta stand-ins; its linear layers are answered from their shapes,
+    not by PyTorch's Python decomposition of a meta matrix product (about a second of start-up
+    at its first call in a process, which the bare loop of the training benchmark never pays).
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    class MetaOps(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: set[str] = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            if any(isinstance(t, torch.Tensor) and t.is_meta for t in tree_leaves((args, kwargs))):
+                self.seen.add(func.overloadpacket.__name__)
+            return func(*args, **kwargs)
+
+    with MetaOps() as ops:
+        model = build_model(preset_spec("lenet"))
+    assert "convolution" in ops.seen  # the shapes were found on the meta device, and watched
+    assert not ops.seen & {"addmm", "mm", "linear"}, sorted(ops.seen)
+    assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
+    assert not any(p.is_meta for p in model.parameters())

@@ -71,6 +71,22 @@ def test_gradient_lab_shows_two_networks_against_depth(qtbot, window, lab):
     assert view.plots.ci.getItem(0, 1) is not None and len(view.curves) == 4
 
 
+def test_a_lab_view_brought_forward_through_the_window_brings_itself_up_to_date(window, lab):
+    """As the View menu and a click on its tab do (the window's ``show_view``, not the lab's):
+    the view's own show event starts the refresh of what it shows, and only that one."""
+    refresh = {"gradients": "profiles", "compare": "runs", "diff": "diff"}
+    for key, before in (("gradients", lab.tabs["compare"]), ("compare", lab.tabs["gradients"]),
+                        ("diff", "Code")):
+        window.show_view(before)  # another tab of the same area in front first
+        for timer in lab._timers.values():
+            timer.stop()
+        window.show_view(lab.tabs[key])
+        assert [name for name, timer in lab._timers.items() if timer.isActive()] \
+            == [refresh[key]], key
+    for timer in lab._timers.values():
+        timer.stop()
+
+
 def test_expand_into_layers_keeps_the_counts_and_undoes(qtbot, window, lab):
     window.document.open_spec(preset_spec("course-inception"))
     qtbot.waitUntil(lambda: window.latest_summary.name == "course-inception", timeout=TIMEOUT)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.ui.widgets.gradient_lab import index_of
+from explorer.ui.widgets.lab_view import LabView
 
 KIND_COLOURS = {"changed": "#fff3bf", "expanded": "#d0ebff", "removed": "#ffd8d8",
                 "inserted": "#d3f9d8", "same": None}
@@ -103,7 +104,7 @@ class DiffSide(QWidget):
         self.changed.emit()
 
 
-class ArchitectureDiffView(QWidget):
+class ArchitectureDiffView(LabView):
     """Two architectures compared block by block.
 
     Signals
@@ -112,12 +113,6 @@ class ArchitectureDiffView(QWidget):
     """
 
     requested = Signal()
-
-    shown = Signal()  # the view came forward (its tab and workspace are current)
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.shown.emit()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

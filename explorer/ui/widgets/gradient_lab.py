@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.ui.widgets.lab_view import LabView
+
 COLOURS = ("#1f5fbf", "#d95f02")
 """Network A, network B."""
 EXPERIMENT_STYLE = {  # plain dashed, residual solid; 56 layers thick
@@ -129,7 +131,7 @@ class SourcePicker(QWidget):
                          choice.epoch, f"{title}, {choice.label}")
 
 
-class GradientLabView(QWidget):
+class GradientLabView(LabView):
     """Gradient norms and activation spreads against depth for two networks, and the depth
     experiment.
 
@@ -143,12 +145,6 @@ class GradientLabView(QWidget):
     requested = Signal()
     experiment_requested = Signal(int, str)
     cancel_requested = Signal()
-
-    shown = Signal()  # the view came forward (its tab and workspace are current)
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.shown.emit()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.training.compare import COSTS, pareto_front
+from explorer.ui.widgets.lab_view import LabView
 
 METRICS = {"test_accuracy": "Test accuracy (%)", "train_accuracy": "Training accuracy (%)",
            "test_loss": "Test loss", "train_loss": "Training loss"}
@@ -54,7 +55,7 @@ def run_data(info) -> RunData:
     return RunData(run_point(info), curves)
 
 
-class RunCompareView(QWidget):
+class RunCompareView(LabView):
     """Runs side by side.
 
     Signals
@@ -67,12 +68,6 @@ class RunCompareView(QWidget):
     refresh_requested = Signal()
     open_run = Signal(object)
     diff_runs = Signal(object, object)
-
-    shown = Signal()  # the view came forward (its tab and workspace are current)
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.shown.emit()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
