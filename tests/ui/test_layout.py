@@ -138,6 +138,32 @@ def test_the_training_panels_choices_are_not_cut(qtbot, window, size):
     assert dataset.toolTip().startswith("cifar10 (needs internet once)")
 
 
+def test_the_lab_views_fit_a_laptop_screen(qtbot, window):
+    """At 1366×768 the gradient lab's plots and explanation need no scrolling, nor does the
+    run comparison."""
+    from explorer.ui.widgets.gradient_lab import index_of
+
+    _at_size(qtbot, window, LAPTOP)
+    lab = window.lab
+    view = lab.gradients
+    qtbot.waitUntil(lambda: view.pickers[0].network.count() > 1, timeout=60_000)
+    view.batch.setValue(4)
+    for picker, name in zip(view.pickers, ("plain20", "resnet20"), strict=True):
+        picker.network.setCurrentIndex(index_of(picker.network, ("preset", name)))
+    lab.show_view("gradients")
+    qtbot.waitUntil(lambda: None not in view.profiles and "shortcuts" in
+                    view.explanation.text(), timeout=60_000)
+    QApplication.processEvents()
+    area = lab.tabs["gradients"]
+    assert not area.verticalScrollBar().isVisible()
+    assert view.explanation.visibleRegion().boundingRect() == view.explanation.rect()
+    assert view.explanation.height() >= 2 * view.fontMetrics().height()  # not squeezed
+    assert view.plots.height() >= 300
+    lab.show_view("compare")
+    QApplication.processEvents()
+    assert not lab.tabs["compare"].verticalScrollBar().isVisible()
+
+
 def test_the_layout_is_remembered_and_view_reset_layout_restores_it(qtbot, window):
     _at_size(qtbot, window, LAPTOP)
     default = _sizes(window)
