@@ -98,7 +98,21 @@ def shot(app, path: Path) -> Path:
 
 
 def close_window(app, window) -> None:
-    window.document.undo_stack.setClean()
+    """Close the window as a user who discards the changes the script made (the question
+    the window asks is answered by its Discard button), then join its threads."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def discard() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QMessageBox):
+            QTimer.singleShot(50, discard)
+            return
+        button = next(b for b in dialog.buttons() if "Discard" in b.text().replace("&", ""))
+        button.click()
+
+    if window.document.modified:
+        QTimer.singleShot(50, discard)
     window.close()
     window.shutdown()
     app.processEvents()
