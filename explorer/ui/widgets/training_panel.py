@@ -364,7 +364,8 @@ class TrainingPanel(QWidget):
             self.set_state("idle")
             best = (f", best test accuracy {100 * event.best_test_accuracy:.2f} %"
                     if event.best_test_accuracy is not None else "")
-            self.progress.setFormat(f"{event.status} · {event.epochs_done} epochs{best}")
+            n = event.epochs_done
+            self.progress.setFormat(f"{event.status} · {n} epoch{'s' if n != 1 else ''}{best}")
             if event.status == "finished":
                 self.progress.setValue(self.progress.maximum())
             self.status.setText(f"{event.status}: {event.reason}{best} · "
