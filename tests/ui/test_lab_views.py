@@ -127,6 +127,8 @@ def test_compare_runs_then_diff_their_networks(qtbot, window, lab):
     marks = {view.table.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole).point.info.path:
              view.table.topLevelItem(i).text(7) for i in range(2)}
     assert {p for p, mark in marks.items() if mark} == front
+    star = view.table.topLevelItem(0).textAlignment(7)   # under its header, not at the far
+    assert Qt.AlignmentFlag(star) & Qt.AlignmentFlag.AlignLeft  # end of the stretched column
     clicked = next(p for p in points if view._scatter_runs[p.data()].point.info.path == wide)
     view._point_clicked(view.scatter, [clicked])
     assert view.selected().point.info.path == wide
