@@ -61,6 +61,7 @@ def app_child() -> None:
     from PySide6.QtCore import QEvent, QObject
 
     from explorer.ui.app import launch
+    from explorer.ui.background import wait_detached
 
     app, window = launch([])
     marks: dict[str, float] = {}
@@ -82,6 +83,7 @@ def app_child() -> None:
 
     window.loaded.connect(loaded)
     app.exec()
+    wait_detached()  # as `explorer` does: a start-up task still running ends by itself
 
 
 class XWatcher:

@@ -298,6 +298,7 @@ def test_mnist_sample_integration(tmp_path):
     config = TrainConfig(epochs=1, max_batches_per_epoch=20, device="cpu", lr=0.05)
     events = run(spec, config, dataset=mnist, run_dir=tmp_path)
     assert events[-1].status == "finished"
+    assert events[-1].reason == "trained 1 epoch"
     assert of(events, EpochEnd)[0].test_accuracy > 0.5
     loaded = load_checkpoint(events[-1].checkpoint)
     assert loaded.mean == mnist.mean and loaded.classes == mnist.classes

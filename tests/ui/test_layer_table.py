@@ -293,8 +293,9 @@ def test_tooltips_show_what_the_user_typed_literally(table, course):
 
 
 def test_tooltip_shows_the_cost_run_in_a_blocks_own_forward(table):
+    from functional_net import ATTENTION, CONV, FUNCTIONAL_TOTAL, MATMUL, Wrapper
+
     from explorer.core.inspector import inspect_module
-    from tests.core.test_costs import ATTENTION, CONV, FUNCTIONAL_TOTAL, MATMUL, Wrapper
 
     table.set_summary(inspect_module(Wrapper(), (3, 4, 4), depth=3))
     block = _find(table, "0: block")
