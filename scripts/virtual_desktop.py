@@ -29,22 +29,36 @@ def free_display(first: int = 90) -> str:
     return f":{n}"
 
 
+def _start_xvfb(size: str) -> tuple[str, subprocess.Popen]:
+    """Xvfb on a free display; when another script took that number at the same moment (our
+    server exits: the display is in use), the next one."""
+    first = 90
+    for _ in range(20):
+        display = free_display(first)
+        proc = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{size}x24", "-nolisten",
+                                 "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        socket = Path(f"/tmp/.X11-unix/X{display[1:]}")
+        for _ in range(200):
+            if proc.poll() is not None or socket.exists():
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)  # a server that lost the race has exited by now
+        if proc.poll() is None and socket.exists():
+            return display, proc
+        proc.kill()
+        proc.wait()
+        first = int(display[1:]) + 1
+    raise SystemExit("Xvfb did not start")
+
+
 @contextlib.contextmanager
 def virtual_desktop(size: str = "1366x768", wm: bool = True) -> Iterator[str]:
     """Start Xvfb (``size`` as ``WxH``) and openbox; yield the display; stop both after."""
     if shutil.which("Xvfb") is None:
         raise SystemExit("Xvfb is not installed (apt install xvfb openbox)")
-    display = free_display()
-    procs = [subprocess.Popen(["Xvfb", display, "-screen", "0", f"{size}x24", "-nolisten",
-                               "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    display, xvfb = _start_xvfb(size)
+    procs = [xvfb]
     try:
-        socket = Path(f"/tmp/.X11-unix/X{display[1:]}")
-        for _ in range(200):
-            if socket.exists():
-                break
-            time.sleep(0.05)
-        else:
-            raise SystemExit(f"Xvfb did not start on {display}")
         if wm and shutil.which("openbox"):
             procs.append(subprocess.Popen(["openbox"], env=dict(os.environ, DISPLAY=display),
                                           stdout=subprocess.DEVNULL,
@@ -98,7 +112,21 @@ def shot(app, path: Path) -> Path:
 
 
 def close_window(app, window) -> None:
-    window.document.undo_stack.setClean()
+    """Close the window as a user who discards the changes the script made (the question
+    the window asks is answered by its Discard button), then join its threads."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def discard() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QMessageBox):
+            QTimer.singleShot(50, discard)
+            return
+        button = next(b for b in dialog.buttons() if "Discard" in b.text().replace("&", ""))
+        button.click()
+
+    if window.document.modified:
+        QTimer.singleShot(50, discard)
     window.close()
     window.shutdown()
     app.processEvents()

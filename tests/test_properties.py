@@ -2,7 +2,8 @@
 
 Architecture files with random blocks, nesting, sizes, types and values at and past every
 bound; option sets for every command; corrupt checkpoints. Each property has a small example
-budget and a deadline per example, so the file runs in well under a minute on two cores.
+budget, so the file runs in well under a minute on two cores; no per-example deadline (a
+timing is not what these check, and a loaded machine made one example take 11 s).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from explorer.core.spec import ArchitectureSpec, SpecError
 from explorer.core.summary import Summary
 from explorer.training import CheckpointError, load_checkpoint
 
-QUICK = settings(max_examples=40, deadline=10_000, derandomize=True,
+QUICK = settings(max_examples=40, deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                         HealthCheck.function_scoped_fixture])
 

@@ -192,3 +192,28 @@ def test_recent_files_newest_first_without_duplicates(tmp_path):
     assert recent[0] == str((tmp_path / "5.json").resolve()) and len(recent) == MAX_RECENT
     assert recent.count(str((tmp_path / "5.json").resolve())) == 1
     assert recent[1] == str((tmp_path / f"{MAX_RECENT + 1}.json").resolve())
+
+
+def test_its_own_record_is_never_offered_even_by_a_lock_that_lets_it_in_again(tmp_path):
+    """A lock its own process may take twice (POSIX record locks are per process): the
+    instance's own record is still not an orphan, neither offered nor cleaned up."""
+
+    class ReentrantLock:
+        def __init__(self, path: Path) -> None:
+            self.path = path
+
+        def try_lock(self) -> bool:
+            return True
+
+        def unlock(self) -> None:
+            pass
+
+    _saved, edited = _edited()
+    session = Session(tmp_path, ReentrantLock, instance_id="a")
+    session.begin()
+    session.save(Work(edited, None, True))
+    assert session.orphans() == []
+    session.save(Work(edited, None, False))
+    assert session.orphans() == []
+    assert Work.from_dict(json.loads((tmp_path / "a.json").read_text())["work"]).spec == edited
+    session.end()

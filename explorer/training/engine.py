@@ -353,7 +353,8 @@ class _Run:
         except torch.OutOfMemoryError:
             outcome = ("failed", self._out_of_memory_reason())
         else:
-            outcome = ("finished", f"trained {self.config.epochs} epochs")
+            n = self.config.epochs
+            outcome = ("finished", f"trained {n} epoch{'s' if n != 1 else ''}")
         if outcome[0] == "failed" and self.device.type == "cuda":
             torch.cuda.empty_cache()
         yield from self._finish(*outcome)

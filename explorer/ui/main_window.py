@@ -597,7 +597,7 @@ class MainWindow(QMainWindow):
         """The editor tree's right-click menu at ``pos`` (viewport coordinates): insert a
         block after the one under the mouse (at the end on empty space), and the Edit menu's
         actions on the selection."""
-        from explorer.ui.widgets.palette import GROUPS
+        from explorer.ui.widgets.palette import GROUPS, starter_block_dict
 
         if not self.tree.indexAt(pos).isValid():
             self.tree.clearSelection()
@@ -611,8 +611,9 @@ class MainWindow(QMainWindow):
                 sub = insert.addMenu(titles[category])
                 for name in names:
                     action = sub.addAction(name)
+                    block = starter_block_dict(self._block_defs[name])  # as the palette's
                     action.triggered.connect(
-                        lambda _c=False, n=name: self._insert_from_palette({"type": n}))
+                        lambda _c=False, b=block: self._insert_from_palette(dict(b)))
         insert.setEnabled(not insert.isEmpty() and not self.document.read_only)
         if self.tree.current_path() is not None:
             for group in ((self.act_delete, self.act_duplicate, self.act_up, self.act_down),

@@ -38,7 +38,7 @@ class TrainJob:
 
     ``spec`` is an ``ArchitectureSpec``, or a
     :class:`~explorer.core.pyfile.network.FileNetwork` (a user's file, built in the worker);
-    ``label`` names the network version being trained (e.g. ``"course-resnet v4"``);
+    ``label`` names the network being trained (e.g. ``"course-resnet"``);
     ``dataset`` is a data set already in memory (tests, benchmarks), else
     ``config.dataset`` is loaded in the worker.
     """

@@ -159,6 +159,8 @@ class TrainingController(QObject):
         runner.failed.connect(self._on_failed)
         runner.cancelled.connect(self._on_cancelled)
         runner.loading.connect(panel.on_loading)
+        runner.running_changed.connect(  # the panel no longer says "Training …" once it ended
+            lambda running: None if running else self._document_changed())
         self.inference.result.connect(self._on_result)
         self.inference.error.connect(self._on_error)
         self.canvas.drawing_changed.connect(self._on_drawing)

@@ -148,3 +148,12 @@ def test_format_path_reads_like_the_error_messages():
     assert format_path(spec, (1, "body", 0)) == "block 1 (residual) › body[0] (conv2d)"
     assert format_path(spec, (2, "branches", 1, 1)) == (
         "block 2 (parallel) › branches[1][1] (sigmoid)")
+
+
+def test_wrapping_several_blocks_in_parallel_puts_them_in_one_branch():
+    """Two blocks wrapped in parallel run one after the other in its only branch, so the
+    network computes what it did."""
+    wrapped = edit.wrap(net(), [(1,), (2,)], "parallel")
+    branches = wrapped.blocks[1].params["branches"]
+    assert len(branches) == 1 and types(branches[0]) == types(net().blocks[1:3])
+    assert edit.unwrap(wrapped, (1,)) == net()

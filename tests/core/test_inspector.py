@@ -150,3 +150,15 @@ def test_inspecting_a_live_module_leaves_it_working():
     inspect_module(model, (1, 4, 4))
     assert all(not p.is_meta for p in model.parameters())
     assert torch.equal(model(x), before)
+
+
+def test_frozen_parameters_are_counted_but_not_as_trainable():
+    """A module whose first convolution is frozen (a user's file may do it): the total counts
+    it, the trainable count does not, and each row keeps its own parameters."""
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))
+    model[0].requires_grad_(False)
+    summary = inspect_module(model, (1, 28, 28))
+    frozen, head = 4 * 9 + 4, 4 * 26 * 26 * 10 + 10
+    assert summary.total_params == frozen + head
+    assert summary.trainable_params == head
+    assert [r.params for r in summary.layers] == [frozen, 0, 0, head]

@@ -217,3 +217,28 @@ def test_a_newer_generation_stops_a_running_inspection(tmp_path):
     finally:
         os.close(read)
         os.close(write_end)
+
+
+def test_an_error_in_a_helper_names_the_innermost_line(tmp_path):
+    """``forward`` (line 14) calls a helper of the file whose line 5 fails: the problem is
+    line 5, and the details list both lines, outermost first."""
+    path = write(tmp_path, "helper.py", """\
+        from torch import nn
+
+
+        def regroup(x):
+            return x.view(x.shape[0], 5, -1)
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(784, 10)
+
+            def forward(self, x):
+                return self.fc(regroup(x).flatten(1))
+        """)
+    problem = inspect(path).problem
+    assert problem is not None and problem.kind == "forward", problem
+    assert problem.line == 5 and problem.code == "return x.view(x.shape[0], 5, -1)", problem
+    assert problem.details.index("line 14") < problem.details.index("line 5")

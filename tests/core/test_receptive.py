@@ -169,3 +169,21 @@ def test_inspecting_on_one_thread_leaves_a_network_on_another_alone():
         stop.set()
         worker.join()
     assert not failures and runs[0] > 0
+
+
+def test_a_functional_pooling_without_a_stride_steps_by_its_kernel():
+    """``F.max_pool2d(x, 2)`` in a file's ``forward`` strides by 2, as PyTorch does: the
+    3×3 conv after it sees 4 + 2·2 = 8 pixels, 2 apart."""
+    import torch.nn.functional as F
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1, self.conv2 = nn.Conv2d(1, 4, 3), nn.Conv2d(4, 4, 3)
+
+        def forward(self, x):
+            return self.conv2(F.max_pool2d(self.conv1(x), 2))
+
+    rows = inspect_module(Net(), (1, 28, 28)).layers
+    assert [(r.name, r.receptive_field, r.effective_stride) for r in rows] == [
+        ("conv1", 3, 1), ("conv2", 8, 2)]

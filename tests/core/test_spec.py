@@ -226,3 +226,16 @@ def test_errors_carry_the_block_path(blocks, block_path):
         validate(make(blocks))
     assert info.value.block_path == block_path
     assert info.value.block == 0 if block_path[0] == 0 else info.value.block == 1
+
+
+@pytest.mark.parametrize("edge, past, words", [
+    (1.0, 1.01, ["momentum = 1.01", "≤ 1"]),
+    (0.0, -0.01, ["momentum = -0.01", "≥ 0"]),
+])
+def test_a_value_on_an_inclusive_bound_is_valid_and_one_past_it_is_not(edge, past, words):
+    """The bound a message shows as ``≤ 1`` or ``≥ 0`` is itself accepted."""
+    assert validate(make([{"type": "batch_norm2d", "momentum": edge}]))[0]["momentum"] == edge
+    with pytest.raises(SpecError) as info:
+        validate(make([{"type": "batch_norm2d", "momentum": past}]))
+    for word in words:
+        assert word in str(info.value)

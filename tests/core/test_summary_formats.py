@@ -39,3 +39,28 @@ def test_counts_read_as_the_table_shows_them():
     assert format_count(1_000_000) == "1.00 M"
     assert format_count(2_754_000) == "2.75 M"
     assert format_count(1_814_000_000) == "1.81 G"
+
+
+def test_csv_cells_are_the_rows_numbers_in_their_columns():
+    """LeNet's conv1 and conv2 as a spreadsheet reads them: 156 parameters and 6·28·28·26
+    multiply-adds, then receptive field and stride, each under its own header."""
+    rows = list(csv.DictReader(io.StringIO(summary_csv(inspect_spec(preset_spec("lenet"))))))
+    assert rows[0] == {"Depth": "1", "Layer": "conv1", "Type": "conv2d", "Output": "6×28×28",
+                       "Params": "156", "Mult-adds": str(156 * 28 * 28),
+                       "Receptive field": "5", "Stride": "1"}
+    conv2 = rows[3]
+    assert (conv2["Params"], conv2["Mult-adds"]) == ("2416", str(2416 * 10 * 10))
+    assert (conv2["Receptive field"], conv2["Stride"]) == ("14", "2")
+
+
+def test_markdown_totals_say_how_many_parameters_train():
+    """A module with a frozen convolution: the Markdown totals count its parameters, not as
+    trainable ones."""
+    from torch import nn
+
+    from explorer.core.inspector import inspect_module
+
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))
+    model[0].requires_grad_(False)
+    text = summary_markdown(inspect_module(model, (1, 28, 28), name="frozen"))
+    assert "- Parameters: 27,090 (27,050 trainable)" in text

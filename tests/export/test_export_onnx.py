@@ -50,3 +50,30 @@ def test_every_block_type_exports_to_onnx(tmp_path):
     write_export(spec, "onnx", path)
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     assert _run_onnx(path, torch.randn(1, *spec.input_shape)).shape == (1, spec.num_classes)
+
+
+def test_a_non_square_input_and_kernel_export_as_they_are(tmp_path):
+    """A 1×20×24 input through a 3×5 kernel: the ONNX file takes 20×24 images, its Conv has
+    the 3×5 kernel, and it gives the app's scores."""
+    from explorer.core.spec import ArchitectureSpec
+
+    spec = ArchitectureSpec.from_dict({
+        "name": "oblong", "input_shape": [1, 20, 24], "num_classes": 3, "blocks": [
+            {"type": "conv2d", "out_channels": 4, "kernel_size": [3, 5], "stride": [2, 1]},
+            {"type": "flatten"}, {"type": "linear", "out_features": "classes"},
+        ]})
+    app = build_model(spec, device="cpu")
+    randomise(app, 2)
+    path = tmp_path / "oblong.onnx"
+    from explorer.export.onnx_export import write_onnx
+
+    write_onnx(app, tuple(spec.input_shape), path, spec.name)
+    model = onnx.load(str(path))
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim[1:]]
+    assert dims == [1, 20, 24]
+    (conv,) = [n for n in model.graph.node if n.op_type == "Conv"]
+    attributes = {a.name: list(a.ints) for a in conv.attribute}
+    assert attributes["kernel_shape"] == [3, 5] and attributes["strides"] == [2, 1]
+    x = torch.randn(2, 1, 20, 24, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        torch.testing.assert_close(_run_onnx(path, x), app.eval()(x), rtol=1e-4, atol=1e-4)

@@ -226,3 +226,20 @@ def test_a_non_square_window_is_exported_as_it_is_and_the_checkpoint_loads(tmp_p
     x = torch.randn(2, 1, 20, 24, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         torch.testing.assert_close(exported.eval()(x), app.eval()(x))
+
+
+@pytest.mark.parametrize("layer", [
+    torch.nn.MaxPool2d(3, 2, ceil_mode=True), torch.nn.AvgPool2d(2, ceil_mode=True),
+    torch.nn.MaxPool2d((2, 3), (2, 1), padding=(1, 0)),
+])
+def test_a_pooling_layers_code_rebuilds_it_and_its_output_size(layer):
+    """The code written for a pooling layer makes the same layer: kernel, stride, padding
+    and ceil_mode, so a 7×7 map pools to the same size."""
+    from explorer.export.pytorch import module_expressions
+
+    (expression,), _, _ = module_expressions([("pool", layer)])
+    rebuilt = eval(expression, {"nn": torch.nn})  # our own generated code
+    for name in ("kernel_size", "stride", "padding", "ceil_mode"):
+        assert getattr(rebuilt, name) == getattr(layer, name), (name, expression)
+    x = torch.randn(1, 2, 7, 7)
+    assert rebuilt(x).shape == layer(x).shape

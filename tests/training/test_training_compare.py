@@ -116,3 +116,10 @@ def _spec_of(path: Path):
 
     return ArchitectureSpec.from_dict(
         json.loads((path / "config.json").read_text())["architecture"])
+
+
+def test_a_run_of_the_same_cost_and_lower_accuracy_is_off_the_front():
+    """Two runs of 200 parameters: the less accurate one is beaten, whatever the order."""
+    points = [point("worse", 0.94, 200), point("b", 0.95, 200), point("a", 0.90, 100)]
+    assert [p.label for p in pareto_front(points, "params")] == ["a", "b"]
+    assert [p.label for p in pareto_front(points[::-1], "params")] == ["a", "b"]

@@ -298,6 +298,7 @@ def test_mnist_sample_integration(tmp_path):
     config = TrainConfig(epochs=1, max_batches_per_epoch=20, device="cpu", lr=0.05)
     events = run(spec, config, dataset=mnist, run_dir=tmp_path)
     assert events[-1].status == "finished"
+    assert events[-1].reason == "trained 1 epoch"
     assert of(events, EpochEnd)[0].test_accuracy > 0.5
     loaded = load_checkpoint(events[-1].checkpoint)
     assert loaded.mean == mnist.mean and loaded.classes == mnist.classes
@@ -529,3 +530,31 @@ def test_train_accuracy_is_the_share_of_images_right(spec, dataset, config):
     events = run(spec, config, dataset=dataset, model=model)
     (epoch,) = of(events, EpochEnd)
     assert epoch.train_accuracy == 0.25 and epoch.test_accuracy == 0.25
+
+
+def test_a_tie_keeps_the_earlier_best_checkpoint(monkeypatch, tmp_path, spec, dataset, config):
+    """Epoch 2 only equals epoch 1's accuracy: epoch 1 stays the best (the first to reach
+    it), and its weights are the best checkpoint's."""
+    from explorer.training import engine
+
+    scripted = iter([(0.5, 0.80), (0.3, 0.80)])
+    monkeypatch.setattr(engine._Run, "_evaluate", lambda self: next(scripted))
+    config = dataclasses.replace(config, epochs=2, max_batches_per_epoch=2)
+    events = run(spec, config, dataset=dataset, run_dir=tmp_path)
+    assert [e.is_best for e in of(events, EpochEnd)] == [True, False]
+    assert [(s.path, s.epoch) for s in of(events, CheckpointSaved)
+            if s.path.startswith(str(tmp_path / "best"))] == [(str(tmp_path / "best.json"), 1)]
+    assert load_checkpoint(tmp_path / "best").epoch == 1
+
+
+def test_metrics_csv_has_the_learning_rate_each_epoch_trained_with(tmp_path, spec, dataset,
+                                                                   config):
+    """A step schedule halving the rate every epoch: the lr column reads 0.05, 0.025,
+    0.0125, the rate of each epoch's batches (not the configured one)."""
+    config = dataclasses.replace(config, epochs=3, schedule="step", step_size=1, gamma=0.5,
+                                 max_batches_per_epoch=1)
+    events = run(spec, config, dataset=dataset, run_dir=tmp_path)
+    assert [b.lr for b in of(events, BatchEnd)] == [0.05, 0.025, 0.0125]
+    with open(tmp_path / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [float(row["lr"]) for row in rows] == [0.05, 0.025, 0.0125]

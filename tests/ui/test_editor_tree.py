@@ -129,3 +129,22 @@ def test_the_detail_column_follows_an_edit(qtbot):
 
     doc.edit("kernel", set_param(doc.spec, (0,), "kernel_size", [3, 5]))
     assert tree.model_.index_of_path((0,)).siblingAtColumn(1).data() == "3×5, 6 ch, p2"
+
+
+def test_dragging_to_the_same_index_of_another_branch_moves_it(tree):
+    """The first block of branch 0 dragged to the end of branch 1 (index 1, as it had in its
+    own branch plus one): it moves, one undo step; dropped back where it was, nothing."""
+    doc, model = tree.document, tree.model_
+    src = (1, "branches", 0, 0)
+    mime = model.mimeData([model.index_of_path(src)])
+    other = model.index_of_path((1, "branches", 1), kind="list")
+    assert model.dropMimeData(mime, Qt.DropAction.MoveAction, 1, 0, other)
+    branches = block_at(doc.spec, (1,)).params["branches"]
+    assert [b.type for b in branches[0]] == ["relu", "conv2d"]
+    assert [b.params["out_channels"] for b in branches[1]] == [5, 2]
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    own = model.index_of_path((1, "branches", 0), kind="list")
+    assert not model.dropMimeData(model.mimeData([model.index_of_path(src)]),
+                                  Qt.DropAction.MoveAction, 1, 0, own)
+    assert doc.spec == BRANCHY and doc.undo_stack.count() == 1

@@ -138,6 +138,14 @@ def test_the_trees_menu_inserts_deletes_and_wraps_the_block_under_the_mouse(qtbo
     fresh_summary(qtbot, window, lambda: _context_menu(qtbot, tree.viewport(), pos,
                                                        ("Delete",)))
     assert types(window)[:4] == ["conv2d", "max_pool2d", "relu", "inception_a"]
+    # a block with required settings gets the palette's starting values: a valid network
+    pos = tree.visualRect(index_of(window, (0,))).center()          # conv1
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    fresh_summary(qtbot, window, lambda: _context_menu(qtbot, tree.viewport(), pos, (
+        "Insert after", "Layers", "conv2d")))
+    inserted = window.document.spec.blocks[1]
+    assert inserted.type == "conv2d" and inserted.params["out_channels"] == 16
+    assert window.latest_summary.error is None
     # on empty space: only Insert, at the end
     bottom = QPoint(10, tree.viewport().height() - 5)
     assert _context_menu(qtbot, tree.viewport(), bottom) == ["Insert"]

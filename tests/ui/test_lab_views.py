@@ -143,6 +143,8 @@ def test_compare_runs_then_diff_their_networks(qtbot, window, lab):
     marks = {view.table.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole).point.info.path:
              view.table.topLevelItem(i).text(7) for i in range(2)}
     assert {p for p, mark in marks.items() if mark} == front
+    star = view.table.topLevelItem(0).textAlignment(7)   # under its header, not at the far
+    assert Qt.AlignmentFlag(star) & Qt.AlignmentFlag.AlignLeft  # end of the stretched column
     clicked = next(p for p in points if view._scatter_runs[p.data()].point.info.path == wide)
     view._point_clicked(view.scatter, [clicked])
     assert view.selected().point.info.path == wide
@@ -229,3 +231,60 @@ def test_closing_during_the_experiment_asks_and_stops_it(qtbot, window, lab):
     window.shutdown()
     assert not lab.experiment_jobs.running
 
+
+
+def test_the_diff_view_reads_old_then_new(qtbot):
+    """LeNet with conv1 widened from 6 to 8 channels: each changed layer reads old → new
+    (shape, parameters), and the changed block names its parameter's old and new value."""
+    from explorer.core import edit
+    from explorer.core.diff import diff_specs
+    from explorer.core.inspector import inspect_spec
+    from explorer.ui.widgets.arch_diff import ArchitectureDiffView
+
+    old = preset_spec("lenet")
+    new = edit.set_param(old, (0,), "out_channels", 8)
+    view = ArchitectureDiffView()
+    qtbot.addWidget(view)
+    view.set_diff(diff_specs(old, new, old_summary=inspect_spec(old, depth=8),
+                             new_summary=inspect_spec(new, depth=8)))
+    conv1, conv2 = view.layers.topLevelItem(0), view.layers.topLevelItem(3)
+    assert (conv1.text(0), conv2.text(0)) == ("block 0 (conv2d)", "block 3 (conv2d)")
+    assert (conv1.text(1), conv1.text(2)) == ("6×28×28 → 8×28×28", "156 → 208")
+    assert (conv2.text(1), conv2.text(2)) == ("16×10×10", "2,416 → 3,216")
+    block = view.blocks.topLevelItem(0)
+    assert block.text(0) == "~" and block.text(3) == "out_channels 6 → 8"
+
+
+def test_the_run_table_reads_each_runs_numbers_in_its_column(qtbot, tmp_path):
+    """Two runs: the table reads 95.00 % and 90.00 %, their parameters, multiply-adds and
+    time; the smaller, less accurate one and the better one are both on the front."""
+    from explorer.training.compare import RunPoint
+    from explorer.training.runs import RunInfo
+    from explorer.ui.widgets.run_compare import COLUMNS, RunCompareView, RunData
+
+    def data(name, accuracy, params, time):
+        info = RunInfo(tmp_path / name, name, "", "d", "cpu", 3, 2, accuracy, None, None, {})
+        return RunData(RunPoint(info, accuracy, params, 10 * params, time))
+
+    view = RunCompareView()
+    qtbot.addWidget(view)
+    view.set_runs([data("big", 0.95, 2000, 12.5), data("small", 0.9, 100, 3.0)])
+    rows = [[view.table.topLevelItem(r).text(c) for c in range(len(COLUMNS))] for r in range(2)]
+    assert [row[2:] for row in rows] == [
+        ["2/3", "95.00 %", "2,000", "20,000", "12.5", "★"],
+        ["2/3", "90.00 %", "100", "1,000", "3.0", "★"]]
+
+
+def test_the_gradient_lab_states_the_spread_and_the_first_last_ratio(qtbot):
+    """Three convolutions with gradient norms 0.5, 8 and 2.5: the status reads a spread of
+    16.0× (largest over smallest) and a first/last ratio of 0.2× (0.5 over 2.5)."""
+    from explorer.training.gradients import GradientProfile, LayerGradient
+    from explorer.ui.widgets.gradient_lab import GradientLabView
+
+    layers = tuple(LayerGradient(f"conv{i}", "Conv2d", i, 10, norm, 0.0, 1.0)
+                   for i, norm in enumerate((0.5, 8.0, 2.5), start=1))
+    view = GradientLabView()
+    qtbot.addWidget(view)
+    view.set_profile(0, GradientProfile("A", "plain", layers, 2.3456, 64, 0, "mnist"))
+    assert view.status.text() == (
+        "A: gradient spread 16.0× (first/last conv 0.2×), loss 2.346")

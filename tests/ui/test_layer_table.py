@@ -293,8 +293,9 @@ def test_tooltips_show_what_the_user_typed_literally(table, course):
 
 
 def test_tooltip_shows_the_cost_run_in_a_blocks_own_forward(table):
+    from functional_net import ATTENTION, CONV, FUNCTIONAL_TOTAL, MATMUL, Wrapper
+
     from explorer.core.inspector import inspect_module
-    from tests.core.test_costs import ATTENTION, CONV, FUNCTIONAL_TOTAL, MATMUL, Wrapper
 
     table.set_summary(inspect_module(Wrapper(), (3, 4, 4), depth=3))
     block = _find(table, "0: block")
@@ -305,3 +306,19 @@ def test_tooltip_shows_the_cost_run_in_a_blocks_own_forward(table):
     proj = table.model.index(0, 0, block)
     assert proj.data() == "proj"
     assert "own forward" not in proj.data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_totals_show_the_trainable_parameters_of_a_partly_frozen_network(table):
+    """A network whose first convolution is frozen: the totals bar says how many of its
+    parameters train, not the total twice."""
+    from torch import nn
+
+    from explorer.core.inspector import inspect_module
+
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))
+    model[0].requires_grad_(False)
+    table.set_summary(inspect_module(model, (1, 28, 28), name="frozen"))
+    total, frozen = 4 * 9 + 4 + 4 * 26 * 26 * 10 + 10, 4 * 9 + 4
+    text = table.totals.text()
+    assert f"Parameters <b>{total:,}</b>" in text
+    assert f"trainable <b>{total - frozen:,}</b>" in text

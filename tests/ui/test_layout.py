@@ -3,9 +3,18 @@ on a 1920×1080 screen (the client areas openbox leaves under its title bar)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from PySide6.QtCore import QRect
-from PySide6.QtWidgets import QApplication, QTabBar, QToolButton
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QStyle,
+    QStyleOptionComboBox,
+    QTabBar,
+    QToolButton,
+)
 from ui_helpers import close_window, make_window
 
 from explorer.ui.workspaces import BUILD, TRAIN
@@ -60,8 +69,8 @@ def test_every_tab_title_is_shown_in_full(qtbot, window, size):
         titles += [bar.tabText(i) for bar in window.findChildren(QTabBar) if bar.isVisible()
                    for i in range(bar.count())]
         assert _hidden_tab_titles(window) == []
-    for title in ("Build", "Train && look", "Diagram", "Code", "Curves", "Draw",
-                  "Feature maps", "Confusion", "Runs"):
+    for title in ("Build", "Train && look", "Diagram", "Code", "Diff", "Curves", "Draw",
+                  "Feature maps", "Confusion", "Runs", "Gradient lab", "Compare runs"):
         assert title in titles
 
 
@@ -98,6 +107,61 @@ def test_the_training_panel_never_scrolls_sideways(qtbot, window):
     assert area.width() <= 440                       # it fits its column: no wider panel
     assert window.workspaces.areas["look"].width() >= 900
     panel.set_state("idle")
+
+
+@pytest.mark.parametrize("size", [LAPTOP, DESKTOP], ids=["1366x768", "1920x1080"])
+def test_the_training_panels_choices_are_not_cut(qtbot, window, size):
+    """Every choice the settings offer by default reads in full in its closed box (a folder's
+    path may not: the box's tooltip then says it)."""
+    _at_size(qtbot, window, size)
+    window.training.show_view("training")
+    QApplication.processEvents()
+    panel = window.training.panel
+    cut = []
+    for name, combo in panel.editors.items():
+        if not isinstance(combo, QComboBox) or not combo.isVisible():
+            continue
+        option = QStyleOptionComboBox()
+        combo.initStyleOption(option)
+        room = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                            QStyle.SubControl.SC_ComboBoxEditField, combo)
+        for i in range(combo.count()):
+            text = combo.itemText(i)
+            has_path = re.search(r"(^|[ (])/\w", text)
+            if not has_path and combo.fontMetrics().horizontalAdvance(text) > room.width():
+                cut.append(f"{name}: {text}")
+    assert cut == []
+    dataset = panel.editors["dataset"]
+    assert dataset.currentText() == "MNIST sample: 4,000 train, 500 test"
+    assert dataset.toolTip().startswith(dataset.currentText())
+    dataset.setCurrentIndex(dataset.findData("cifar10"))
+    assert dataset.toolTip().startswith("cifar10 (needs internet once)")
+
+
+def test_the_lab_views_fit_a_laptop_screen(qtbot, window):
+    """At 1366×768 the gradient lab's plots and explanation need no scrolling, nor does the
+    run comparison."""
+    from explorer.ui.widgets.gradient_lab import index_of
+
+    _at_size(qtbot, window, LAPTOP)
+    lab = window.lab
+    view = lab.gradients
+    qtbot.waitUntil(lambda: view.pickers[0].network.count() > 1, timeout=60_000)
+    view.batch.setValue(4)
+    for picker, name in zip(view.pickers, ("plain20", "resnet20"), strict=True):
+        picker.network.setCurrentIndex(index_of(picker.network, ("preset", name)))
+    lab.show_view("gradients")
+    qtbot.waitUntil(lambda: None not in view.profiles and "shortcuts" in
+                    view.explanation.text(), timeout=60_000)
+    QApplication.processEvents()
+    area = lab.tabs["gradients"]
+    assert not area.verticalScrollBar().isVisible()
+    assert view.explanation.visibleRegion().boundingRect() == view.explanation.rect()
+    assert view.explanation.height() >= 2 * view.fontMetrics().height()  # not squeezed
+    assert view.plots.height() >= 300
+    lab.show_view("compare")
+    QApplication.processEvents()
+    assert not lab.tabs["compare"].verticalScrollBar().isVisible()
 
 
 def test_the_layout_is_remembered_and_view_reset_layout_restores_it(qtbot, window):

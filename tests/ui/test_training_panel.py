@@ -107,6 +107,16 @@ def test_the_device_list_without_a_gpu(panel):
         assert combo.itemText(0) in ("Automatic (CPU)", "Automatic (Apple GPU (MPS))")
 
 
+@pytest.mark.parametrize(("epochs", "text"), [(1, "1 epoch"), (3, "3 epochs")])
+def test_the_end_of_a_run_counts_its_epochs(panel, epochs, text):
+    from explorer.training.events import Finished
+
+    panel.on_event(Finished(status="finished", reason=f"trained {text}", epochs_done=epochs,
+                            best_test_accuracy=0.238, test_accuracy=0.2, checkpoint=None,
+                            elapsed=80.0, samples_per_second=52.0))
+    assert panel.progress.format() == f"finished · {text}, best test accuracy 23.80 %"
+
+
 def test_progress_and_eta_follow_the_batches_left(panel):
     from explorer.training.events import BatchEnd, Started
 

@@ -179,5 +179,6 @@ def test_the_train_menu_and_the_version_being_trained(qtbot, app_window):
     assert controller.job.label.startswith("tiny-digits, run of ")
     controller.stop()
     qtbot.waitUntil(lambda: not controller.runner.running, timeout=TIMEOUT)
+    assert controller.panel.network.text() == "Start (F5) trains tiny-digits as it is now."
     window.document.undo_stack.undo()
     assert window.document.spec.init == "default"

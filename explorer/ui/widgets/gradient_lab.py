@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -37,6 +38,7 @@ EXPERIMENT_STYLE = {  # plain dashed, residual solid; 56 layers thick
     "resnet56": ("#08306b", Qt.PenStyle.SolidLine, 3),
 }
 REDRAW_MS = 200
+PLOTS_MIN_HEIGHT = 260
 SMOOTHING = 0.9
 
 
@@ -185,7 +187,7 @@ class GradientLabView(LabView):
         options.addWidget(self.overlay, 1, 0, 1, 2)
         options.addWidget(self.batch_norm, 1, 2, 1, 2)
         options.setColumnStretch(4, 1)
-        self.plots = pg.GraphicsLayoutWidget()
+        self.plots = _plots()
         self.plots.setBackground(self.palette().color(self.backgroundRole()))
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -312,7 +314,7 @@ class GradientLabView(LabView):
             f'<span style="color:{colour}; font-weight:bold">'
             f'{"╍╍" if style == Qt.PenStyle.DashLine else "━━"}</span> {name}'
             for name, (colour, style, _width) in EXPERIMENT_STYLE.items()))
-        self.experiment_plots = pg.GraphicsLayoutWidget()
+        self.experiment_plots = _plots()
         self.experiment_plots.setBackground(self.palette().color(self.backgroundRole()))
         self.loss_plot = self.experiment_plots.addPlot(row=0, col=0,
                                                        title="Training loss (smoothed)")
@@ -419,3 +421,13 @@ def _spread_text(profile) -> str:
         return f"{profile.label}: fewer than two convolutions"
     return (f"{profile.label}: gradient spread {profile.spread:,.1f}× (first/last conv "
             f"{profile.first_last_ratio:,.1f}×), loss {profile.loss:.3f}")
+
+
+def _plots() -> pg.GraphicsLayoutWidget:
+    """A plot area that takes the height left to it (at least two readable plots): its
+    preferred height is not asked for, so that the text under it is not pushed out of a
+    1366×768 window."""
+    plots = pg.GraphicsLayoutWidget()
+    plots.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+    plots.setMinimumHeight(PLOTS_MIN_HEIGHT)
+    return plots

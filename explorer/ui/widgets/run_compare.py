@@ -176,8 +176,9 @@ class RunCompareView(LabView):
             f"{p.params:,}" if p.params is not None else "—",
             f"{p.mult_adds:,}" if p.mult_adds is not None else "—",
             f"{p.train_time:.1f}" if p.train_time is not None else "—", ""])
-        for column in range(2, len(COLUMNS)):
+        for column in range(2, len(COLUMNS) - 1):
             item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight)
+        item.setTextAlignment(len(COLUMNS) - 1, Qt.AlignmentFlag.AlignLeft)  # under "Front"
         item.setData(0, Qt.ItemDataRole.UserRole, data)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(0, Qt.CheckState.Checked if p.info.path in self._checked

@@ -72,7 +72,7 @@ def dataset_choices() -> list[tuple[str, str]]:
     root = default_data_dir()
     downloaded = {"mnist": root / "MNIST", "fashion-mnist": root / "FashionMNIST",
                   "cifar10": root / "cifar-10-batches-py"}
-    labels = {"mnist-sample": "MNIST sample (bundled: 4,000 train / 500 test)"}
+    labels = {"mnist-sample": "MNIST sample: 4,000 train, 500 test"}
     result = []
     for source in list_sources():
         if source in labels:
@@ -82,7 +82,7 @@ def dataset_choices() -> list[tuple[str, str]]:
         elif source in downloaded and downloaded[source].is_dir():
             label = f"{source}, full (downloaded in {downloaded[source]})"
         else:
-            label = f"{source} (downloads once, needs internet)"
+            label = f"{source} (needs internet once)"
         result.append((source, label))
     return result
 
@@ -193,7 +193,7 @@ class TrainingPanel(QWidget):
                            for value in INITS],
                           "The network's weight initialisation (saved with it)")
         if name == "dataset":
-            folder = (CHOOSE_FOLDER, "A folder (IDX files or one sub-folder per class)…")
+            folder = (CHOOSE_FOLDER, "Your folder (IDX or class folders)…")
             combo = _combo([*dataset_choices(), folder],
                            "Every data set the engine offers; the bundled sample is offline")
             combo.activated.connect(self._maybe_choose_folder)
@@ -299,7 +299,7 @@ class TrainingPanel(QWidget):
     # ----------------------------------------------------------------- the run
 
     def set_network(self, text: str) -> None:
-        """Say which network (and version) a Start would train, or is training."""
+        """Say which network a Start would train, or is training."""
         self.network.setText(text)
 
     def set_state(self, state: str) -> None:
@@ -364,7 +364,8 @@ class TrainingPanel(QWidget):
             self.set_state("idle")
             best = (f", best test accuracy {100 * event.best_test_accuracy:.2f} %"
                     if event.best_test_accuracy is not None else "")
-            self.progress.setFormat(f"{event.status} · {event.epochs_done} epochs{best}")
+            n = event.epochs_done
+            self.progress.setFormat(f"{event.status} · {n} epoch{'s' if n != 1 else ''}{best}")
             if event.status == "finished":
                 self.progress.setValue(self.progress.maximum())
             self.status.setText(f"{event.status}: {event.reason}{best} · "
@@ -379,11 +380,14 @@ class TrainingPanel(QWidget):
 
 
 def _combo(items: list[tuple[Any, str]], tooltip: str) -> QComboBox:
-    """A combo box of ``(value, label)`` items."""
+    """A combo box of ``(value, label)`` items; its tooltip starts with the current choice in
+    full (a long one, such as a folder, may be cut in the box)."""
     combo = QComboBox()
     for value, label in items:
         combo.addItem(label, value)
-    combo.setToolTip(tooltip)
+    combo.currentTextChanged.connect(
+        lambda text: combo.setToolTip("\n".join(filter(None, (text, tooltip)))))
+    combo.setToolTip("\n".join(filter(None, (combo.currentText(), tooltip))))
     return combo
 
 
