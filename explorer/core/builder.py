@@ -365,7 +365,8 @@ def _meta_forward(module: nn.Module, in_shape: Shape) -> Any:
 
         state = {name: t.to("meta") for name, t in tensors}  # meta stand-ins for the weights
         # linear layers, activations and merges answered from shapes: PyTorch's decompositions
-        # of them on the meta device cost a second at their first call (a real build's start)
+        # of them on the meta device cost a second of imports at their first call, in a
+        # process that has not made an optimizer yet (explorer gradients, predict, export)
         with ShapeOnlyMode():
             return functional_call(module, state, (x,), tie_weights=False)
 

@@ -241,10 +241,10 @@ def test_builds_on_another_thread_do_not_disturb_a_seeded_build():
 
 
 def test_a_real_build_finds_linear_shapes_without_pytorchs_meta_decompositions():
-    """A build with real weights (what ``explorer train`` and a training start do first) finds
-    each block's output on meta stand-ins; its linear layers are answered from their shapes,
-    not by PyTorch's Python decomposition of a meta matrix product (about a second of start-up
-    at its first call in a process, which the bare loop of the training benchmark never pays).
+    """A build with real weights (``explorer gradients``, ``predict``, ``export``, a training
+    start) finds each block's output on meta stand-ins; its linear layers are answered from
+    their shapes, not by PyTorch's Python decomposition of a meta matrix product, whose first
+    call costs about a second of imports in a process that has made no optimizer yet.
     """
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_leaves
