@@ -52,6 +52,56 @@ def test_convolution_stacks_keep_their_counts():
         == [0] * 5
 
 
+# What a convolution stack runs that costs multiply-adds: its convolutions and linear layers
+# (activations, pooling, dropout, flatten and channel concatenation cost none).
+_STACK_LAYERS = {"Conv2d", "Linear", "ReLU", "Sigmoid", "MaxPool2d", "AvgPool2d",
+                 "AdaptiveAvgPool2d", "Flatten", "Dropout"}
+
+
+def _by_formula(spec) -> int | None:
+    """Multiply-adds of ``spec`` counted as the app always counted a convolution stack: each
+    convolution's and linear layer's weights and bias once per output position; ``None`` when
+    ``spec`` runs anything else (batch norm, a residual addition…)."""
+    import torch
+
+    from explorer.core.builder import build_model
+
+    model = build_model(spec, device="meta")
+    leaves = [m for m in model.modules() if not list(m.children())]
+    if {type(m).__name__ for m in leaves} - _STACK_LAYERS:
+        return None
+    total = []
+
+    def count(module, _inputs, output) -> None:
+        per_position = module.weight.numel() + (module.bias.numel() if module.bias is not None
+                                                else 0)
+        width = module.out_channels if isinstance(module, nn.Conv2d) else module.out_features
+        total.append(per_position * (output.numel() // width))
+
+    for m in leaves:
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            m.register_forward_hook(count)
+    with torch.no_grad():
+        model(torch.empty(1, *spec.input_shape, device="meta"))
+    return sum(total)
+
+
+def test_the_presets_that_are_convolution_stacks_keep_their_totals():
+    from explorer.core.presets import preset_spec
+    from explorer.core.registry import list_presets
+
+    stacks = {}
+    for preset in list_presets():
+        spec = preset_spec(preset.name)
+        expected = _by_formula(spec)
+        if expected is not None:
+            stacks[preset.name] = (inspect_spec(spec, depth=1).mult_adds, expected)
+    assert set(stacks) == {"lenet", "alexnet", "vgg11", "vgg11-narrow", "nin", "googlenet",
+                           "course-inception"}
+    assert {name: got for name, (got, _) in stacks.items()} == \
+        {name: expected for name, (_, expected) in stacks.items()}
+
+
 def _published():
     """``(name, weights)`` for every torchvision classification model with published figures,
     the weights being those at the input size the app inspects it with."""
