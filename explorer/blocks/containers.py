@@ -19,11 +19,9 @@ from explorer.core.shapes import ShapeError, fmt_shape
 
 POST_ACTIVATIONS = ("relu", "none")
 
-
 MERGES = ("concat", "add", "multiply", "highway")
 """How a parallel block joins its branches: concatenate channels, add, multiply element-wise,
 or ``highway``: three branches H, C, T giving T·H + (1 − T)·C (T a gate in [0, 1])."""
-
 
 
 @register_block(
