@@ -341,6 +341,16 @@ class MainWindow(QMainWindow):
             action = self.torchvision_menu.addAction(name.removeprefix("torchvision:"))
             action.triggered.connect(lambda _c=False, n=name: self.open_torchvision(n))
 
+    def _torchvision_unavailable(self, text: str) -> None:
+        """The torchvision list could not be made (torchvision missing or not matching
+        PyTorch): the menu says so instead of loading for ever."""
+        reason = text.strip().splitlines()[-1] if text.strip() else "unknown error"
+        self.torchvision_menu.clear()
+        item = self.torchvision_menu.addAction("(torchvision is not available)")
+        item.setEnabled(False)
+        item.setToolTip(reason)
+        self.status_message(f"torchvision models are not available: {reason}", 10000)
+
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
         recent = self.recent_files()
@@ -562,6 +572,7 @@ class MainWindow(QMainWindow):
             self._torchvision_pending = False
             task = Task(_torchvision_names, "torchvision-names", self)
             task.done.connect(self._fill_torchvision)
+            task.error.connect(self._torchvision_unavailable)
             self._start(task)
         self.summary_ready.emit(summary)
 

@@ -392,3 +392,21 @@ def test_stale_results_are_dropped(qtbot, window):
     assert shown and all(got == now for got, now in shown)
     assert window.dropped_results > 0
     assert block_at(window.document.spec, (9,)).type == "linear"
+
+
+def test_the_torchvision_menu_says_when_torchvision_cannot_be_loaded(qtbot, monkeypatch):
+    from explorer.ui import main_window
+
+    def broken():
+        raise ImportError("torchvision was built for another PyTorch")
+
+    monkeypatch.setattr(main_window, "_torchvision_names", broken)
+    window = make_window(qtbot)
+    try:
+        menu = window.torchvision_menu
+        qtbot.waitUntil(lambda: menu.actions()[0].text() != "(loading…)", timeout=SUMMARY_WAIT_MS)
+        (item,) = menu.actions()
+        assert item.text() == "(torchvision is not available)" and not item.isEnabled()
+        assert item.toolTip() == "ImportError: torchvision was built for another PyTorch"
+    finally:
+        close_window(window, qtbot)
