@@ -12,7 +12,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 import pytest
 from PySide6.QtCore import QSettings, QThread
 from PySide6.QtWidgets import QApplication
-from ui_helpers import TINY, close_window, make_window
+from ui_helpers import TINY, cancel_dialog_answers, close_window, make_window
 
 from explorer.ui.background import THREAD_PREFIX
 
@@ -26,6 +26,13 @@ def _tracking_start(self, *args):
 
 
 QThread.start = _tracking_start
+
+
+@pytest.fixture(autouse=True)
+def no_answer_left():
+    """An answer to a dialog that never opened stops waiting when its test ends."""
+    yield
+    cancel_dialog_answers()
 
 
 @pytest.fixture(autouse=True)

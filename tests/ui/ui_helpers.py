@@ -18,13 +18,29 @@ SUMMARY_WAIT_MS = 90_000
 which took over 30 s on the shared 2-core machine under a load of 10."""
 
 
+_ANSWERS: list[list[bool]] = []
+"""Each waiting answer's "cancelled" flag: the UI conftest cancels them after every test, so
+an answer meant for a dialog that never came cannot answer the next test's dialog."""
+
+
+def cancel_dialog_answers() -> None:
+    """Cancel every answer still waiting for its dialog."""
+    for cancelled in _ANSWERS:
+        cancelled[0] = True
+    _ANSWERS.clear()
+
+
 def answer_dialog(button: str | None = None, *, text: str | None = None, log: list | None = None,
                   timeout_ms: int = 5000) -> None:
     """When the next modal dialog opens, record its text in ``log``, type ``text`` into an
     input dialog, and press the button labelled ``button`` (ignoring '&'); OK by default."""
     waited = [0]
+    cancelled = [False]
+    _ANSWERS.append(cancelled)
 
     def poll() -> None:
+        if cancelled[0]:
+            return
         dialog = QApplication.activeModalWidget()
         if not isinstance(dialog, QDialog):
             waited[0] += 20
