@@ -18,7 +18,7 @@ from explorer.core.presets import preset_spec
 from explorer.core.registry import get_block, list_blocks
 from explorer.core.spec import BlockSpec
 from explorer.ui.widgets.fields import parse_size
-from explorer.ui.widgets.palette import BLOCK_MIME, BlockPalette
+from explorer.ui.widgets.palette import BLOCK_MIME, PALETTE_HINT, BlockPalette
 from explorer.ui.widgets.properties import PropertiesPanel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +99,19 @@ def test_palette_groups_tooltips_and_drag_data(qtbot):
     palette.search.setText("concaten")
     visible = {i.text(0) for i in palette.items() if not i.isHidden()}
     assert "parallel" in visible and "conv2d" not in visible
+
+
+def test_palette_says_what_the_selected_block_does_under_the_list(qtbot):
+    palette = BlockPalette()
+    qtbot.addWidget(palette)
+    palette.set_blocks(list_blocks())
+    assert palette.tree.isColumnHidden(1)  # no clipped column in a narrow dock
+    assert palette.description.text() == PALETTE_HINT
+    dropout = palette.find("dropout")
+    palette.tree.setCurrentItem(dropout)
+    assert palette.description.text() == f"<b>dropout</b>: {get_block('dropout').doc}"
+    palette.tree.setCurrentItem(dropout.parent())  # a group header: back to the hint
+    assert palette.description.text() == PALETTE_HINT
 
 
 def test_property_form_follows_the_schema(qtbot):

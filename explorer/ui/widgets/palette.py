@@ -2,17 +2,20 @@
 
 A drag source: an item drags a block as JSON (:data:`BLOCK_MIME`), which the editor tree
 accepts. Double-click or Enter asks for the block to be inserted after the selection
-(:attr:`BlockPalette.blockRequested`).
+(:attr:`BlockPalette.blockRequested`). The palette is narrow: what a block does is not a
+clipped column but a wrapped line under the list, for the entry selected or under the mouse.
 """
 
 from __future__ import annotations
 
+import html
 import json
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QDrag, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QLabel,
     QLineEdit,
     QTreeWidget,
     QTreeWidgetItem,
@@ -34,6 +37,8 @@ GROUPS = (
 )
 USER_GROUP = "My blocks"
 _BLOCK_ROLE = Qt.ItemDataRole.UserRole + 1
+PALETTE_HINT = "Drag a block into the network, or double-click it to insert it."
+"""What the description line says while no block is selected or under the mouse."""
 
 
 def block_tooltip(definition) -> str:
@@ -64,6 +69,8 @@ class _PaletteTree(QTreeWidget):
         super().__init__()
         self._palette = palette
         self.setHeaderLabels(["Block", "What it does"])
+        self.setColumnHidden(1, True)  # searched, and shown under the list (the dock is narrow)
+        self.setMouseTracking(True)  # itemEntered: the description follows the mouse
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -109,12 +116,19 @@ class BlockPalette(QWidget):
         self.search.setPlaceholderText("Search blocks (name or description)…")
         self.search.setClearButtonEnabled(True)
         self.tree = _PaletteTree(self)
+        self.description = QLabel(PALETTE_HINT)
+        self.description.setWordWrap(True)
+        self.description.setMinimumHeight(3 * self.fontMetrics().lineSpacing())
+        self.description.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.search)
-        layout.addWidget(self.tree)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.description)
         self.search.textChanged.connect(self._filter)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._request(item))
+        self.tree.currentItemChanged.connect(lambda item, _old: self._describe(item))
+        self.tree.itemEntered.connect(lambda item, _col: self._describe(item))
         self.tree.setEnabled(False)
         self.tree.setHeaderLabels(["Loading blocks…", ""])
 
@@ -178,6 +192,14 @@ class BlockPalette(QWidget):
         block = item.data(0, _BLOCK_ROLE)
         if block:
             self.blockRequested.emit(dict(block))
+
+    def _describe(self, item: QTreeWidgetItem | None) -> None:
+        """Show what ``item`` does under the list (the hint for a group header: no text)."""
+        if item is None or not item.text(1):
+            self.description.setText(PALETTE_HINT)
+            return
+        self.description.setText(f"<b>{html.escape(item.text(0))}</b>: "
+                                 f"{html.escape(item.text(1))}")
 
     def _filter(self, text: str) -> None:
         words = text.lower().split()
