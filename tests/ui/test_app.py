@@ -79,9 +79,12 @@ def test_exception_hook_autosaves_logs_and_shows_a_copyable_dialog(qtbot, isolat
     finally:
         import threading
 
+        from explorer.ui.background import wait_detached
+
         monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)
         close_window(window, qtbot)
         window.shutdown()
+        wait_detached()  # the torchvision list, left to end by itself, as the app does
 
 
 def test_palette_groups_tooltips_and_drag_data(qtbot):
