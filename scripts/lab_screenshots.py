@@ -10,25 +10,14 @@ the bundled sample: minutes) and ``compare-runs.png`` (those four runs compared)
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-
-from virtual_desktop import close_window, open_window, shot, use_display, virtual_desktop, wait
-
-ROOT = Path(__file__).resolve().parent.parent
+from virtual_desktop import screenshot_options, screenshot_session, shot, wait
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--size", default="1366x768")
+    parser = screenshot_options(__doc__)
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    with virtual_desktop(args.size) as display, tempfile.TemporaryDirectory() as home:
-        use_display(display, Path(home))
-        app, window = open_window()
+    with screenshot_session(args) as (app, window):
         lab = window.lab
         wait(app, lambda: lab.gradients.pickers[0].network.count() > 1)
         lab.show_view("gradients")                  # plain56 against resnet56, by default
@@ -52,7 +41,6 @@ def main() -> None:
         lab.show_view("compare")
         wait(app, lambda: len(lab.compare.runs) == 4, timeout=120)
         shot(app, args.out / "compare-runs.png")
-        close_window(app, window)
 
 
 if __name__ == "__main__":

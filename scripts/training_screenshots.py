@@ -12,14 +12,10 @@ live curves, F5 having brought them forward).
 
 from __future__ import annotations
 
-import argparse
 import math
-import tempfile
 from pathlib import Path
 
-from virtual_desktop import close_window, open_window, shot, use_display, virtual_desktop, wait
-
-ROOT = Path(__file__).resolve().parent.parent
+from virtual_desktop import screenshot_options, screenshot_session, shot, wait
 
 
 def three() -> list[list[tuple[float, float]]]:
@@ -33,21 +29,14 @@ def three() -> list[list[tuple[float, float]]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--size", default="1366x768")
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    with virtual_desktop(args.size) as display, tempfile.TemporaryDirectory() as home:
-        use_display(display, Path(home))
-        app, window = open_window()
+    args = screenshot_options(__doc__).parse_args()
+    with screenshot_session(args) as (app, window):
         from explorer.core.presets import preset_spec
 
         window.document.open_spec(preset_spec("course-resnet"), undoable=False)
         wait(app, lambda: window.latest_summary.name == "course-resnet")
         drawing(app, window, args.out)
         training(app, window, args.out)
-        close_window(app, window)
 
 
 def drawing(app, window, out: Path) -> None:

@@ -12,10 +12,12 @@ Needs ``Xvfb`` and (for a window manager) ``openbox``: on Debian/Ubuntu
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +74,29 @@ def virtual_desktop(size: str = "1366x768", wm: bool = True) -> Iterator[str]:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def screenshot_options(doc: str) -> argparse.ArgumentParser:
+    """The screenshot scripts' command line: ``--out`` (the README's folder) and ``--size``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=SCREENSHOTS)
+    parser.add_argument("--size", default="1366x768")
+    return parser
+
+
+@contextlib.contextmanager
+def screenshot_session(args: argparse.Namespace) -> Iterator[tuple]:
+    """The app as a user first sees it on ``args.size`` (a fresh home, maximized, first
+    network loaded): yield ``(app, window)``; close it (discarding) after."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    with virtual_desktop(args.size) as display, tempfile.TemporaryDirectory() as home:
+        use_display(display, Path(home))
+        app, window = open_window()
+        yield app, window
+        close_window(app, window)
 
 
 def use_display(display: str, home: Path) -> None:

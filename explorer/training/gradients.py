@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -56,9 +56,7 @@ class LayerGradient:
     activation_std: float
 
     def to_json(self) -> dict:
-        return {"name": self.name, "type": self.type, "depth": self.depth,
-                "params": self.params, "grad_norm": self.grad_norm,
-                "activation_mean": self.activation_mean, "activation_std": self.activation_std}
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ Edit ▸ Expand into layers."""
 from __future__ import annotations
 
 import pytest
-import torch
 from PySide6.QtCore import Qt
 from ui_helpers import answer_dialog
 
@@ -23,12 +22,7 @@ DEEP = {"name": "deep", "input_shape": [1, 8, 8], "num_classes": 10, "blocks": [
     {"type": "linear", "out_features": "classes"}]}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # from the UI conftest
 
 
 @pytest.fixture

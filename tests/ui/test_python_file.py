@@ -8,7 +8,6 @@ import os
 import time
 
 import pytest
-import torch
 from pyfile_sources import BAD_FILES, COURSE_NET, COURSE_NET_PARAMS, WRONG_LINEAR, write
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -256,14 +255,6 @@ def test_drop_a_python_file_on_the_window(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.file_inspected, timeout=TIMEOUT):
         QApplication.sendEvent(window, drop)
     assert window.document.view.path == str(path.resolve())
-
-
-@pytest.fixture
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_train_the_files_network_and_look_inside(qtbot, window, tmp_path, one_torch_thread):

@@ -6,20 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-import torch
 from PySide6.QtCore import Qt
 from test_training_views import TIMEOUT
 from ui_helpers import quick_settings
 
 from explorer.ui.workspaces import BUILD, TRAIN
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # from the UI conftest
 
 
 def test_f5_brings_the_curves_forward_and_the_window_follows_the_run(qtbot, app_window):
