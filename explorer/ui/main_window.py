@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.is_loaded = False
         self.inspections = 0           # results shown
         self._dropped = 0              # results for an older generation, dropped here
+        self._ready_summary = None     # (spec, summary, seconds) the loader made at start-up
         self._block_defs: dict = {}
         self._presets = []
         self._tasks: list[Task] = []
@@ -414,9 +415,9 @@ class MainWindow(QMainWindow):
         self._fill_presets()
         self.device_label.setText(f"device: {data['device']}")
         self.device_name = data["device"]
+        # the loader has summarised the first network: shown as it is, not inspected again
+        self._ready_summary = (data["spec"], data["summary"], data["summary_seconds"])
         self.document.open_spec(data["spec"], data["path"], undoable=False)
-        self._inspected(InspectResult(self.document.generation, data["summary"],
-                                      data["summary_seconds"]))
         self.repaint()  # the first table on screen now, before the training views are built
         self.inspector.warm_up()  # after the first table: not to compete with it for the CPU
         if data["path"]:
@@ -519,6 +520,10 @@ class MainWindow(QMainWindow):
         build-along step, is shown as it is)."""
         doc = self.document
         view = doc.view
+        ready, self._ready_summary = self._ready_summary, None
+        if ready is not None and view is None and doc.torchvision is None and ready[0] == doc.spec:
+            self._inspected(InspectResult(doc.generation, ready[1], ready[2]))
+            return
         if getattr(view, "summary", None) is not None:
             result = InspectResult(doc.generation, view.summary, 0.0)
             QTimer.singleShot(0, lambda: self._inspected(result))

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
@@ -51,3 +53,24 @@ def test_the_loader_starts_after_the_first_frame(isolated_folders):
     marks = out.stdout.split()
     assert "start" in marks, out.stderr
     assert marks[:marks.index("start") + 1] == ["expose", "paint", "start"], out.stdout
+
+
+
+@pytest.fixture
+def inspection_requests(monkeypatch):
+    """What the window asks its inspection process (nothing is sent to it)."""
+    from explorer.ui.background import Inspector
+
+    asked = []
+    monkeypatch.setattr(Inspector, "request", lambda self, job: asked.append(job))
+    return asked
+
+
+def test_the_first_network_is_summarised_once(qtbot, inspection_requests, window):
+    """The loader's summary of the first network is the first table: the inspection process
+    is not asked for the same network again (it only warms up after that table)."""
+    shown = []
+    window.summary_ready.connect(shown.append)
+    qtbot.wait(500)  # time for a second result, if one were coming
+    assert inspection_requests == [] and shown == [] and window.inspections == 1
+    assert window.latest_summary.total_params == 97_298  # course-inception
