@@ -14,9 +14,9 @@ from __future__ import annotations
 import collections
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QFrame, QMessageBox, QScrollArea, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
 from explorer.ui.background import JobFailed, LatestJobs
 from explorer.ui.widgets.arch_diff import ArchitectureDiffView
@@ -250,7 +250,6 @@ class LabController(QObject):
         self.diff.old_side.fill([], [], False, ("current", ""))
         self.diff.new_side.fill([], [], False, ("current", ""))
         self._timers["choices"].start()
-        window.installEventFilter(self)
 
     def _debounced(self, slot) -> QTimer:
         timer = QTimer(self)
@@ -518,24 +517,14 @@ class LabController(QObject):
         training = self.window.training
         if training is not None and training.runner.running:
             return
-        set_activity = getattr(self.window, "set_activity", None)
-        if set_activity is not None:
-            set_activity(text)
+        self.window.set_activity(text)
 
     # ----------------------------------------------------------------- closing
 
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self.window and event.type() == QEvent.Type.Close \
-                and self.experiment_running:
-            answer = QMessageBox.question(
-                self.window, "The depth experiment is running",
-                "Stop the depth experiment and close? The runs trained so far are kept.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No)
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return True
-        return False
+    def active_run(self) -> str | None:
+        """What closing the window would stop, in words (the window's closing question), or
+        ``None``."""
+        return "The depth experiment" if self.experiment_running else None
 
     def shutdown(self) -> None:
         """Stop the experiment (after its batch) and every lab job; join their threads."""

@@ -954,7 +954,8 @@ class MainWindow(QMainWindow):
     def confirm_close(self) -> bool:
         """Ask once about what closing would end (a run going, unsaved changes); ``False``
         if the user cancels. Nothing is stopped here."""
-        run = self.training.active_run() if self.training is not None else None
+        run = next((r for r in (part.active_run() for part in (self.training, self.lab)
+                                if part is not None) if r is not None), None)
         if run is None:
             return self.maybe_save()
         doc = self.document

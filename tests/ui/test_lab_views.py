@@ -207,19 +207,18 @@ def test_the_depth_experiment_runs_in_the_background_and_can_be_cancelled(qtbot,
     assert "Stopped" in view.progress.text()
 
 
-def test_closing_during_the_experiment_asks_and_stops_it(qtbot, window, lab):
+def test_closing_during_the_experiment_asks_once_and_stops_it(qtbot, window, lab):
     lab.experiment_options = {"networks": ("plain20",), "input_shape": (1, 8, 8),
                               "profile_batch": 8, "batch_size": 16}
     lab.gradients.epochs.setValue(50)
     lab.gradients.run_button.click()
     qtbot.waitUntil(lambda: bool(lab.gradients._curves), timeout=TIMEOUT)
     log = []
-    answer_dialog("No", log=log)
+    answer_dialog("Cancel", log=log)
     window.close()
     assert window.isVisible() and lab.experiment_running
-    assert "Stop the depth experiment and close?" in log[0]
-    answer_dialog("Yes")
-    answer_dialog("Discard")
+    assert log[0].startswith("The depth experiment is training")  # one question, the window's
+    answer_dialog("Discard changes and close" if window.document.modified else "Stop and close")
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
     window.shutdown()
