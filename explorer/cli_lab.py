@@ -59,13 +59,13 @@ def add_parsers(sub) -> None:
     p.add_argument("--json", action="store_true", help="print JSON for machines")
 
     p = sub.add_parser("runs", help="list training runs; 'runs compare A B …' compares them")
-    _runs_options(p, argparse.SUPPRESS)
+    _runs_options(p)
     runs_sub = p.add_subparsers(dest="runs_command", parser_class=type(p))
     c = runs_sub.add_parser("compare", help="a table of runs: best test accuracy, parameters, "
                                             "multiply-adds, time, Pareto front")
     c.add_argument("runs", nargs="+", metavar="RUN",
                    help="run folders, or names of folders in the runs folders")
-    _runs_options(c, argparse.SUPPRESS)
+    _runs_options(c)
 
     p = sub.add_parser("diff", help="compare two architectures block by block")
     p.add_argument("old", help="a preset, an architecture .json, a run folder, a checkpoint "
@@ -76,11 +76,11 @@ def add_parsers(sub) -> None:
     p.add_argument("--json", action="store_true", help="print JSON for machines")
 
 
-def _runs_options(p: argparse.ArgumentParser, default) -> None:
-    p.add_argument("--root", action="append", metavar="DIR", default=default,
+def _runs_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", action="append", metavar="DIR", default=argparse.SUPPRESS,
                    help="a folder of runs (repeatable; default: the user's runs folder and "
                         "./runs)")
-    p.add_argument("--json", action="store_true", default=default,
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                    help="print JSON for machines")
 
 

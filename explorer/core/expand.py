@@ -85,7 +85,7 @@ def expand_at(spec: ArchitectureSpec, path: BlockPath,
     """``spec`` with the block at ``path`` replaced by its expansion.
 
     ``in_shape`` is the shape that reaches that block (the summary's row, or
-    :func:`explorer.core.builder.block_input_shapes`).
+    :attr:`explorer.core.builder.BuildResult.in_shapes`).
     """
     block = block_at(spec, path)
     return replace(spec, path, expand_block(block, in_shape))

@@ -40,7 +40,6 @@ BlockPath = tuple[int | str, ...]
 MAX_FILE_BYTES = 2 * 2**20
 """An architecture file's size limit: the largest network allowed (``limits.MAX_LAYERS``
 layers) takes under 1 MiB as JSON; a larger file is refused before it is parsed."""
-"""Size of an architecture file (the deepest preset takes a few KiB)."""
 
 _UMASK = os.umask(0o022)  # read once, at import, before any thread could race on it
 os.umask(_UMASK)

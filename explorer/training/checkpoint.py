@@ -34,8 +34,8 @@ from explorer.core.builder import Network, ShapeError, build_model, fmt_shape
 from explorer.core.limits import available_memory, format_bytes
 from explorer.core.spec import ArchitectureSpec, SpecError, atomic_write_bytes, atomic_write_text
 from explorer.files import FileProblem, check_regular, read_bytes
+from explorer.training.runs import CHECKPOINT_FORMAT
 
-FORMAT = "network-explorer/checkpoint"
 MAX_SIDECAR_BYTES = 64 * 2**20
 VERSION = 1
 TORCH_SUFFIXES = (".pt", ".pth")
@@ -91,9 +91,9 @@ def save_checkpoint(
         name: tensor.detach().to("cpu", copy=True, memory_format=torch.contiguous_format)
         for name, tensor in model.state_dict().items()
     }
-    atomic_write_bytes(weights, save_safetensors(state, metadata={"format": FORMAT}))
+    atomic_write_bytes(weights, save_safetensors(state, metadata={"format": CHECKPOINT_FORMAT}))
     document = {
-        "format": FORMAT,
+        "format": CHECKPOINT_FORMAT,
         "version": VERSION,
         "architecture": spec.to_dict(),
         "normalization": {"mean": [float(v) for v in mean], "std": [float(v) for v in std]},
@@ -281,11 +281,11 @@ def _read_sidecar(sidecar: Path) -> dict:
     except (RecursionError, ValueError) as exc:
         raise CheckpointError(f"{sidecar}: cannot be read as JSON ({type(exc).__name__})") \
             from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
+    if not isinstance(document, dict) or document.get("format") != CHECKPOINT_FORMAT:
         found = document.get("format") if isinstance(document, dict) else type(document).__name__
         raise CheckpointError(
             f'{sidecar}: not a Network Explorer checkpoint ("format" is {found!r}, '
-            f'expected "{FORMAT}")'
+            f'expected "{CHECKPOINT_FORMAT}")'
         )
     version = document.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= VERSION:

@@ -28,7 +28,6 @@ from explorer.core.builder import build_model
 from explorer.core.spec import ArchitectureSpec
 from explorer.data import BatchLoader, Dataset
 
-WEIGHT_LAYERS = (nn.Conv2d, nn.Linear)
 DEFAULT_PAIR = ("plain56", "resnet56")
 """The two networks the lab shows side by side at first."""
 MAX_LAB_BATCH = 4096

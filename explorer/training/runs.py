@@ -27,6 +27,7 @@ from explorer.files import FileProblem, check_regular, reason
 from explorer.textout import clean
 
 RUN_FORMAT = "network-explorer/run"
+CHECKPOINT_FORMAT = "network-explorer/checkpoint"
 #: The files a run writes (checkpoints, their temporary files, logs): what --overwrite removes.
 RUN_FILE = re.compile(
     r"(config\.json|metrics\.jsonl|metrics\.csv|(best|last|epoch-\d+)\.(json|safetensors))"

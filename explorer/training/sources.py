@@ -14,9 +14,8 @@ from pathlib import Path
 
 from explorer.core.spec import ArchitectureSpec, SpecError, load_spec
 from explorer.files import FileProblem, read_bytes
-from explorer.training.runs import RUN_FORMAT, RunError, RunInfo, read_run
+from explorer.training.runs import CHECKPOINT_FORMAT, RUN_FORMAT, RunError, RunInfo, read_run
 
-CHECKPOINT_FORMAT = "network-explorer/checkpoint"
 MAX_JSON_BYTES = 64 * 2**20
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 from PySide6.QtCore import QLockFile, QModelIndex, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
@@ -551,10 +550,8 @@ class MainWindow(QMainWindow):
             summary = summary.table_summary()
             self._update_title()
             if len(summary.input_shape) == 3:  # the file's network, not the one underneath
-                self.properties.set_network(SimpleNamespace(
-                    name=summary.name, input_shape=summary.input_shape,
-                    num_classes=self.file_report.num_classes
-                    or self.properties.classes_field.value()))
+                self.properties.show_network(summary.name, summary.input_shape,
+                                             self.file_report.num_classes)
         self.latest_summary = summary
         self.inspections += 1
         self.last_inspection_seconds = result.seconds

@@ -22,7 +22,8 @@ from pathlib import Path
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from explorer.ui.widgets.python_file import PythonFilePanel, shape_text
+from explorer.core.shapes import fmt_shape
+from explorer.ui.widgets.python_file import PythonFilePanel
 
 TIME_LIMIT = 10.0
 """Seconds a file gets to be imported, built and inspected in the window."""
@@ -267,7 +268,7 @@ class PythonFileController(QObject):
         view = self.view
         if view is None:
             return
-        self.window.settings.setValue(_key(view.path) + "/input", shape_text(shape))
+        self.window.settings.setValue(_key(view.path) + "/input", fmt_shape(shape))
         self.document.refresh_view(dataclasses.replace(view, input_shape=tuple(shape)))
 
     # ----------------------------------------------------------------- uses of the network
@@ -306,10 +307,10 @@ class PythonFileController(QObject):
                                 else ""))
         if report.num_classes is None:
             raise ValueError(f"{report.name} ends in "
-                             f"{shape_text(report.summary.output_shape)}, not one score per "
+                             f"{fmt_shape(report.summary.output_shape)}, not one score per "
                              "class: end it with a Linear layer (one output per class)")
         if len(report.input_shape) != 3:
-            raise ValueError(f"{report.name} takes a {shape_text(report.input_shape)} input; "
+            raise ValueError(f"{report.name} takes a {fmt_shape(report.input_shape)} input; "
                              "training feeds images: set INPUT_SHAPE = (C, H, W)")
         source = view.request().source
         if source is None or _digest(source) != report.digest:

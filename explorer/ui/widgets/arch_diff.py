@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.shapes import fmt_shape
 from explorer.ui.widgets.gradient_lab import index_of
 from explorer.ui.widgets.lab_view import LabView
 
@@ -202,7 +203,7 @@ class ArchitectureDiffView(LabView):
         for layer in diff.layers:
             old, new = layer.old, layer.new
             item = QTreeWidgetItem([
-                layer.label, _pair(_shape(old.output_shape), _shape(new.output_shape)),
+                layer.label, _pair(fmt_shape(old.output_shape), fmt_shape(new.output_shape)),
                 _pair(f"{old.params:,}", f"{new.params:,}"),
                 _pair(format_count(old.mult_adds), format_count(new.mult_adds))])
             self.layers.addTopLevelItem(item)
@@ -232,10 +233,6 @@ class ArchitectureDiffView(LabView):
         return item
 
 
-def _shape(shape) -> str:
-    from explorer.core.shapes import fmt_shape
-
-    return fmt_shape(shape)
 
 
 def _pair(old: str, new: str) -> str:

@@ -8,6 +8,8 @@ the window's diagram and layer table show the network of the step (the controlle
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -20,10 +22,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class BuildAlongPanel(QWidget):
@@ -143,16 +141,16 @@ class BuildAlongPanel(QWidget):
     def show_step(self, view) -> None:
         """Show a :class:`~explorer.core.buildalong.StepView` (the step the slider is at)."""
         step = view.step
-        self.title.setText(f"<b>Step {step.number} of {view.total}</b>: {_esc(step.title)}")
+        self.title.setText(f"<b>Step {step.number} of {view.total}</b>: {html.escape(step.title, quote=False)}")
         head = ("<br><i>A temporary flatten → linear head (dashed) ends it in the class scores "
                 "for now.</i>" if view.head_from is not None else "")
-        self.delta.setText(_esc(view.delta_text()) + head)
+        self.delta.setText(html.escape(view.delta_text(), quote=False) + head)
         self.note.setText(view.note)
         self.code.setPlainText(view.code)
         self._update_buttons()
 
     def show_problem(self, text: str) -> None:
-        self.title.setText(f"<b>Cannot show this step</b>: {_esc(text)}")
+        self.title.setText(f"<b>Cannot show this step</b>: {html.escape(text, quote=False)}")
 
     def set_enabled(self, enabled: bool) -> None:
         for widget in (self.slider, self.edit, self.back, self.next):

@@ -23,6 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.shapes import fmt_shape
+from explorer.ui.style import ERROR_RED, ERROR_STYLE
+
 
 def parse_shape(text: str) -> tuple[int, ...] | None:
     """``1×28×28``, ``1x28x28`` or ``1, 28, 28`` as a shape; ``None`` if it is not one."""
@@ -33,10 +36,6 @@ def parse_shape(text: str) -> tuple[int, ...] | None:
     except ValueError:
         return None
     return shape if 1 <= len(shape) <= 3 and min(shape) >= 1 else None
-
-
-def shape_text(shape) -> str:
-    return "×".join(str(int(v)) for v in shape)
 
 
 class PythonFilePanel(QWidget):
@@ -75,7 +74,7 @@ class PythonFilePanel(QWidget):
         self.problem.setWordWrap(True)
         self.problem.setTextFormat(Qt.TextFormat.RichText)
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.problem.setStyleSheet("color: #d63939")
+        self.problem.setStyleSheet(ERROR_STYLE)
         self.details_button = QPushButton("Traceback")
         self.details_button.setCheckable(True)
         self.output_button = QPushButton("Output")
@@ -145,7 +144,7 @@ class PythonFilePanel(QWidget):
         self.title.setText(f"<b>{html.escape(Path(path).name)}</b> — "
                            f"{html.escape(str(Path(path).parent))}")
         if input_shape:
-            self.input.setText(shape_text(input_shape))
+            self.input.setText(fmt_shape(input_shape))
         self.status.setText("Inspecting…")
 
     def show_report(self, report, seconds_after_save: float | None = None) -> None:
@@ -209,7 +208,7 @@ class PythonFilePanel(QWidget):
 
     def _set_input(self, report) -> None:
         from_file = report.input_from.startswith("INPUT_SHAPE")
-        self.input.setText(shape_text(report.input_shape))
+        self.input.setText(fmt_shape(report.input_shape))
         self.input.setEnabled(not from_file)
         self.input.setToolTip(
             f"Set by {report.input_from} in the file" if from_file else
@@ -219,7 +218,7 @@ class PythonFilePanel(QWidget):
     def _input_done(self) -> None:
         shape = parse_shape(self.input.text())
         if shape is None:
-            self.input.setStyleSheet("border: 1px solid #d63939")
+            self.input.setStyleSheet(f"border: 1px solid {ERROR_RED.name()}")
             self.input.setToolTip("Write channels×height×width, e.g. 1×28×28 or 3,32,32")
             return
         self.input.setStyleSheet("")

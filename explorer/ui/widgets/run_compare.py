@@ -147,17 +147,15 @@ class RunCompareView(LabView):
 
     # ----------------------------------------------------------------- contents
 
-    def set_runs(self, runs: list[RunData], check: list[Path] = ()) -> None:
-        """Show ``runs`` (newest first); the runs ``check`` names are ticked, and the ticks
-        a user made stay."""
+    def set_runs(self, runs: list[RunData]) -> None:
+        """Show ``runs`` (newest first); new runs are ticked, and the ticks a user made stay."""
         self.runs = list(runs)
         known = [r.point.info.path for r in self.runs]
         new = [p for p in known if p not in self._seen]
         if not self._seen:  # at first, the newest few; later, every run that appears
             new = new[:MAX_FIRST_CHECKED]
         self._seen |= set(known)
-        self._checked = {p for p in self._checked if p in known} | set(new) | \
-            {Path(p) for p in check}
+        self._checked = {p for p in self._checked if p in known} | set(new)
         self.table.blockSignals(True)
         self.table.clear()
         for data in self.runs:
@@ -188,10 +186,6 @@ class RunCompareView(LabView):
 
     def checked(self) -> list[RunData]:
         return [r for r in self.runs if r.point.info.path in self._checked]
-
-    def set_checked(self, paths: list[Path]) -> None:
-        self._checked = {Path(p) for p in paths}
-        self.set_runs(self.runs)
 
     def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         if column != 0:
