@@ -198,17 +198,14 @@ def test_report_types_import_without_torch():
 def test_a_newer_generation_stops_a_running_inspection(tmp_path):
     import os
     import threading
-    import time
 
     path = write(tmp_path, "loop.py", BAD_FILES["loop"][0])
     read, write_end = os.pipe()
     threading.Timer(0.5, lambda: os.write(write_end, b"6\n")).start()
     try:
-        start = time.perf_counter()
         report = inspect_isolated(FileRequest(str(path)), time_limit=LIMIT, cancel_fd=read,
                                   generation=5)
-        assert report.problem.kind == "cancelled"
-        assert time.perf_counter() - start < LIMIT / 2
+        assert report.problem.kind == "cancelled"  # stopped, not run to its time limit
         os.write(write_end, b"3\n")  # an older generation: it does not stop this one
         quick = write(tmp_path, "net.py", COURSE_NET)
         report = inspect_isolated(FileRequest(str(quick)), time_limit=LIMIT, cancel_fd=read,
