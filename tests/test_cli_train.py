@@ -144,6 +144,31 @@ def digit_png(path, index=0, invert=False, size=140):
     return int(SAMPLE_TEST.labels[index])
 
 
+def test_train_starts_from_the_seeds_weights_as_the_window_does(capsys, tmp_path):
+    """The same network, settings and seed train to the same weights from the command line
+    and from the window (which builds the model from a generator seeded with the seed)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from explorer.core import build_model
+    from explorer.core.presets import preset_spec
+    from explorer.training import TrainConfig, train
+
+    code, _, err = run(capsys, "train", "lenet", "--epochs", "1", "--max-batches", "3",
+                       "--seed", "5", "--out", str(tmp_path / "cli"), "--json")
+    assert code == 0, err
+    config = TrainConfig(epochs=1, max_batches_per_epoch=3, seed=5)
+    spec = preset_spec("lenet")
+    model = build_model(spec, "cpu", generator=torch.Generator().manual_seed(5))
+    events = list(train(spec, config, dataset=load_dataset("mnist-sample"),
+                        run_dir=tmp_path / "window", model=model))
+    assert events[-1].status == "finished"
+    cli, window = (load_file(tmp_path / d / "last.safetensors") for d in ("cli", "window"))
+    assert cli.keys() == window.keys()
+    for name in cli:
+        assert torch.equal(cli[name], window[name]), name
+
+
 def test_predict_with_the_bundled_model(capsys, tmp_path):
     files, labels = [], []
     for i in range(6):
