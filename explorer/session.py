@@ -346,13 +346,15 @@ def first_network(path: str | None, last_path: str | None, last_spec: str | None
     return preset_spec(FIRST_NETWORK), None, None
 
 
-def load_startup(path: str | None, last_path: str | None, last_spec: str | None) -> dict:
-    """Work for the loader thread: registries, user blocks, device, the first network.
+def load_startup(path: str | None, last_path: str | None, last_spec: str | None, *,
+                 summarise: bool) -> dict:
+    """Work for the loader thread: registries, user blocks, the first network.
 
     Returns plain values: block and preset definitions, user blocks (and problems reading
-    them), the device name, the first spec with its path and its summary, and a message if
-    ``path`` could not be opened. A Python file in ``path`` is ``out["python"]`` (opened by
-    the window once its views are in), over the course's first network.
+    them), the first spec with its path, and a message if ``path`` could not be opened. A
+    Python file in ``path`` is ``out["python"]`` (opened by the window once its views are in),
+    over the course's first network. Nothing here imports PyTorch unless ``summarise``: then
+    :func:`load_torch`'s values, the first network's summary among them, are in ``out`` too.
     """
     from explorer.core.library import load_user_blocks
     from explorer.core.pyfile import parse_target
@@ -360,18 +362,28 @@ def load_startup(path: str | None, last_path: str | None, last_spec: str | None)
 
     out: dict = {"blocks": list_blocks(), "presets": list_presets()}
     out["user_blocks"], out["user_problems"] = load_user_blocks()
-    import torch
-
-    out["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
     out["python"] = parse_target(path) if path else None
     if out["python"] is not None:
         path = last_path = last_spec = None
     out["spec"], out["path"], out["problem"] = first_network(path, last_path, last_spec)
-    from explorer.core.inspector import inspect_spec
+    if summarise:
+        out.update(load_torch(out["spec"]))
+    return out
 
-    start = time.perf_counter()  # the first table from here, while the inspector process loads
-    out["summary"] = inspect_spec(out["spec"])
-    out["summary_seconds"] = time.perf_counter() - start
+
+def load_torch(spec: ArchitectureSpec | None = None) -> dict:
+    """Import PyTorch: ``{"device": the name of the device runs use}``, with ``spec``'s
+    summary (``"summary"``) and the seconds it took (``"summary_seconds"``) if given."""
+    import torch
+
+    out: dict = {"device": torch.cuda.get_device_name(0) if torch.cuda.is_available()
+                 else "CPU"}
+    if spec is not None:
+        from explorer.core.inspector import inspect_spec
+
+        start = time.perf_counter()
+        out["summary"] = inspect_spec(spec)
+        out["summary_seconds"] = time.perf_counter() - start
     return out
 
 

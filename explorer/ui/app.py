@@ -1,10 +1,11 @@
 """Start the desktop app: window first, PyTorch once its first frame is on screen.
 
-Start-up order: the QApplication and the main window are created and shown with nothing
-heavier than Qt imported; once the first frame is presented (the window's expose, then one
-turn of the event loop) a loader thread imports PyTorch and the
-block registries, fills the palette and opens the first network, whose inspection then runs
-on the inspector thread. An exception hook writes a crash log and, on the GUI thread,
+Start-up order: the inspection process is started first (it loads PyTorch on another core);
+the QApplication and the main window are created and shown with nothing heavier than Qt
+imported; once the first frame is presented (the window's expose, then one turn of the event
+loop) a loader thread reads the block registries and the first network, without PyTorch; the
+window fills the palette and opens that network, whose first table the inspection process
+makes; then a thread imports PyTorch here and the training views are installed. An exception hook writes a crash log and, on the GUI thread,
 autosaves and shows the details in a dialog the user can copy from.
 """
 
@@ -141,15 +142,21 @@ def after_first_frame(window, callback, fallback_ms: int = 2000) -> None:
 
 
 def launch(argv: Sequence[str]):
-    """Create the app and show the window; the loader starts once its first frame is on
-    screen (loading PyTorch's libraries holds the interpreter lock for a second or more).
+    """Start the inspection process, create the app and show the window; the loader starts
+    once its first frame is on screen (loading PyTorch's libraries holds the interpreter lock
+    for a second or more: it is done here only after the first table).
 
     Returns ``(app, window)``; :func:`main` then runs the event loop.
     """
+    from explorer.ui.background import start_inspection_process
+
+    # first of all: it loads PyTorch on another core while this process shows the window,
+    # and makes the first table
+    process = start_inspection_process()
     app = create_app(argv)
     from explorer.ui.main_window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(inspection_process=process)
     install_exception_hook(window)
     if window.first_launch_layout:
         window.showMaximized()  # the default layout is designed for the whole screen

@@ -192,7 +192,7 @@ def _child_env() -> dict:
 
 
 def _cancel_pipe() -> tuple[int, int] | None:
-    """``(read, write)`` ends of a non-blocking pipe for :meth:`_ChildProcess.cancel_older`
+    """``(read, write)`` ends of a non-blocking pipe for :meth:`InspectionProcess.cancel_older`
     (where processes can inherit one)."""
     if sys.platform == "win32":
         return None
@@ -210,7 +210,15 @@ def _end(process: subprocess.Popen) -> None:
         pipe.close()
 
 
-class _ChildProcess:
+def start_inspection_process() -> InspectionProcess:
+    """The inspection process, started now, for an :class:`Inspector` to use: it loads
+    PyTorch on another core while the window starts, and makes the first table."""
+    process = InspectionProcess()
+    process.spawn()
+    return process
+
+
+class InspectionProcess:
     """The inspection child process, started when first needed and again after it died.
     Thread-safe: :meth:`close` (GUI thread) ends it even while the worker is starting it,
     and once closed it is never started again."""
@@ -328,9 +336,10 @@ class Inspector(QObject):
     called = Signal(str, object)
     call_failed = Signal(str, str)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *,
+                 process: InspectionProcess | None = None) -> None:
         super().__init__(parent)
-        self._child = _ChildProcess()
+        self._child = process or InspectionProcess()
         self._jobs = LatestJobs("inspector", self, interrupt=lambda: self._child.close())
         self._jobs.result.connect(self._result)
         self._jobs.error.connect(self._error)
@@ -354,7 +363,7 @@ class Inspector(QObject):
         """Drop pending work, end the child process (abandoning a running inspection, or one
         being started) and join the thread; a later request starts them again."""
         stopped = self._jobs.stop(timeout)
-        self._child = _ChildProcess()
+        self._child = InspectionProcess()
         return stopped
 
     def is_running(self) -> bool:

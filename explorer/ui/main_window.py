@@ -35,10 +35,17 @@ from explorer.session import (
     add_recent,
     last_network,
     load_startup,
+    load_torch,
     recent_list,
     sessions_folder,
 )
-from explorer.ui.background import InspectJob, Inspector, InspectResult, Task
+from explorer.ui.background import (
+    InspectionProcess,
+    InspectJob,
+    Inspector,
+    InspectResult,
+    Task,
+)
 from explorer.ui.document import Document
 from explorer.ui.widgets.editor_tree import EditorTree
 from explorer.ui.widgets.palette import BlockPalette
@@ -46,6 +53,9 @@ from explorer.ui.widgets.properties import PropertiesPanel
 from explorer.ui.workspaces import BUILD, TRAIN, Workspaces
 
 AUTOSAVE_SECONDS = 2.0
+TORCH_AFTER_MS = 5000
+"""At start-up, this process loads PyTorch after the first table, or this long after the
+first network opened if that table is slow to come (a large network, a busy machine)."""
 UNTITLED = "untitled"
 
 
@@ -78,7 +88,8 @@ class MainWindow(QMainWindow):
     loaded = Signal()
     file_inspected = Signal(object)
 
-    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None, *,
+                 inspection_process: InspectionProcess | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or QSettings()
         self.setWindowTitle("Network Explorer")
@@ -92,6 +103,8 @@ class MainWindow(QMainWindow):
         self.inspections = 0           # results shown
         self._dropped = 0              # results for an older generation, dropped here
         self._ready_summary = None     # (spec, summary, seconds) the loader made at start-up
+        self._torch_loading = False     # the start-up's PyTorch part has been started
+        self._python_target = None      # a Python file to open once its views are in
         self._block_defs: dict = {}
         self._presets = []
         self._tasks: list[Task] = []
@@ -101,7 +114,9 @@ class MainWindow(QMainWindow):
         self.lab = None                # LabController (gradient lab, runs, diff), likewise
         self._menus: dict[str, QMenu] = {}
         self.activity = ""             # what runs in the background, for the title
-        self.inspector = Inspector(self)
+        self.inspector = Inspector(self, process=inspection_process)
+        # started at the launch, it makes the first table; else the loader does
+        self._table_from_process = inspection_process is not None
         self.inspector.finished.connect(self._inspected)
         self.inspector.failed.connect(self._inspect_failed)
         self.session = Session(sessions_folder(), QtLock)
@@ -390,12 +405,21 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ start-up
     def start(self, path: str | None = None) -> None:
-        """Load registries, user blocks and the first network on a worker thread."""
+        """Load registries, user blocks and the first network on a worker thread, then
+        PyTorch and the views that need it.
+
+        A window given its inspection process at the launch takes the first table from it
+        (the process has been loading PyTorch on another core since then) and loads PyTorch
+        here only after that table, not to compete with it; otherwise the loader imports
+        PyTorch and summarises the first network itself.
+        """
         self._begin_session()
         self._check_settings(probe=True)
         last_path = self.settings.value("last/path", None)
         last_spec = self.settings.value("last/spec", None)
-        task = Task(lambda: load_startup(path, last_path, last_spec), "loader", self)
+        summarise = not self._table_from_process
+        task = Task(lambda: load_startup(path, last_path, last_spec, summarise=summarise),
+                    "loader", self)
         task.done.connect(self._startup_loaded)
         task.error.connect(lambda text: self.show_error("Start-up failed", text))
         self._start(task)
@@ -412,17 +436,43 @@ class MainWindow(QMainWindow):
         self._presets = data["presets"]
         self.palette_view.set_blocks(data["blocks"], data["user_blocks"])
         self._fill_presets()
-        self.device_label.setText(f"device: {data['device']}")
-        self.device_name = data["device"]
-        # the loader has summarised the first network: shown as it is, not inspected again
-        self._ready_summary = (data["spec"], data["summary"], data["summary_seconds"])
+        if "summary" in data:  # the loader's summary is the first table: not inspected again
+            self._ready_summary = (data["spec"], data["summary"], data["summary_seconds"])
+            self._torch_loading = True  # and PyTorch is loaded: the rest follows at once
         self.document.open_spec(data["spec"], data["path"], undoable=False)
-        self.repaint()  # the first table on screen now, before the training views are built
-        self.inspector.warm_up()  # after the first table: not to compete with it for the CPU
+        self.repaint()  # the network (and a ready table) on screen now, before the rest
         if data["path"]:
             self._add_recent(str(data["path"]))
-        self.is_loaded = True
-        if self.training is None:  # the training views need torch, imported by now
+        self.is_loaded = True  # editing needs no PyTorch here: it is inspected elsewhere
+        self._update_actions()
+        for problem in data["user_problems"]:
+            self.status_message(f"Skipped a saved block: {problem}", 10000)
+        if data["problem"]:
+            self.show_error("Cannot open the file", data["problem"])
+        self._python_target = data.get("python")
+        self._offer_restore()  # before any edit of the first network, which it would replace
+        if "device" in data:
+            self._torch_loaded(data)
+        else:  # after the first table (see _inspected), or after this if that is slow
+            QTimer.singleShot(TORCH_AFTER_MS, self, self._load_torch)
+
+    def _load_torch(self) -> None:
+        """Import PyTorch on a worker thread, then install the views that need it."""
+        if self._torch_loading or self.closing:
+            return
+        self._torch_loading = True
+        task = Task(load_torch, "torch-loader", self)
+        task.done.connect(self._torch_loaded)
+        task.error.connect(lambda text: self.show_error("Start-up failed", text))
+        self._start(task)
+
+    def _torch_loaded(self, data: dict) -> None:
+        if self.closing:
+            return
+        self.device_label.setText(f"device: {data['device']}")
+        self.device_name = data["device"]
+        self.inspector.warm_up()  # started already at a launch; after the first table here
+        if self.training is None:
             from explorer.ui import build_along, python_file
             from explorer.ui.lab_views import install_lab_views
             from explorer.ui.training_views import install_training_views
@@ -433,13 +483,9 @@ class MainWindow(QMainWindow):
             self.lab = install_lab_views(self)
         self._update_actions()
         self.statusBar().showMessage("Ready", 3000)
-        for problem in data["user_problems"]:
-            self.status_message(f"Skipped a saved block: {problem}", 10000)
-        if data["problem"]:
-            self.show_error("Cannot open the file", data["problem"])
-        if data.get("python"):
-            self.python_files.open(*data["python"])
-        self._offer_restore()
+        target, self._python_target = self._python_target, None
+        if target:
+            self.python_files.open(*target)
         self.loaded.emit()
 
     def _offer_restore(self) -> None:
@@ -577,8 +623,13 @@ class MainWindow(QMainWindow):
             task.error.connect(self._torchvision_unavailable)
             self._start(task)
         self.summary_ready.emit(summary)
+        if self.is_loaded and not self._torch_loading:  # the first table of a launch
+            self.repaint()  # on screen before PyTorch loads here, holding the GIL at times
+            self._load_torch()
 
     def _inspect_failed(self, generation: int, text: str) -> None:
+        if self.is_loaded:
+            self._load_torch()
         if generation == self.document.generation:
             self.show_error("The inspector failed", text)
 

@@ -45,7 +45,7 @@ def test_a_frozen_app_starts_the_child_through_its_own_entry_point(tmp_path, mon
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "executable", str(app))
     assert inspector_child.command() == [str(app), "--inspector-child"]
-    child = background._ChildProcess()
+    child = background.InspectionProcess()
     try:
         result = child.inspect(background.InspectJob(7, preset_spec("lenet")))
     finally:

@@ -1,5 +1,6 @@
 """Start-up order: the window's first frame is on screen before the loader starts (loading
-PyTorch's libraries holds the interpreter lock and would delay it)."""
+PyTorch's libraries holds the interpreter lock and would delay it); at a launch the first
+table comes from the inspection process, and PyTorch is loaded here only after it."""
 
 from __future__ import annotations
 
@@ -53,6 +54,45 @@ def test_the_loader_starts_after_the_first_frame(isolated_folders):
     marks = out.stdout.split()
     assert "start" in marks, out.stderr
     assert marks[:marks.index("start") + 1] == ["expose", "paint", "start"], out.stdout
+
+
+LAUNCH = """
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from explorer.ui.app import launch
+from explorer.ui.background import wait_detached
+app, window = launch([])
+seen = []
+
+def table(summary):
+    if not seen:
+        seen.append(f"table {window.table.model.rowCount() > 0} {summary.total_params} "
+                    f"torch-here {'torch' in sys.modules} training {window.training is not None}")
+
+def loaded():
+    seen.append(f"loaded torch-here {'torch' in sys.modules} "
+                f"training {window.training is not None} device {window.device_name}")
+    window.close()
+
+window.summary_ready.connect(table)
+window.loaded.connect(loaded)
+app.exec()
+wait_detached()
+print("|".join(seen))
+"""
+
+
+def test_at_a_launch_the_first_table_comes_before_pytorch_is_loaded_here(isolated_folders):
+    """The inspection process, started first, makes the first table while this process has
+    not imported PyTorch; the training views follow, once it is loaded here."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", LAUNCH], env=env, capture_output=True,
+                         text=True, timeout=180, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().split("|") == [
+        "table True 97298 torch-here False training False",  # course-inception
+        "loaded torch-here True training True device CPU",
+    ], out.stderr
 
 
 
