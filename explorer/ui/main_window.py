@@ -454,6 +454,7 @@ class MainWindow(QMainWindow):
         if "device" in data:
             self._torch_loaded(data)
         else:  # after the first table (see _inspected), or after this if that is slow
+            self.statusBar().showMessage("Loading PyTorch for training…")
             QTimer.singleShot(TORCH_AFTER_MS, self, self._load_torch)
 
     def _load_torch(self) -> None:

@@ -375,8 +375,9 @@ def test_the_confusion_pass_stops_when_the_window_closes(qtbot, app_window, monk
     monkeypatch.setattr(TrainingRunner, "stop_wait_ms", 100)
     quick_settings(controller.panel, epochs=1, batches=2)
     controller.panel.start_action.trigger()
-    qtbot.waitUntil(entered.is_set, timeout=TIMEOUT)  # the run ended; its pass is going
-    assert controller.active_run() is None  # nothing to ask: the training itself is over
+    # the run ended (the window has its end: nothing to ask on close); its pass is going
+    qtbot.waitUntil(lambda: entered.is_set() and controller.active_run() is None,
+                    timeout=TIMEOUT)
     window.close()
     assert not window.isVisible()
     qtbot.waitUntil(lambda: not detached_threads(), timeout=TIMEOUT)
