@@ -214,7 +214,10 @@ def start_inspection_process() -> InspectionProcess:
     """The inspection process, started now, for an :class:`Inspector` to use: it loads
     PyTorch on another core while the window starts, and makes the first table."""
     process = InspectionProcess()
-    process.spawn()
+    try:
+        process.spawn()
+    except OSError:
+        pass  # tried again at the first request, whose failure the window then shows
     return process
 
 

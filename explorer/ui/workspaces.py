@@ -11,7 +11,7 @@ brings back the default, designed for a maximized window from 1366×768 to 1920�
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTabWidget, QWidget
 
 BUILD, TRAIN = 0, 1
 WORKSPACE_TITLES = ("Build", "Train && look")
@@ -37,6 +37,19 @@ def _tabs(name: str) -> QTabWidget:
     tabs.tabBar().setExpanding(False)
     tabs.setTabBarAutoHide(name == "train")  # one panel there: no tab bar
     return tabs
+
+
+def _until_first_view(tabs: QTabWidget, text: str) -> QStackedWidget:
+    """``tabs`` behind a line of ``text``, shown until its first view is added."""
+    stack = QStackedWidget()
+    label = QLabel(text)
+    label.setObjectName(f"waiting_{tabs.objectName()}")
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    label.setEnabled(False)  # greyed: a state, not content
+    stack.addWidget(label)
+    stack.addWidget(tabs)
+    return stack
 
 
 def _splitter(name: str, orientation, *widgets: QWidget) -> QSplitter:
@@ -73,7 +86,9 @@ class Workspaces(QTabWidget):
         top = _splitter("top_split", H, editor, self.areas["build"])
         centre = _splitter("centre_split", V, top, table)
         build = _splitter("build_split", H, palette, centre, properties)
-        train = _splitter("train_split", H, self.areas["train"], self.areas["look"])
+        look = _until_first_view(self.areas["look"], "Loading PyTorch… training, drawing and "
+                                 "the other views of a network appear here in a moment.")
+        train = _splitter("train_split", H, self.areas["train"], look)
         self.splitters = {s.objectName(): s for s in (top, centre, build, train)}
         self.addTab(build, WORKSPACE_TITLES[BUILD])
         self.addTab(train, WORKSPACE_TITLES[TRAIN])
@@ -91,6 +106,9 @@ class Workspaces(QTabWidget):
             raise ValueError(f"unknown area {area!r}: one of {', '.join(AREAS)}")
         tabs = self.areas[area]
         index = tabs.addTab(widget, title.replace("&", "&&"))
+        stack = tabs.parentWidget()
+        if isinstance(stack, QStackedWidget):
+            stack.setCurrentWidget(tabs)
         self._titles[widget] = (area, title)
         if self._wanted.get(area) == title:
             tabs.setCurrentIndex(index)

@@ -191,3 +191,21 @@ def test_the_layout_is_remembered_and_view_reset_layout_restores_it(qtbot, windo
     finally:
         close_window(second, qtbot)
         second.shutdown()
+
+
+def test_train_and_look_says_it_is_loading_until_its_views_are_in(qtbot):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QLabel
+
+    from explorer.ui.main_window import MainWindow
+
+    window = MainWindow(QSettings())  # not started: PyTorch's views are not in yet
+    qtbot.addWidget(window)
+    window.show()
+    window.workspaces.setCurrentIndex(TRAIN)
+    waiting = window.findChild(QLabel, "waiting_area_look")
+    assert waiting.isVisible() and "Loading PyTorch" in waiting.text()
+    assert not window.workspaces.areas["look"].isVisible()
+    window.workspaces.add_view("Curves", QLabel("curves"))  # the first view arrives
+    assert not waiting.isVisible() and window.workspaces.areas["look"].isVisible()
+    assert window.workspaces.areas["look"].currentWidget().text() == "curves"
