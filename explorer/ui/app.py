@@ -148,7 +148,7 @@ def launch(argv: Sequence[str]):
 
     Returns ``(app, window)``; :func:`main` then runs the event loop.
     """
-    from explorer.ui.background import start_inspection_process
+    from explorer.ui.inspection_process import start_inspection_process
 
     # first of all: it loads PyTorch on another core while this process shows the window,
     # and makes the first table
@@ -170,9 +170,9 @@ def launch(argv: Sequence[str]):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Open the window; ``argv`` may name one architecture file to open."""
+    app, _window = launch(list(sys.argv[1:] if argv is None else argv))
     from explorer.ui.background import wait_detached
 
-    app, _window = launch(list(sys.argv[1:] if argv is None else argv))
     code = app.exec()
     wait_detached()  # a run or a start-up left to end by itself: the window is already gone
     return code

@@ -39,14 +39,9 @@ from explorer.session import (
     recent_list,
     sessions_folder,
 )
-from explorer.ui.background import (
-    InspectionProcess,
-    InspectJob,
-    Inspector,
-    InspectResult,
-    Task,
-)
+from explorer.ui.background import Inspector, Task
 from explorer.ui.document import Document
+from explorer.ui.inspection_process import InspectionProcess, InspectJob, InspectResult
 from explorer.ui.widgets.editor_tree import EditorTree
 from explorer.ui.widgets.palette import BlockPalette
 from explorer.ui.widgets.properties import PropertiesPanel

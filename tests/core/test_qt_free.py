@@ -30,3 +30,20 @@ def test_summary_types_import_without_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_the_inspection_process_starts_without_qt_or_torch_here():
+    """A launch starts the inspection process before importing Qt (it loads PyTorch while the
+    window starts): its side of the window's code imports neither, and it answers."""
+    code = (
+        "import sys\n"
+        "from explorer.ui.inspection_process import InspectJob, start_inspection_process\n"
+        "from explorer.core.presets import preset_spec\n"
+        "process = start_inspection_process()\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'torch')]\n"
+        "assert not bad, bad\n"
+        "result = process.inspect(InspectJob(3, preset_spec('lenet')))\n"
+        "process.close()\n"
+        "assert (result.generation, result.summary.total_params) == (3, 61_706), result\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

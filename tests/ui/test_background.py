@@ -12,8 +12,9 @@ import time
 from PySide6.QtWidgets import QApplication
 
 from explorer.core.presets import preset_spec
-from explorer.ui import background
-from explorer.ui.background import InspectJob, Inspector, JobFailed, LatestJobs, Task
+from explorer.ui import background, inspection_process
+from explorer.ui.background import Inspector, JobFailed, LatestJobs, Task
+from explorer.ui.inspection_process import InspectJob
 
 
 def _collect(jobs: LatestJobs):
@@ -153,7 +154,7 @@ def test_stop_ends_a_child_being_started_and_a_later_request_restarts(qtbot, mon
         children.append(real_popen(*args, **kwargs))
         return children[-1]
 
-    monkeypatch.setattr(background.subprocess, "Popen", slow_popen)
+    monkeypatch.setattr(inspection_process.subprocess, "Popen", slow_popen)
     inspector = Inspector()
     results, failures = [], []
     inspector.finished.connect(results.append)
@@ -169,7 +170,7 @@ def test_stop_ends_a_child_being_started_and_a_later_request_restarts(qtbot, mon
     assert children[0].wait(10) is not None              # the child started late was ended
     QApplication.processEvents()
     assert results == [] and failures == []
-    monkeypatch.setattr(background.subprocess, "Popen", real_popen)
+    monkeypatch.setattr(inspection_process.subprocess, "Popen", real_popen)
     try:
         with qtbot.waitSignal(inspector.finished, timeout=60000) as blocker:
             inspector.request(InspectJob(2, preset_spec("lenet")))

@@ -37,7 +37,7 @@ def test_the_child_inspects_without_the_test_extras():
 def test_a_frozen_app_starts_the_child_through_its_own_entry_point(tmp_path, monkeypatch):
     """In the desktop bundle ``sys.executable`` is the app, which has no ``-m``: the child is
     the app itself with a hidden flag (here a stand-in app: ``python -m explorer "$@"``)."""
-    from explorer.ui import background, inspector_child
+    from explorer.ui import inspection_process, inspector_child
 
     app = tmp_path / "network-explorer"
     app.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m explorer "$@"\n')
@@ -45,9 +45,9 @@ def test_a_frozen_app_starts_the_child_through_its_own_entry_point(tmp_path, mon
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "executable", str(app))
     assert inspector_child.command() == [str(app), "--inspector-child"]
-    child = background.InspectionProcess()
+    child = inspection_process.InspectionProcess()
     try:
-        result = child.inspect(background.InspectJob(7, preset_spec("lenet")))
+        result = child.inspect(inspection_process.InspectJob(7, preset_spec("lenet")))
     finally:
         child.close()
     assert result.generation == 7 and result.summary.total_params == 61_706
