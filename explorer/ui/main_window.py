@@ -429,6 +429,7 @@ class MainWindow(QMainWindow):
             return
         self._block_defs = {b.name: b for b in data["blocks"]}
         self._presets = data["presets"]
+        self._python_target = data.get("python")  # set before a dialog lets PyTorch load
         self.palette_view.set_blocks(data["blocks"], data["user_blocks"])
         self._fill_presets()
         if "summary" in data:  # the loader's summary is the first table: not inspected again
@@ -440,17 +441,16 @@ class MainWindow(QMainWindow):
             self._add_recent(str(data["path"]))
         self.is_loaded = True  # editing needs no PyTorch here: it is inspected elsewhere
         self._update_actions()
+        if "device" not in data:  # after the first table (see _inspected), or after this
+            self.statusBar().showMessage("Loading PyTorch for training…")
+            QTimer.singleShot(TORCH_AFTER_MS, self, self._load_torch)
         for problem in data["user_problems"]:
             self.status_message(f"Skipped a saved block: {problem}", 10000)
         if data["problem"]:
             self.show_error("Cannot open the file", data["problem"])
-        self._python_target = data.get("python")
         self._offer_restore()  # before any edit of the first network, which it would replace
         if "device" in data:
             self._torch_loaded(data)
-        else:  # after the first table (see _inspected), or after this if that is slow
-            self.statusBar().showMessage("Loading PyTorch for training…")
-            QTimer.singleShot(TORCH_AFTER_MS, self, self._load_torch)
 
     def _load_torch(self) -> None:
         """Import PyTorch on a worker thread, then install the views that need it."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -21,6 +20,7 @@ from ui_helpers import (
     answer_dialog,
     click_tree,
     close_window,
+    crashed_instance,
     draw,
     fresh_summary,
     make_window,
@@ -145,20 +145,6 @@ def test_discard_on_close_reopens_the_preset_as_it_was_opened(qtbot, window):
 
 
 # ------------------------------------------------------------------ 3. instances
-
-
-def crashed_instance(folder: Path, instance_id: str, work: Work) -> None:
-    """What a killed window leaves behind: its record, and a QLockFile whose process is
-    gone (taken by a child process that then dies without unlocking)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    code = ("import os, sys\nfrom PySide6.QtCore import QLockFile\n"
-            "lock = QLockFile(sys.argv[1])\nassert lock.tryLock(0)\nos._exit(9)\n")
-    subprocess.run([sys.executable, "-c", code, str(folder / f"{instance_id}.lock")],
-                   check=False, timeout=60, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    assert (folder / f"{instance_id}.lock").is_file()
-    record = {"format": "network-explorer/session", "pid": 1, "started": 0.0,
-              "work": work.to_dict()}
-    (folder / f"{instance_id}.json").write_text(json.dumps(record))
 
 
 def saved_work(folder: Path, window) -> Work:

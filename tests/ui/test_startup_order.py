@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,49 @@ def test_the_first_network_is_summarised_once(qtbot, inspection_requests, window
     qtbot.wait(500)  # time for a second result, if one were coming
     assert inspection_requests == [] and shown == [] and window.inspections == 1
     assert window.latest_summary.total_params == 97_298  # course-inception
+
+
+def test_a_python_file_named_at_a_launch_opens_after_a_start_up_question(qtbot, tmp_path):
+    """At a launch PyTorch loads here while the window may still be asking a start-up
+    question (restore a crashed window's work?); the Python file named on the command line
+    still opens once the training views are in."""
+    from pyfile_sources import COURSE_NET, write
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+    from ui_helpers import close_window, crashed_instance
+
+    from explorer.core.presets import preset_spec
+    from explorer.core.spec import ArchitectureSpec
+    from explorer.session import Work, sessions_folder
+    from explorer.ui.background import wait_detached
+    from explorer.ui.inspection_process import InspectionProcess
+    from explorer.ui.main_window import MainWindow
+
+    lost = ArchitectureSpec.from_dict({**preset_spec("lenet").to_dict(), "num_classes": 3})
+    crashed_instance(sessions_folder(), "crashed", Work(lost, None, True, time=time.time()))
+    path = write(tmp_path, "net.py", COURSE_NET)
+    window = MainWindow(QSettings(), inspection_process=InspectionProcess())
+    window.show()
+    asked = []
+
+    def not_now_once_pytorch_is_in() -> None:  # the question stays while PyTorch loads
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and window.training is not None:
+            asked.append(box.text())
+            next(b for b in box.buttons() if b.text() == "Not now").click()
+        else:
+            QTimer.singleShot(50, not_now_once_pytorch_is_in)
+
+    QTimer.singleShot(50, not_now_once_pytorch_is_in)
+    try:
+        with qtbot.waitSignal(window.loaded, timeout=120_000):
+            window.start(f"{path}:Net")
+        qtbot.waitUntil(lambda: bool(asked) and window.file_report is not None,
+                        timeout=120_000)
+        assert "did not close properly" in asked[0]
+        assert window.document.view.path == str(path.resolve())
+        assert window.file_report.target == "Net"
+    finally:
+        close_window(window, qtbot)
+        window.shutdown()
+        wait_detached()

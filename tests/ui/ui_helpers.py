@@ -3,6 +3,12 @@ the main window."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
@@ -166,3 +172,21 @@ def draw(qtbot, canvas, points):
 
 
 ONE = [(140, 40 + 10 * i) for i in range(21)]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def crashed_instance(folder: Path, instance_id: str, work) -> None:
+    """What a killed window leaves behind: its record (of ``work``, a ``session.Work``), and a
+    QLockFile whose process is gone (taken by a child process that then dies without
+    unlocking)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    code = ("import os, sys\nfrom PySide6.QtCore import QLockFile\n"
+            "lock = QLockFile(sys.argv[1])\nassert lock.tryLock(0)\nos._exit(9)\n")
+    subprocess.run([sys.executable, "-c", code, str(folder / f"{instance_id}.lock")],
+                   check=False, timeout=60, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert (folder / f"{instance_id}.lock").is_file()
+    record = {"format": "network-explorer/session", "pid": 1, "started": 0.0,
+              "work": work.to_dict()}
+    (folder / f"{instance_id}.json").write_text(json.dumps(record))
