@@ -5,8 +5,9 @@ the QApplication and the main window are created and shown with nothing heavier 
 imported; once the first frame is presented (the window's expose, then one turn of the event
 loop) a loader thread reads the block registries and the first network, without PyTorch; the
 window fills the palette and opens that network, whose first table the inspection process
-makes; then a thread imports PyTorch here and the training views are installed. An exception hook writes a crash log and, on the GUI thread,
-autosaves and shows the details in a dialog the user can copy from.
+makes; then a thread imports PyTorch here and the training views are installed. An exception
+hook writes a crash log and, on the GUI thread, autosaves and shows the details in a dialog
+the user can copy from.
 """
 
 from __future__ import annotations

@@ -478,7 +478,8 @@ class MainWindow(QMainWindow):
             self.build_along = build_along.install(self)
             self.lab = install_lab_views(self)
         self._update_actions()
-        self.statusBar().showMessage("Ready", 3000)
+        if self.statusBar().currentMessage().startswith("Loading"):  # not a start-up problem
+            self.statusBar().showMessage("Ready", 3000)
         target, self._python_target = self._python_target, None
         if target:
             self.python_files.open(*target)

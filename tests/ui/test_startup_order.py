@@ -161,3 +161,22 @@ def test_a_python_file_named_at_a_launch_opens_after_a_start_up_question(qtbot, 
         close_window(window, qtbot)
         window.shutdown()
         wait_detached()
+
+
+def test_a_saved_block_that_cannot_be_read_is_reported_after_start_up(qtbot):
+    from ui_helpers import make_window
+
+    from explorer.core.library import library_folder
+    from explorer.ui.background import wait_detached
+
+    library_folder().mkdir(parents=True)
+    (library_folder() / "mine.json").write_text("{not json")
+    window = make_window(qtbot)
+    try:
+        assert window.training is not None  # everything is in: "Ready" did not cover it
+        message = window.statusBar().currentMessage()
+        assert message.startswith("Skipped a saved block") and "mine.json" in message
+    finally:
+        window.close()
+        window.shutdown()
+        wait_detached()
