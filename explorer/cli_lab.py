@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from explorer.training.config import DEFAULT_DATASET
+
 
 def _usage(message: str) -> Exception:
     from explorer.cli import UsageError
@@ -93,7 +95,7 @@ def cmd_gradients(args: argparse.Namespace) -> int:
     if _is_python(args.network):
         spec, model = _python_network(args)
         state, stats, seed, dataset_name, epoch, label = None, (None, None), args.seed or 0, \
-            args.dataset or "mnist-sample", 0, spec.name
+            args.dataset or DEFAULT_DATASET, 0, spec.name
     else:
         spec, state, stats, seed, dataset_name, epoch, label = _weights(_source(args.network),
                                                                         args)
@@ -168,7 +170,7 @@ def _weights(source, args: argparse.Namespace):
         raise _usage(str(exc)) from None
     if args.epoch is not None and source.kind != "run":
         raise _usage(f"--epoch applies to a run folder; {args.network!r} is a {source.kind}")
-    seed, dataset, none = (args.seed or 0), args.dataset or "mnist-sample", (None, None)
+    seed, dataset, none = (args.seed or 0), args.dataset or DEFAULT_DATASET, (None, None)
     if source.kind == "checkpoint":
         checkpoint = _load(source.checkpoint)
         return (source.spec, checkpoint.model.state_dict(), (checkpoint.mean, checkpoint.std),
@@ -177,7 +179,7 @@ def _weights(source, args: argparse.Namespace):
         return source.spec, None, none, seed, dataset, 0, source.label
     info = source.run
     seed = args.seed if args.seed is not None else int(info.config.get("seed", 0) or 0)
-    dataset = args.dataset or info.config.get("dataset") or "mnist-sample"
+    dataset = args.dataset or info.config.get("dataset") or DEFAULT_DATASET
     choice = _run_choice(info, args.epoch or "last")
     label = f"{source.spec.name} ({info.path.name}, {choice.label})"
     if choice.sidecar is None:

@@ -199,11 +199,17 @@ def residual_variant(ctx, in_shape, *, variant, out_channels, stride, scale, p):
 # --------------------------------------------------------------------------- opened up
 
 
-def _resolved_shortcut(kind: str, in_shape: tuple, out_shape: tuple) -> str:
+def resolve_shortcut(kind: str, in_shape: tuple, out_shape: tuple) -> str:
     """``auto`` made explicit: identity when the shape is kept, else a 1×1 conv."""
     if kind == "auto":
         return "identity" if tuple(in_shape) == tuple(out_shape) else "conv1x1"
     return kind
+
+
+def variant_shortcut(variant: str) -> str:
+    """The shortcut a ``residual_variant`` asks for: a 1×1 conv for ``conv_shortcut``, else
+    ``auto``."""
+    return "conv1x1" if variant == "conv_shortcut" else "auto"
 
 
 @expander("simple_residual")
@@ -219,7 +225,7 @@ def expand_resnet_basic(in_shape, *, out_channels, stride, shortcut) -> dict:
     """The basic block as a ``residual`` container with its shortcut made explicit."""
     bn = layer("batch_norm2d")
     body = [conv(out_channels, 3, stride, 1), bn, layer("relu"), conv(out_channels, 3, 1, 1), bn]
-    kind = _resolved_shortcut(shortcut, in_shape, _out_shape(in_shape, out_channels, stride))
+    kind = resolve_shortcut(shortcut, in_shape, _out_shape(in_shape, out_channels, stride))
     return {"type": "residual", "body": body, "shortcut": kind}
 
 
@@ -229,7 +235,7 @@ def expand_bottleneck(in_shape, *, out_channels, stride, bottleneck_channels, sh
     mid = bottleneck_channels if bottleneck_channels is not None else max(1, out_channels // 4)
     bn, relu = layer("batch_norm2d"), layer("relu")
     body = [conv(mid), bn, relu, conv(mid, 3, stride, 1), bn, relu, conv(out_channels), bn]
-    kind = _resolved_shortcut(shortcut, in_shape, _out_shape(in_shape, out_channels, stride))
+    kind = resolve_shortcut(shortcut, in_shape, _out_shape(in_shape, out_channels, stride))
     return {"type": "residual", "body": body, "shortcut": kind}
 
 
@@ -256,8 +262,7 @@ def expand_residual_variant(in_shape, *, variant, out_channels, stride, scale, p
     ``highway`` for the gates) inside a group followed by the ReLU where it is not."""
     out_channels = out_channels if out_channels is not None else in_shape[0]
     out_shape = _out_shape(in_shape, out_channels, stride)
-    kind = _resolved_shortcut("conv1x1" if variant == "conv_shortcut" else "auto", in_shape,
-                              out_shape)
+    kind = resolve_shortcut(variant_shortcut(variant), in_shape, out_shape)
     from explorer.blocks.modules.residual import POST_ACTIVATION_VARIANTS
 
     body = _variant_body(variant, out_channels, stride)

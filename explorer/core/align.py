@@ -10,7 +10,7 @@ old ones were removed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 MAX_CELLS = 250_000
@@ -62,16 +62,22 @@ def _middle(a: Sequence[Any], b: Sequence[Any]) -> list[tuple[int, int]]:
         return []
     if len(a) * len(b) > MAX_CELLS:
         return _greedy(a, b)
-    n, m = len(a), len(b)
+    return best_pairs(len(a), len(b), lambda i, j: _weight(a[i], b[j]))
+
+
+def best_pairs(n: int, m: int, weight: Callable[[int, int], int]) -> list[tuple[int, int]]:
+    """``(i, j)`` pairs of ``n`` old and ``m`` new items, in order and never crossing, with
+    the largest total ``weight(i, j)`` (0: never paired); on a tie the earlier pairing."""
+    weights = [[weight(i, j) for j in range(m)] for i in range(n)]
     score = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         row, below = score[i], score[i + 1]
         for j in range(m - 1, -1, -1):
-            w = _weight(a[i], b[j])
+            w = weights[i][j]
             row[j] = max(below[j], row[j + 1], below[j + 1] + w if w else 0)
     pairs, i, j = [], 0, 0
     while i < n and j < m:
-        w = _weight(a[i], b[j])
+        w = weights[i][j]
         if w and score[i][j] == score[i + 1][j + 1] + w:
             pairs.append((i, j))
             i, j = i + 1, j + 1

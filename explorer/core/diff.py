@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from explorer.core.align import best_pairs
 from explorer.core.edit import slots
 from explorer.core.shapes import fmt_shape
 from explorer.core.spec import ArchitectureSpec, BlockPath, BlockSpec, format_path
@@ -278,24 +279,14 @@ class _Aligner:
 
 def _best_pairs(n: int, m: int, score: Callable[[int, int], int]) -> list:
     """Align ``n`` old with ``m`` new items in order, maximising the total score of the
-    paired ones (score 0: never paired); ``(i, None)`` removed, ``(None, j)`` inserted."""
-    scores = [[score(i, j) for j in range(m)] for i in range(n)]
-    best = [[0] * (m + 1) for _ in range(n + 1)]
-    for i in range(n - 1, -1, -1):
-        for j in range(m - 1, -1, -1):
-            paired = best[i + 1][j + 1] + scores[i][j] if scores[i][j] else -1
-            best[i][j] = max(paired, best[i + 1][j], best[i][j + 1])
+    paired ones (score 0: never paired, see :func:`~explorer.core.align.best_pairs`);
+    ``(i, None)`` removed, ``(None, j)`` inserted, the removals of a gap first."""
     out, i, j = [], 0, 0
-    while i < n or j < m:
-        if i < n and j < m and scores[i][j] and best[i][j] == best[i + 1][j + 1] + scores[i][j]:
-            out.append((i, j))
-            i, j = i + 1, j + 1
-        elif i < n and (j == m or best[i][j] == best[i + 1][j]):
-            out.append((i, None))
-            i += 1
-        else:
-            out.append((None, j))
-            j += 1
+    for pi, pj in [*best_pairs(n, m, score), (n, m)]:
+        out += [(k, None) for k in range(i, pi)] + [(None, k) for k in range(j, pj)]
+        if (pi, pj) != (n, m):
+            out.append((pi, pj))
+        i, j = pi + 1, pj + 1
     return out
 
 
@@ -423,8 +414,7 @@ def location(spec: ArchitectureSpec, path: BlockPath) -> str:
 
 def _value(value: Any) -> str:
     if isinstance(value, tuple):
-        return "×".join(map(str, value)) if all(isinstance(v, int) for v in value) else str(
-            list(value))
+        return fmt_shape(value) if all(isinstance(v, int) for v in value) else str(list(value))
     return "default" if value is None else str(value)
 
 

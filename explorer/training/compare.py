@@ -55,9 +55,9 @@ class RunPoint:
                 "mult_adds": self.mult_adds, "train_time": self.train_time}
 
 
-def run_point(info: RunInfo) -> RunPoint:
+def run_point(info: RunInfo, rows: list[dict] | None = None) -> RunPoint:
     """A run's accuracy and costs; a cost that cannot be known (no architecture, no epoch
-    finished) is ``None``."""
+    finished) is ``None``. ``rows``: its metrics, if already read."""
     import json
 
     params = mult_adds = None
@@ -73,7 +73,7 @@ def run_point(info: RunInfo) -> RunPoint:
         if counted is not None:
             params = params if params is not None else counted[0]
             mult_adds = counted[1]
-    rows = read_metrics(info.path)
+    rows = read_metrics(info.path) if rows is None else rows
     times = [r["elapsed"] for r in rows if isinstance(r.get("elapsed"), (int, float))]
     return RunPoint(info, info.best_test_accuracy, params, mult_adds,
                     float(times[-1]) if times else None)
@@ -111,17 +111,19 @@ def pareto_front(points: Sequence[RunPoint], cost: str) -> list[RunPoint]:
                   key=lambda p: (p.cost(cost), -p.best_test_accuracy))
 
 
-def curve(info: RunInfo, metric: str, by: str = "epoch") -> tuple[np.ndarray, np.ndarray]:
+def curve(info: RunInfo, metric: str, by: str = "epoch",
+          rows: list[dict] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` of a per-epoch metric: x the epoch, or the seconds since the run began.
 
-    Accuracies come as fractions (0–1). Epochs without the value are left out.
+    Accuracies come as fractions (0–1). Epochs without the value are left out. ``rows``:
+    the run's metrics, if already read.
     """
     if metric not in CURVE_METRICS:
         raise CompareError(f"metric {metric!r} is not one of {', '.join(CURVE_METRICS)}")
     if by not in ALIGNMENTS:
         raise CompareError(f"alignment {by!r} is not one of {', '.join(ALIGNMENTS)}")
     xs, ys = [], []
-    for row in read_metrics(info.path):
+    for row in read_metrics(info.path) if rows is None else rows:
         x = row.get("epoch" if by == "epoch" else "elapsed")
         y = row.get(metric)
         if _number(x) and _number(y):

@@ -68,6 +68,8 @@ SETTINGS: tuple[Param, ...] = (
 )
 _SETTING = {param.name: param for param in SETTINGS}
 _DEFAULT = {param.name: param.default for param in SETTINGS}
+DEFAULT_DATASET: str = _DEFAULT["dataset"]
+"""The data a run, a profile or an experiment uses unless told otherwise."""
 # what a setting's kind and bounds alone do not say
 _EXPECTED = {
     "dataset": "a data set name such as 'mnist-sample' or a folder",

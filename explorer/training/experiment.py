@@ -20,7 +20,7 @@ import torch
 from explorer.core.builder import build_model
 from explorer.core.presets import preset_spec
 from explorer.data import Dataset
-from explorer.training.config import TrainConfig
+from explorer.training.config import DEFAULT_DATASET, TrainConfig
 from explorer.training.control import TrainControl
 from explorer.training.engine import train
 from explorer.training.events import EpochEnd, Event, Finished
@@ -31,7 +31,7 @@ DEPTH_NETWORKS = ("plain20", "plain56", "resnet20", "resnet56")
 DEFAULT_EPOCHS = 3
 
 
-def experiment_config(dataset: str = "mnist-sample", epochs: int = DEFAULT_EPOCHS,
+def experiment_config(dataset: str = DEFAULT_DATASET, epochs: int = DEFAULT_EPOCHS,
                       seed: int = 0, **changes) -> TrainConfig:
     """The settings all four networks train with: SGD with momentum 0.9, learning rate 0.05
     and weight decay 1e-4 as in He et al.'s CIFAR runs (their rate 0.1 halved for batches of

@@ -155,11 +155,7 @@ def describe_checkpoint(sidecar: str | os.PathLike) -> str:
     sidecar = Path(sidecar)
     kind = {"best": "the best checkpoint", "last": "the last checkpoint"}.get(
         sidecar.stem, f"the checkpoint {sidecar.name}")
-    try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        data = {}
-    data = data if isinstance(data, dict) else {}
+    data = _sidecar_document(sidecar)
     metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
     details = [f"epoch {data['epoch']}"] if isinstance(data.get("epoch"), int) else []
     accuracy = metrics.get("test_accuracy")
@@ -348,8 +344,14 @@ def run_weights(info: RunInfo) -> list[WeightsChoice]:
 
 
 def _sidecar_epoch(sidecar: Path) -> int:
-    try:
-        value = json.loads(sidecar.read_text(encoding="utf-8")).get("epoch")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        return 0
+    value = _sidecar_document(sidecar).get("epoch")
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _sidecar_document(sidecar: Path) -> dict:
+    """A checkpoint's sidecar as read, or ``{}`` when it cannot be read or is not an object."""
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}

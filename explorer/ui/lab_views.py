@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
+from explorer.training.config import DEFAULT_DATASET
 from explorer.ui.background import JobFailed, LatestJobs
 from explorer.ui.widgets.arch_diff import ArchitectureDiffView
 from explorer.ui.widgets.gradient_lab import GradientLabView, LabSource
@@ -52,10 +53,10 @@ class _Datasets:
 def _profile(datasets: _Datasets, source: LabSource, current, batch: int, seed: int):
     """A :class:`GradientProfile` of one side of the lab."""
     from explorer.core.presets import preset_spec
-    from explorer.training.gradients import GradientError, gradient_profile
+    from explorer.training.gradients import gradient_profile
 
     state = mean = std = None
-    dataset_name = "mnist-sample"
+    dataset_name = DEFAULT_DATASET
     if source.kind == "current":
         if current is None:
             raise JobFailed("the network shown is read-only; pick a preset or a run")
@@ -68,7 +69,7 @@ def _profile(datasets: _Datasets, source: LabSource, current, batch: int, seed: 
         return gradient_profile(spec, datasets.get(dataset_name), batch=batch, seed=seed,
                                 state=state, mean=mean, std=std,
                                 label=source.label or spec.name, epoch=source.epoch)
-    except (GradientError, ValueError) as exc:
+    except ValueError as exc:  # a GradientError among them
         raise JobFailed(f"{source.label or spec.name}: {exc}") from None
 
 
@@ -80,7 +81,7 @@ def _run_weights(source: LabSource):
         network = resolve_network(source.name)
     except SourceError as exc:
         raise JobFailed(str(exc)) from None
-    dataset = network.run.config.get("dataset") or "mnist-sample"
+    dataset = network.run.config.get("dataset") or DEFAULT_DATASET
     if source.weights is None:
         return network.spec, None, None, None, dataset
     try:
@@ -94,8 +95,17 @@ def _run_weights(source: LabSource):
 def _lab_choices(root: Path, extra: list[Path]):
     """Presets, and the runs with the weights each offers: ``(folder, title, choices)``."""
     from explorer.core.registry import list_presets
+    from explorer.training.runs import run_weights
+
+    return ([p.name for p in list_presets()],
+            [(str(r.path), f"{r.name} ({r.path.name})", run_weights(r))
+             for r in _runs(root, extra)])
+
+
+def _runs(root: Path, extra: list[Path]):
+    """The runs in ``root`` (newest first), then those of ``extra`` outside it."""
     from explorer.training.compare import all_runs
-    from explorer.training.runs import RunError, read_run, run_weights
+    from explorer.training.runs import RunError, read_run
 
     runs = all_runs([root])
     known = {r.path.resolve() for r in runs}
@@ -105,15 +115,11 @@ def _lab_choices(root: Path, extra: list[Path]):
                 runs.append(read_run(path))
             except RunError:
                 continue
-    return ([p.name for p in list_presets()],
-            [(str(r.path), f"{r.name} ({r.path.name})", run_weights(r)) for r in runs])
+    return runs
 
 
 def _compare_runs(root: Path, extra: list[Path]):
-    _presets, runs = _lab_choices(root, extra)
-    from explorer.training.runs import read_run
-
-    return [run_data(read_run(Path(folder))) for folder, _title, _choices in runs]
+    return [run_data(info) for info in _runs(root, extra)]
 
 
 def _side_spec(choice: tuple[str, str], current, saved: Path | None):
@@ -466,7 +472,7 @@ class LabController(QObject):
         self.queue.clear()
         self.gradients.experiment_started()
         self.experiment_jobs.submit(_experiment, self.control, self.queue, epochs,
-                                    dataset or "mnist-sample", Path(self.runs_root),
+                                    dataset or DEFAULT_DATASET, Path(self.runs_root),
                                     dict(self.experiment_options))
         self.poll.start()
         self.window.status_message("Depth experiment: plain20, plain56, resnet20, resnet56")

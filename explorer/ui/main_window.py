@@ -97,8 +97,7 @@ class MainWindow(QMainWindow):
         self.is_loaded = False
         self.inspections = 0           # results shown
         self._dropped = 0              # results for an older generation, dropped here
-        self._ready_summary = None     # (spec, summary, seconds) the loader made at start-up
-        self._torch_loading = False     # the start-up's PyTorch part has been started
+        self._ready_summary = None     # (summary, seconds) the loader made at start-up
         self._python_target = None      # a Python file to open once its views are in
         self._block_defs: dict = {}
         self._presets = []
@@ -128,6 +127,11 @@ class MainWindow(QMainWindow):
         self._autosave_timer.setSingleShot(True)
         self._autosave_timer.setInterval(int(AUTOSAVE_SECONDS * 1000))
         self._autosave_timer.timeout.connect(self.autosave_now)
+        # at start-up, PyTorch is loaded here after the first table, or when this times out
+        self._torch_timer = QTimer(self)
+        self._torch_timer.setSingleShot(True)
+        self._torch_timer.setInterval(TORCH_AFTER_MS)
+        self._torch_timer.timeout.connect(self._load_torch)
         self.document.changed.connect(self._document_changed)
         self.document.modifiedChanged.connect(self.setWindowModified)
         self._update_title()
@@ -432,31 +436,31 @@ class MainWindow(QMainWindow):
         self._python_target = data.get("python")  # set before a dialog lets PyTorch load
         self.palette_view.set_blocks(data["blocks"], data["user_blocks"])
         self._fill_presets()
-        if "summary" in data:  # the loader's summary is the first table: not inspected again
-            self._ready_summary = (data["spec"], data["summary"], data["summary_seconds"])
-            self._torch_loading = True  # and PyTorch is loaded: the rest follows at once
+        summarised = "summary" in data  # and PyTorch loaded: the rest follows at once
+        if summarised:  # the loader's summary is the first table: not inspected again
+            self._ready_summary = (data["summary"], data["summary_seconds"])
         self.document.open_spec(data["spec"], data["path"], undoable=False)
         self.repaint()  # the network (and a ready table) on screen now, before the rest
         if data["path"]:
             self._add_recent(str(data["path"]))
         self.is_loaded = True  # editing needs no PyTorch here: it is inspected elsewhere
         self._update_actions()
-        if "device" not in data:  # after the first table (see _inspected), or after this
+        if not summarised:  # after the first table (see _inspected), or on the timer
             self.statusBar().showMessage("Loading PyTorch for training…")
-            QTimer.singleShot(TORCH_AFTER_MS, self, self._load_torch)
+            self._torch_timer.start()
         for problem in data["user_problems"]:
             self.status_message(f"Skipped a saved block: {problem}", 10000)
         if data["problem"]:
             self.show_error("Cannot open the file", data["problem"])
         self._offer_restore()  # before any edit of the first network, which it would replace
-        if "device" in data:
+        if summarised:
             self._torch_loaded(data)
 
     def _load_torch(self) -> None:
         """Import PyTorch on a worker thread, then install the views that need it."""
-        if self._torch_loading or self.closing:
+        self._torch_timer.stop()
+        if self.closing:
             return
-        self._torch_loading = True
         task = Task(load_torch, "torch-loader", self)
         task.done.connect(self._torch_loaded)
         task.error.connect(lambda text: self.show_error("Start-up failed", text))
@@ -563,8 +567,8 @@ class MainWindow(QMainWindow):
         doc = self.document
         view = doc.view
         ready, self._ready_summary = self._ready_summary, None
-        if ready is not None and view is None and doc.torchvision is None and ready[0] == doc.spec:
-            self._inspected(InspectResult(doc.generation, ready[1], ready[2]))
+        if ready is not None:  # the first network, just opened
+            self._inspected(InspectResult(doc.generation, *ready))
             return
         if getattr(view, "summary", None) is not None:
             result = InspectResult(doc.generation, view.summary, 0.0)
@@ -620,12 +624,12 @@ class MainWindow(QMainWindow):
             task.error.connect(self._torchvision_unavailable)
             self._start(task)
         self.summary_ready.emit(summary)
-        if self.is_loaded and not self._torch_loading:  # the first table of a launch
+        if self._torch_timer.isActive():  # the first table of a launch
             self.repaint()  # on screen before PyTorch loads here, holding the GIL at times
             self._load_torch()
 
     def _inspect_failed(self, generation: int, text: str) -> None:
-        if self.is_loaded:
+        if self._torch_timer.isActive():
             self._load_torch()
         if generation == self.document.generation:
             self.show_error("The inspector failed", text)

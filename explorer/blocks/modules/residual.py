@@ -10,6 +10,7 @@ from torch import nn
 
 from explorer.blocks.class_source import exported
 from explorer.blocks.modules.containers import shortcut_for
+from explorer.blocks.residual import resolve_shortcut, variant_shortcut
 
 
 def residual_shortcut(kind: str, in_shape: tuple, out_shape: tuple) -> nn.Module | None:
@@ -19,9 +20,8 @@ def residual_shortcut(kind: str, in_shape: tuple, out_shape: tuple) -> nn.Module
     stride, as in d2l), which raises a hinted :class:`ShapeError` when an identity cannot be
     added.
     """
-    if kind == "auto":
-        kind = "identity" if tuple(in_shape) == tuple(out_shape) else "conv1x1"
-    return shortcut_for(kind, in_shape, out_shape, "residual path")
+    return shortcut_for(resolve_shortcut(kind, in_shape, out_shape), in_shape, out_shape,
+                        "residual path")
 
 
 
@@ -199,8 +199,7 @@ def residual_variant_module(variant: str, in_shape: tuple, out_shape: tuple, str
                             scale: float, p: float) -> ResidualVariant:
     """The module of a ``residual_variant`` block (its factory describes the variants)."""
     channels, out_channels = in_shape[0], out_shape[0]
-    kind = "conv1x1" if variant == "conv_shortcut" else "auto"
-    shortcut = residual_shortcut(kind, in_shape, out_shape)
+    shortcut = residual_shortcut(variant_shortcut(variant), in_shape, out_shape)
     if variant == "dropout_shortcut":
         shortcut = (
             ShortcutDropout(p)

@@ -32,8 +32,6 @@ from explorer.ui.widgets.lab_view import LabView
 
 KIND_COLOURS = {"changed": "#fff3bf", "expanded": "#d0ebff", "removed": "#ffd8d8",
                 "inserted": "#d3f9d8", "same": None}
-KIND_WORDS = {"same": "same", "changed": "changed", "expanded": "expanded",
-              "removed": "removed", "inserted": "inserted"}
 FILE_ITEM = ("file?", "")
 
 
@@ -215,7 +213,7 @@ class ArchitectureDiffView(LabView):
 
         old = location(diff.old, change.old_path) if change.old_path is not None else ""
         new = location(diff.new, change.new_path) if change.new_path is not None else ""
-        what = KIND_WORDS[change.kind]
+        what = change.kind
         if change.kind == "changed":
             what = "; ".join(p.text() for p in change.params) or "changed inside"
         elif change.kind == "expanded":
@@ -231,8 +229,6 @@ class ArchitectureDiffView(LabView):
         for child in change.children:
             item.addChild(self._block_item(diff, child))
         return item
-
-
 
 
 def _pair(old: str, new: str) -> str:

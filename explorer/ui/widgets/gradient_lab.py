@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.ui.widgets.curves import SMOOTHING
 from explorer.ui.widgets.lab_view import LabView
 
 COLOURS = ("#1f5fbf", "#d95f02")
@@ -39,7 +40,6 @@ EXPERIMENT_STYLE = {  # plain dashed, residual solid; 56 layers thick
 }
 REDRAW_MS = 200
 PLOTS_MIN_HEIGHT = 260
-SMOOTHING = 0.9
 
 
 @dataclass(frozen=True)

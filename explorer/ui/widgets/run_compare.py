@@ -48,11 +48,13 @@ class RunData:
 
 
 def run_data(info) -> RunData:
-    """What the view needs of one run (reads its files; for the worker thread)."""
+    """What the view needs of one run (reads its files, each once; for the worker thread)."""
     from explorer.training.compare import ALIGNMENTS, CURVE_METRICS, curve, run_point
+    from explorer.training.runs import read_metrics
 
-    curves = {(m, by): curve(info, m, by) for m in CURVE_METRICS for by in ALIGNMENTS}
-    return RunData(run_point(info), curves)
+    rows = read_metrics(info.path)
+    curves = {(m, by): curve(info, m, by, rows) for m in CURVE_METRICS for by in ALIGNMENTS}
+    return RunData(run_point(info, rows), curves)
 
 
 class RunCompareView(LabView):
