@@ -231,7 +231,7 @@ def _roots(args: argparse.Namespace) -> list[Path]:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from explorer.training.compare import all_runs
+    from explorer.training.runs import all_runs
 
     as_json = getattr(args, "json", False)
     if args.runs_command == "compare":

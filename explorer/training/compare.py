@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.training.runs import RunError, RunInfo, list_runs, read_metrics, read_run
+from explorer.training.runs import RunError, RunInfo, read_metrics, read_run
 
 COSTS = {"params": "parameters", "mult_adds": "multiply-adds per image",
          "train_time": "training time (s)"}
@@ -156,15 +156,6 @@ def find_run(name: str | os.PathLike, roots: Sequence[Path]) -> RunInfo:
     where = ", ".join(str(r) for r in roots) or "no runs folder"
     raise CompareError(f"no run {os.fspath(name)!r}: give a run folder, or the name of one in "
                        f"{where} (see 'explorer runs')")
-
-
-def all_runs(roots: Sequence[Path]) -> list[RunInfo]:
-    """The runs in every root, newest first, each folder once."""
-    found: dict[Path, RunInfo] = {}
-    for root in roots:
-        for info in list_runs(root):
-            found.setdefault(info.path.resolve(), info)
-    return sorted(found.values(), key=lambda r: (r.started, r.path.name), reverse=True)
 
 
 def format_comparison(points: Sequence[RunPoint]) -> str:

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -177,7 +178,28 @@ def list_runs(root: str | os.PathLike) -> list[RunInfo]:
                 runs.append(read_run(child))
             except RunError:
                 continue
-    return sorted(runs, key=lambda r: (r.started, r.path.name), reverse=True)
+    return sorted(runs, key=_newest_first, reverse=True)
+
+
+def all_runs(roots: Sequence[Path], extra: Sequence[Path] = ()) -> list[RunInfo]:
+    """The runs inside every root and the run folders ``extra`` (runs made elsewhere, such
+    as this session's), each folder once, newest first; a folder that is not a readable run
+    is skipped."""
+    found: dict[Path, RunInfo] = {}
+    for root in roots:
+        for info in list_runs(root):
+            found.setdefault(info.path.resolve(), info)
+    for path in extra:
+        if Path(path).resolve() not in found:
+            try:
+                found[Path(path).resolve()] = read_run(path)
+            except RunError:
+                continue
+    return sorted(found.values(), key=_newest_first, reverse=True)
+
+
+def _newest_first(info: RunInfo) -> tuple[str, str]:
+    return info.started, info.path.name
 
 
 def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:

@@ -95,31 +95,17 @@ def _run_weights(source: LabSource):
 def _lab_choices(root: Path, extra: list[Path]):
     """Presets, and the runs with the weights each offers: ``(folder, title, choices)``."""
     from explorer.core.registry import list_presets
-    from explorer.training.runs import run_weights
+    from explorer.training.runs import all_runs, run_weights
 
     return ([p.name for p in list_presets()],
             [(str(r.path), f"{r.name} ({r.path.name})", run_weights(r))
-             for r in _runs(root, extra)])
-
-
-def _runs(root: Path, extra: list[Path]):
-    """The runs in ``root`` (newest first), then those of ``extra`` outside it."""
-    from explorer.training.compare import all_runs
-    from explorer.training.runs import RunError, read_run
-
-    runs = all_runs([root])
-    known = {r.path.resolve() for r in runs}
-    for path in extra:
-        if path.resolve() not in known:
-            try:
-                runs.append(read_run(path))
-            except RunError:
-                continue
-    return runs
+             for r in all_runs([root], extra)])
 
 
 def _compare_runs(root: Path, extra: list[Path]):
-    return [run_data(info) for info in _runs(root, extra)]
+    from explorer.training.runs import all_runs
+
+    return [run_data(info) for info in all_runs([root], extra)]
 
 
 def _side_spec(choice: tuple[str, str], current, saved: Path | None):

@@ -14,14 +14,13 @@ from explorer.training import train
 from explorer.training.compare import (
     CompareError,
     RunPoint,
-    all_runs,
     curve,
     find_run,
     format_comparison,
     pareto_front,
     run_point,
 )
-from explorer.training.runs import RunInfo, read_metrics
+from explorer.training.runs import RunInfo, all_runs, read_metrics
 
 
 def point(name: str, accuracy: float | None, params: int | None, time: float = 1.0) -> RunPoint:

@@ -10,6 +10,7 @@ import pytest
 from explorer.training import train
 from explorer.training.runs import (
     RunError,
+    all_runs,
     default_run_dir,
     list_runs,
     metric_columns,
@@ -44,6 +45,28 @@ def test_a_finished_run_is_read(finished_run):
     assert info.best_test_accuracy == pytest.approx(events[-1].best_test_accuracy)
     assert "tiny · synthetic · 2/2 epochs" in info.title
     assert [r.path for r in list_runs(root)] == [run_dir]
+
+
+def _copy_run(run_dir, to, started):
+    import shutil
+
+    shutil.copytree(run_dir, to)
+    config = json.loads((to / "config.json").read_text())
+    config["started"] = started
+    (to / "config.json").write_text(json.dumps(config))
+    return to
+
+
+def test_all_runs_merges_roots_and_runs_made_elsewhere_once_newest_first(tmp_path, finished_run):
+    _, run_dir, _ = finished_run
+    root = tmp_path / "runs"
+    old = _copy_run(run_dir, root / "old", "2026-01-01T10:00:00+00:00")
+    middle = _copy_run(run_dir, root / "middle", "2026-03-01T10:00:00+00:00")
+    elsewhere = _copy_run(run_dir, tmp_path / "elsewhere" / "new", "2026-05-01T10:00:00+00:00")
+    (tmp_path / "not-a-run").mkdir()
+    found = all_runs([root, root], [old, elsewhere, tmp_path / "not-a-run", tmp_path / "gone"])
+    assert [r.path.name for r in found] == ["new", "middle", "old"]
+    assert found[0].path == elsewhere and found[1].path == middle
 
 
 def test_metrics_skip_a_cut_line(tmp_path, finished_run):

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.training.runs import RunError, RunInfo, list_runs, read_run
+from explorer.training.runs import RunInfo, all_runs
 
 COLUMNS = ["Run", "Status", "Best test", "Epochs", "Settings", "Started"]
 _STATUS_TIPS = {
@@ -93,14 +93,7 @@ class RunsView(QWidget):
         self.refresh()
 
     def runs(self) -> list[RunInfo]:
-        found = {info.path.resolve(): info for info in list_runs(self.root)}
-        for path in self.session_runs:
-            if path.resolve() not in found:
-                try:
-                    found[path.resolve()] = read_run(path)
-                except RunError:
-                    continue
-        return sorted(found.values(), key=lambda r: (r.started, r.path.name), reverse=True)
+        return all_runs([self.root], self.session_runs)
 
     def refresh(self) -> None:
         """Read the folders again, keeping the selection."""
