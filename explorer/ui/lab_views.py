@@ -234,6 +234,8 @@ class LabController(QObject):
         self.poll.setInterval(POLL_MS)
         self.poll.timeout.connect(self._drain)
         self._shown: dict[int, tuple] = {}
+        self._choices: tuple[list[str], list] | None = None
+        """The presets and runs last read, ``(presets, runs)``; read again when a run ends."""
         self._menus()
         self._connect()
         from explorer.data import list_sources
@@ -312,7 +314,8 @@ class LabController(QObject):
             self._timers["profiles"].start()
         if "current" in (c[0] for c in self.diff.sides()) and self._visible("diff"):
             self._timers["diff"].start()
-        self._timers["choices"].start()
+        if self._choices is not None:
+            self._fill_diff_sides(*self._choices)
 
     def _training_event(self, event) -> None:
         if type(event).__name__ == "Finished":
@@ -374,8 +377,16 @@ class LabController(QObject):
             self.window.status_message(f"{key}: {message}")
 
     def _fill_choices(self, presets: list[str], runs: list) -> None:
-        first = not self.gradients.pickers[0].network.count() > 1
+        first = self._choices is None
+        self._choices = (presets, runs)
         self.gradients.set_choices(presets, runs)
+        self._fill_diff_sides(presets, runs, first)
+        if self._visible("gradients"):
+            self._timers["profiles"].start()
+
+    def _fill_diff_sides(self, presets: list[str], runs: list, first: bool = False) -> None:
+        """The diff's choices: whether the network has a saved file, and which preset it
+        came from, change with the document; the runs only when they are read again."""
         titled = [(folder, title) for folder, title, _c in runs]
         saved = self.document.path is not None
         name = self.document.spec.name if self.document.spec is not None else ""
@@ -385,8 +396,6 @@ class LabController(QObject):
         self.diff.new_side.fill(presets, titled, saved, ("current", ""))
         if first:
             self.diff.old_side.set_choice(default_old)
-        if self._visible("gradients"):
-            self._timers["profiles"].start()
 
     # ----------------------------------------------------------------- runs, diff
 

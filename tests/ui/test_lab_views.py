@@ -281,3 +281,57 @@ def test_the_gradient_lab_states_the_spread_and_the_first_last_ratio(qtbot):
     view.set_profile(0, GradientProfile("A", "plain", layers, 2.3456, 64, 0, "mnist"))
     assert view.status.text() == (
         "A: gradient spread 16.0× (first/last conv 0.2×), loss 2.346")
+
+
+def test_the_weights_picked_stay_picked_when_the_runs_are_read_again(qtbot, tmp_path):
+    """A run's epoch-1 weights picked; the runs read again (new objects, a new best): epoch 1
+    stays. Another run picked: its last weights. Back to the first: its last, not epoch 1."""
+    from explorer.training.runs import WeightsChoice
+    from explorer.ui.widgets.gradient_lab import SourcePicker
+
+    def choices(folder, best_epoch):
+        return [WeightsChoice("initialisation", 0, None),
+                WeightsChoice("epoch 1", 1, tmp_path / folder / "epoch-1.json"),
+                WeightsChoice(f"best (epoch {best_epoch})", best_epoch,
+                              tmp_path / folder / "best.json"),
+                WeightsChoice("last (epoch 2)", 2, tmp_path / folder / "last.json")]
+
+    picker = SourcePicker("A")
+    qtbot.addWidget(picker)
+    picker.fill(["lenet"], [("a", "run a", choices("a", 1)), ("b", "run b", choices("b", 2))],
+                "lenet")
+    _pick(picker, ("run", "a"))
+    assert picker.weights.currentText() == "last (epoch 2)"
+    picker.weights.setCurrentIndex(1)
+    picker.fill(["lenet"], [("a", "run a", choices("a", 2)), ("b", "run b", choices("b", 2))],
+                "lenet")
+    assert picker.source().weights == str(tmp_path / "a" / "epoch-1.json")
+    picker.weights.setCurrentIndex(0)  # the initialisation (no checkpoint) stays too
+    picker.fill(["lenet"], [("a", "run a", choices("a", 2))], "lenet")
+    assert picker.weights.currentText() == "initialisation"
+    picker.fill(["lenet"], [("a", "run a", choices("a", 2)), ("b", "run b", choices("b", 2))],
+                "lenet")
+    _pick(picker, ("run", "b"))
+    assert picker.source().weights == str(tmp_path / "b" / "last.json")
+    picker.weights.setCurrentIndex(1)
+    _pick(picker, ("run", "a"))
+    assert picker.source().weights == str(tmp_path / "a" / "last.json")
+
+
+def test_an_edit_refreshes_the_diff_choices_without_reading_the_runs(window, lab, tmp_path,
+                                                                      monkeypatch):
+    """A network opened from a file makes "Saved version" a diff choice at once, and no job
+    reads the runs for it; a network without a file takes the choice away."""
+    submitted = []
+    monkeypatch.setattr(lab.jobs, "submit", lambda *a, key, **k: submitted.append(key))
+
+    def choices():
+        combo = lab.diff.old_side.combo
+        return [combo.itemData(i) for i in range(combo.count())]
+
+    assert ("saved", "") not in choices()
+    window.document.open_spec(ArchitectureSpec.from_dict(DEEP), tmp_path / "deep.json")
+    assert ("saved", "") in choices() and ("preset", "plain56") in choices()
+    window.document.open_spec(ArchitectureSpec.from_dict(DEEP))
+    assert ("saved", "") not in choices()
+    assert not lab._timers["choices"].isActive() and "choices" not in submitted

@@ -88,6 +88,7 @@ class SourcePicker(QWidget):
         self.network.currentIndexChanged.connect(self._network_changed)
         self.weights.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self._runs: dict[str, list] = {}
+        self._picked: tuple[str, str] | None = None
 
     def fill(self, presets: list[str], runs: list[tuple[str, str, list]], select: str) -> None:
         """``runs``: ``(folder, title, weights choices)``; keeps the current pick if it is
@@ -110,13 +111,20 @@ class SourcePicker(QWidget):
         self._network_changed()
 
     def _network_changed(self) -> None:
+        """Offer the picked run's weights; the weights picked before stay picked while the
+        same run is (say an epoch's, after the runs were read again), else its last."""
         kind, name = self.network.currentData() or ("current", "")
+        kept = self.weights.currentData() if (kind, name) == self._picked else None
+        self._picked = (kind, name)
         self.weights.blockSignals(True)
         self.weights.clear()
         for choice in self._runs.get(name, []) if kind == "run" else []:
             self.weights.addItem(choice.label, choice)
         if self.weights.count():
-            self.weights.setCurrentIndex(self.weights.count() - 1)  # last
+            self.weights.setCurrentIndex(next(
+                (i for i in range(self.weights.count())
+                 if kept is not None and self.weights.itemData(i).sidecar == kept.sidecar),
+                self.weights.count() - 1))
         self.weights.blockSignals(False)
         self.weights.setVisible(kind == "run")
         self.changed.emit()
