@@ -71,11 +71,19 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def _int(text: str) -> int:
+def parse_int(text: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An option's integer, within ``minimum`` and ``maximum`` when given; else an
+    ``ArgumentTypeError`` naming the valid range as the window's fields do."""
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bounds = [f"{sign} {bound}" for sign, bound in (("≥", minimum), ("≤", maximum))
+                  if bound is not None]
+        raise argparse.ArgumentTypeError(
+            f"{value} is not valid: expected an integer {' and '.join(bounds)}")
+    return value
 
 
 def _float(text: str) -> float:
@@ -86,13 +94,7 @@ def _float(text: str) -> float:
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not valid: expected an integer ≥ 1")
-    return value
+    return parse_int(text, 1)
 
 
 def _shape(text: str) -> tuple[int, int, int]:
@@ -171,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # other spellings of a setting's option, besides --<name with dashes>
 _SETTING_ALIASES = {"max_batches_per_epoch": ("--max-batches",)}
-_SETTING_TYPES = {"int": _int, "float": _float, "str": str, "choice": str}
+_SETTING_TYPES = {"int": parse_int, "float": _float, "str": str, "choice": str}
 
 
 def _setting_flag(name: str) -> str:

@@ -22,25 +22,16 @@ def _usage(message: str) -> Exception:
 
 
 def _batch(text: str) -> int:
+    from explorer.cli import parse_int
     from explorer.training.gradients import MAX_LAB_BATCH
 
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not 1 <= value <= MAX_LAB_BATCH:
-        raise argparse.ArgumentTypeError(f"{value} is not valid: expected 1 to {MAX_LAB_BATCH}")
-    return value
+    return parse_int(text, 1, MAX_LAB_BATCH)
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"{value} is not valid: expected an integer ≥ 0")
-    return value
+    from explorer.cli import parse_int
+
+    return parse_int(text, 0, 2**63 - 1)
 
 
 def add_parsers(sub) -> None:

@@ -51,7 +51,10 @@ def test_gradients_json_has_a_row_per_parameterised_layer(capsys, small_file):
 @pytest.mark.parametrize(("argv", "words"), [
     (["gradients", "nope"], "'nope' is neither a preset"),
     (["gradients", "lenet", "--epoch", "2"], "--epoch applies to a run folder"),
-    (["gradients", "lenet", "--batch", "0"], "expected 1 to 4096"),
+    (["gradients", "lenet", "--batch", "0"], "0 is not valid: expected an integer ≥ 1 and ≤ 4096"),
+    (["gradients", "lenet", "--batch", "4097"], "expected an integer ≥ 1 and ≤ 4096"),
+    (["gradients", "lenet", "--batch", "8.5"], "'8.5' is not an integer"),
+    (["gradients", "lenet", "--seed", "-1"], "-1 is not valid: expected an integer ≥ 0 and ≤ "),
     (["diff", "lenet"], "the following arguments are required: new"),
     (["runs", "compare", "no-such-run", "--root", "."], "no run 'no-such-run'"),
 ])
