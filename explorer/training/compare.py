@@ -48,6 +48,16 @@ class RunPoint:
         value = getattr(self, name)
         return None if value is None else float(value)
 
+    def figures(self) -> tuple[str, str, str, str]:
+        """Best test accuracy, parameters, mult-adds and training seconds as the table and
+        the window show them; ``—`` where unknown."""
+        def known(value, text: str) -> str:
+            return "—" if value is None else text.format(value)
+
+        accuracy = self.best_test_accuracy
+        return (known(accuracy, f"{100 * (accuracy or 0):.2f} %"), known(self.params, "{:,}"),
+                known(self.mult_adds, "{:,}"), known(self.train_time, "{:.1f}"))
+
     def to_json(self) -> dict:
         return {"run": str(self.info.path), "name": self.info.name,
                 "dataset": self.info.dataset, "epochs": self.info.epochs_done,
@@ -169,12 +179,7 @@ def format_comparison(points: Sequence[RunPoint]) -> str:
                                                    ("train_time", "T"))
                          if id(p) in fronts[cost])
         rows.append((
-            p.label, p.info.dataset, str(p.info.epochs_done),
-            f"{100 * p.best_test_accuracy:.2f} %" if p.best_test_accuracy is not None else "—",
-            f"{p.params:,}" if p.params is not None else "—",
-            f"{p.mult_adds:,}" if p.mult_adds is not None else "—",
-            f"{p.train_time:.1f}" if p.train_time is not None else "—",
-            marks or "",
+            p.label, p.info.dataset, str(p.info.epochs_done), *p.figures(), marks or "",
         ))
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
 

@@ -171,11 +171,7 @@ class RunCompareView(LabView):
         p = data.point
         item = QTreeWidgetItem([
             f"{p.info.name} · {p.label}", p.info.dataset,
-            f"{p.info.epochs_done}/{p.info.epochs_planned}",
-            f"{100 * p.best_test_accuracy:.2f} %" if p.best_test_accuracy is not None else "—",
-            f"{p.params:,}" if p.params is not None else "—",
-            f"{p.mult_adds:,}" if p.mult_adds is not None else "—",
-            f"{p.train_time:.1f}" if p.train_time is not None else "—", ""])
+            f"{p.info.epochs_done}/{p.info.epochs_planned}", *p.figures(), ""])
         for column in range(2, len(COLUMNS) - 1):
             item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight)
         item.setTextAlignment(len(COLUMNS) - 1, Qt.AlignmentFlag.AlignLeft)  # under "Front"
