@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.ui.diagram_layout import HEAD_H, TOGGLE_W, Box, Layout, layout_network
-from explorer.ui.style import ERROR_RED, blend, plain_tooltip
+from explorer.ui.style import ERROR_RED, blend, paint_hint, plain_tooltip
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
 DIAGRAM_EMPTY_HINT = ("No blocks yet. Drag a block from the Blocks palette into the tree on "
@@ -430,12 +430,7 @@ class DiagramView(QGraphicsView):
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if self.is_empty():
-            painter = QPainter(self.viewport())
-            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(self.viewport().rect().adjusted(20, 20, -20, -20),
-                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                             DIAGRAM_EMPTY_HINT)
-            painter.end()
+            paint_hint(self, DIAGRAM_EMPTY_HINT, 20)
 
     # ---------------------------------------------------------------- internals
     def _zoom_by(self, factor: float) -> None:

@@ -21,11 +21,11 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView
 
 from explorer.core.registry import describe_block
-from explorer.ui.style import ERROR_RED
+from explorer.ui.style import ERROR_RED, paint_hint
 from explorer.ui.widgets.palette import BLOCK_MIME
 
 PATH_MIME = "application/x-network-explorer-path"
@@ -339,11 +339,7 @@ class EditorTree(QTreeView):
         super().paintEvent(event)
         hint = self.empty_hint()
         if hint:
-            painter = QPainter(self.viewport())
-            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(self.viewport().rect().adjusted(16, 16, -16, -16),
-                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, hint)
-            painter.end()
+            paint_hint(self, hint, 16)
 
     # ------------------------------------------------------------------ selection
     def current_path(self) -> tuple | None:
