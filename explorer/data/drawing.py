@@ -100,9 +100,23 @@ def preprocess_drawing(image: np.ndarray | Image.Image) -> np.ndarray | None:
         20x20 keeping the aspect ratio, centred on the centre of mass. None when nothing is
         drawn.
     """
+    return read_drawing(image)[0]
+
+
+def read_drawing(image: np.ndarray | Image.Image) -> tuple[np.ndarray | None, str | None]:
+    """The drawing's MNIST-style digit (:func:`preprocess_drawing`) and why it cannot be read
+    as a digit (``None`` when it can), both from one pass over the pixels; ``(None, None)``
+    when nothing is drawn.
+
+    Two cases a network would still answer with confidence: ink spanning less than
+    :data:`MIN_EXTENT` of the drawing (a speck), and a blob — ink whose extent is hardly
+    more than its thickness, as a dot's. The blob test is ``extent² / ink`` on the
+    MNIST-style 28×28 digit (the digit fitted in 20×20): 1.2 for a dot, 1.0 for a filled
+    square, at least 1.66 for every digit of the bundled MNIST sample.
+    """
     strokes = _strokes(image)
     if strokes is None:
-        return None
+        return None, None
     rows, cols = np.nonzero(strokes)
     crop = strokes[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
     h, w = crop.shape
@@ -110,7 +124,14 @@ def preprocess_drawing(image: np.ndarray | Image.Image) -> np.ndarray | None:
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
     fitted = Image.fromarray(np.ascontiguousarray(crop)).resize(size, resample)
-    return _paste_centred(np.clip(np.asarray(fitted, dtype=np.float32), 0.0, 1.0))
+    digit = _paste_centred(np.clip(np.asarray(fitted, dtype=np.float32), 0.0, 1.0))
+    if max(h, w) < MIN_EXTENT * max(strokes.shape):
+        return digit, "Too little ink to read: draw the digit larger."
+    rows, cols = np.nonzero(digit >= NOISE)
+    side = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+    if side * side / float(digit.sum()) < MIN_ELONGATION:
+        return digit, "Not a digit: this looks like a dot or a blob. Draw the digit with strokes."
+    return digit, None
 
 
 def _strokes(image: np.ndarray | Image.Image) -> np.ndarray | None:
@@ -127,30 +148,6 @@ def _strokes(image: np.ndarray | Image.Image) -> np.ndarray | None:
     strokes = np.clip((pixels - background) / (peak - background), 0.0, 1.0)
     strokes[strokes < NOISE] = 0.0
     return strokes
-
-
-def drawing_problem(image: np.ndarray | Image.Image) -> str | None:
-    """Why a drawing cannot be read as a digit, or ``None`` when it can (or is empty).
-
-    Two cases a network would still answer with confidence: ink spanning less than
-    :data:`MIN_EXTENT` of the drawing (a speck), and a blob — ink whose extent is hardly
-    more than its thickness, as a dot's. The blob test is ``extent² / ink`` on the
-    MNIST-style 28×28 digit (the digit fitted in 20×20): 1.2 for a dot, 1.0 for a filled
-    square, at least 1.66 for every digit of the bundled MNIST sample.
-    """
-    strokes = _strokes(image)
-    if strokes is None:
-        return None
-    rows, cols = np.nonzero(strokes)
-    extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
-    if extent < MIN_EXTENT * max(strokes.shape):
-        return "Too little ink to read: draw the digit larger."
-    digit = preprocess_drawing(strokes)
-    rows, cols = np.nonzero(digit >= NOISE)
-    side = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
-    if side * side / float(digit.sum()) < MIN_ELONGATION:
-        return "Not a digit: this looks like a dot or a blob. Draw the digit with strokes."
-    return None
 
 
 def _paste_centred(fitted: np.ndarray) -> np.ndarray:

@@ -245,13 +245,11 @@ def predict_drawing(
 
     ``model`` is ``snapshot.build()`` (built once by the caller and reused).
     """
-    from explorer.data import preprocess_drawing
-    from explorer.data.drawing import drawing_problem
+    from explorer.data.drawing import read_drawing
 
-    digit = preprocess_drawing(image)
+    digit, problem = read_drawing(image)
     if digit is None:
         return None
-    problem = drawing_problem(image)
     if problem is not None:  # a dot or a speck: no confident answer for it
         return DrawingPrediction(digit, None, snapshot.classes, problem, snapshot.label)
     x, note = drawing_input(snapshot, digit)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.data.drawing import drawing_problem
+from explorer.data.drawing import read_drawing
 from explorer.paths import resource_path
 
 CANVAS = 280
+
+
+def drawing_problem(image: np.ndarray) -> str | None:
+    return read_drawing(image)[1]
 
 
 def disc(radius: float, cy: int = 140, cx: int = 140) -> np.ndarray:
