@@ -10,7 +10,7 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
-from ui_helpers import answer_dialog, click_tree, fresh_summary, quick_settings
+from ui_helpers import answer_dialog, click_tree, fresh_summary, quick_settings, select_run
 
 from explorer.core.presets import preset_spec
 from explorer.training import TrainConfig, TrainControl, load_checkpoint, train
@@ -110,8 +110,7 @@ def test_export_after_loading_a_runs_best_weights_uses_that_checkpoint(
         qtbot, app_window, tmp_path, monkeypatch):
     window, controller = app_window
     _spec, run_dir = a_run(controller)
-    controller.runs.refresh()
-    controller.runs.select_run(run_dir)
+    select_run(qtbot, controller.runs, run_dir)
     qtbot.mouseClick(controller.runs.load_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.document.spec.name == "lenet", timeout=TIMEOUT)
     save_to(monkeypatch, tmp_path / "lenet.py")
@@ -136,8 +135,7 @@ def test_new_a_preset_and_loading_a_run_ask_before_replacing_unsaved_work(
         qtbot, app_window):
     window, controller = app_window
     _spec, run_dir = a_run(controller)
-    controller.runs.refresh()
-    controller.runs.select_run(run_dir)
+    select_run(qtbot, controller.runs, run_dir)
     delete_block(qtbot, window, 1)
     edited = window.document.spec
     for action in (window.act_new.trigger, lambda: window.open_preset("nin"),
@@ -243,7 +241,8 @@ def test_two_runs_of_one_network_are_told_apart_and_a_stopped_one_says_so(
     _spec, finished = a_run(controller, lr=0.01)
     _spec, stopped = a_run(controller, lr=0.003, stop_after=2)
     view = controller.runs
-    view.refresh()
+    with qtbot.waitSignal(view.jobs.result, timeout=10_000):
+        view.refresh()
     rows = {}
     for i in range(view.tree.topLevelItemCount()):
         item = view.tree.topLevelItem(i)

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 from PySide6.QtCore import Qt
-from ui_helpers import ONE, draw, quick_settings
+from ui_helpers import ONE, draw, quick_settings, select_run
 
 from explorer.ui.training_views import BUNDLED_LABEL
 
@@ -39,6 +39,7 @@ def test_a_short_training_from_the_panel(qtbot, app_window):
     # the run folder is listed, with its checkpoints
     run_dir = controller.job.run_dir
     assert (run_dir / "best.json").is_file() and (run_dir / "last.json").is_file()
+    qtbot.waitUntil(lambda: controller.runs.selected() is not None, timeout=TIMEOUT)
     assert controller.runs.selected().path == run_dir
     # the confusion matrix counts the 500 test digits; a cell shows its images
     confusion = controller.confusion
@@ -144,8 +145,7 @@ def test_open_a_finished_run_and_load_its_weights(qtbot, app_window, tmp_path):
     run_dir = default_run_dir("lenet", root=controller.runs_root)
     config = TrainConfig(epochs=2, batch_size=32, max_batches_per_epoch=3, device="cpu")
     list(train(spec, config, run_dir=run_dir))
-    controller.runs.refresh()
-    controller.runs.select_run(run_dir)
+    select_run(qtbot, controller.runs, run_dir)
     assert controller.runs.selected().name == "lenet"
     qtbot.mouseClick(controller.runs.curves_button, Qt.MouseButton.LeftButton)
     controller.curves.redraw()
@@ -182,3 +182,38 @@ def test_the_train_menu_and_the_version_being_trained(qtbot, app_window):
     assert controller.panel.network.text() == "Start (F5) trains tiny-digits as it is now."
     window.document.undo_stack.undo()
     assert window.document.spec.init == "default"
+
+
+def test_the_runs_list_is_read_off_the_gui_thread_and_selects_a_new_run_once_listed(
+        qtbot, app_window, monkeypatch):
+    """A run folder appears after the list was filled: select_run waits for the worker's
+    reading (done on an ``explorer-`` thread), then selects it."""
+    import threading
+
+    from explorer.core.presets import preset_spec
+    from explorer.training import TrainConfig, train
+    from explorer.training.runs import all_runs, default_run_dir
+    from explorer.ui.widgets import runs as runs_module
+
+    _window, controller = app_window
+    view = controller.runs
+    readers = []
+
+    def reading(*args):
+        readers.append(threading.current_thread().name)
+        return all_runs(*args)
+
+    monkeypatch.setattr(runs_module, "all_runs", reading)
+    run_dir = default_run_dir("lenet", root=controller.runs_root)
+    list(train(preset_spec("lenet"), TrainConfig(epochs=1, batch_size=32,
+                                                 max_batches_per_epoch=2, device="cpu"),
+               run_dir=run_dir))
+    assert run_dir not in [item.path for item in _listed(view)]
+    select_run(qtbot, view, run_dir)  # asked before the list is read again
+    assert readers and all(name.startswith("explorer-runs") for name in readers)
+    assert view.tree.currentItem().text(1) == "finished"
+
+
+def _listed(view) -> list:
+    return [view.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+            for i in range(view.tree.topLevelItemCount())]

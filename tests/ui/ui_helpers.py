@@ -164,6 +164,14 @@ def quick_settings(panel, epochs=2, batches=4):
     panel.set_value("lr", 0.01)
 
 
+def select_run(qtbot, runs, run_dir) -> None:
+    """Read the Runs view's folders again and select ``run_dir`` once it is listed."""
+    runs.refresh()
+    runs.select_run(run_dir)
+    qtbot.waitUntil(lambda: runs.selected() is not None and runs.selected().path == run_dir,
+                    timeout=10_000)
+
+
 def draw(qtbot, canvas, points):
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(*points[0]))
     for point in points[1:]:

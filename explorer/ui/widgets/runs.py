@@ -1,4 +1,8 @@
-"""The runs list: every run folder in the user's runs folder and those made this session."""
+"""The runs list: every run folder in the user's runs folder and those made this session.
+
+The folders are read on a worker thread (a run is read again at every checkpoint while it
+trains, and a runs folder may hold hundreds); the GUI thread only fills the list.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.training.runs import RunInfo, all_runs
+from explorer.ui.background import LatestJobs
 
 COLUMNS = ["Run", "Status", "Best test", "Epochs", "Settings", "Started"]
 _STATUS_TIPS = {
@@ -46,6 +51,11 @@ class RunsView(QWidget):
         self.root = Path(root)
         self.session_runs: list[Path] = []
         self.running: Path | None = None  # the run this window is training, if any
+        self.jobs = LatestJobs("runs", self)
+        self.jobs.result.connect(lambda _key, _generation, runs: self._fill(runs))
+        self.jobs.error.connect(lambda _key, _generation, text: self.show_message(
+            f"The runs could not be read: {text}"))
+        self._select: Path | None = None  # a run to select once the list has it
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setRootIsDecorated(False)
@@ -92,15 +102,18 @@ class RunsView(QWidget):
             self.session_runs.append(path)
         self.refresh()
 
-    def runs(self) -> list[RunInfo]:
-        return all_runs([self.root], self.session_runs)
-
     def refresh(self) -> None:
-        """Read the folders again, keeping the selection."""
+        """Read the folders again (on the worker); the list keeps its selection."""
+        self.jobs.submit(all_runs, [self.root], tuple(self.session_runs))
+
+    def _fill(self, runs: list[RunInfo]) -> None:
         current = self.selected()
+        wanted = self._select if self._select is not None else \
+            current.path if current is not None else None
+        self._select = None
         self.tree.clear()
         session = {p.resolve() for p in self.session_runs}
-        for info in self.runs():
+        for info in runs:
             accuracy = (f"{100 * info.best_test_accuracy:.1f} %"
                         if info.best_test_accuracy is not None else "—")
             status = info.status
@@ -119,7 +132,7 @@ class RunsView(QWidget):
                 item.setFont(0, font)
                 item.setToolTip(0, item.toolTip(0) + "\n(made in this session)")
             self.tree.addTopLevelItem(item)
-            if current is not None and info.path == current.path:
+            if info.path == wanted:
                 self.tree.setCurrentItem(item)
         for column in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(column)
@@ -130,10 +143,14 @@ class RunsView(QWidget):
         return None if item is None else item.data(0, Qt.ItemDataRole.UserRole)
 
     def select_run(self, path: str | Path) -> None:
+        """Select the run at ``path``: now if listed, and once the list is read again (a
+        run just made is listed then)."""
+        self._select = Path(path)
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
-            if item.data(0, Qt.ItemDataRole.UserRole).path == Path(path):
+            if item.data(0, Qt.ItemDataRole.UserRole).path == self._select:
                 self.tree.setCurrentItem(item)
+                self._select = None
                 return
 
     # ----------------------------------------------------------------- actions
