@@ -70,16 +70,9 @@ def run_point(info: RunInfo, rows: list[dict] | None = None) -> RunPoint:
     finished) is ``None``. ``rows``: its metrics, if already read."""
     import json
 
-    params = mult_adds = None
-    try:
-        document = json.loads((info.path / "config.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        document = {}
-    if isinstance(document.get("params"), int):
-        params = document["params"]
-    architecture = document.get("architecture")
-    if isinstance(architecture, dict):
-        counted = _costs(json.dumps(architecture, sort_keys=True))
+    params, mult_adds = info.params, None
+    if info.architecture:
+        counted = _costs(json.dumps(info.architecture, sort_keys=True))
         if counted is not None:
             params = params if params is not None else counted[0]
             mult_adds = counted[1]

@@ -17,7 +17,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,10 @@ class RunInfo:
     status: str = "not finished"
     """``finished``, ``stopped`` or ``failed`` as the run recorded it; ``not finished``
     while it runs, or when its process ended before it could say."""
+    architecture: dict[str, Any] = field(default_factory=dict)
+    """The network trained, as ``config.json`` records it (``{}`` when it does not)."""
+    params: int | None = None
+    """Its parameter count as recorded at the start, if it was."""
 
     @property
     def settings(self) -> str:
@@ -147,6 +151,8 @@ def read_run(path: str | os.PathLike) -> RunInfo:
         last=last if last.is_file() else None,
         config=config,
         status=status if status in ("finished", "stopped", "failed") else "not finished",
+        architecture=architecture,
+        params=info["params"] if type(info.get("params")) is int else None,
     )
 
 

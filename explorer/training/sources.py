@@ -73,8 +73,7 @@ def resolve_network(name: str | os.PathLike) -> NetworkSource:
 def _run_source(path: Path) -> NetworkSource:
     try:
         info = read_run(path)
-        document = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        spec = ArchitectureSpec.from_dict(document.get("architecture"))
+        spec = ArchitectureSpec.from_dict(info.architecture or None)
     except RunError as exc:
         raise SourceError(f"{exc}; a folder must be a training run") from None
     except SpecError as exc:

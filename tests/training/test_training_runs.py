@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from explorer.core.builder import build_model
+from explorer.core.spec import ArchitectureSpec
 from explorer.training import train
 from explorer.training.runs import (
     RunError,
@@ -37,6 +39,8 @@ def finished_run(tmp_path_factory):
 
 
 def test_a_finished_run_is_read(finished_run):
+    from training_helpers import tiny_spec_dict
+
     root, run_dir, events = finished_run
     info = read_run(run_dir)
     assert info.name == "tiny" and info.dataset == "synthetic" and info.device == "cpu"
@@ -44,6 +48,9 @@ def test_a_finished_run_is_read(finished_run):
     assert info.best == run_dir / "best.json" and info.last == run_dir / "last.json"
     assert info.best_test_accuracy == pytest.approx(events[-1].best_test_accuracy)
     assert "tiny · synthetic · 2/2 epochs" in info.title
+    spec = ArchitectureSpec.from_dict(tiny_spec_dict())
+    assert info.architecture == spec.to_dict()
+    assert info.params == sum(p.numel() for p in build_model(spec, "cpu").parameters())
     assert [r.path for r in list_runs(root)] == [run_dir]
 
 
