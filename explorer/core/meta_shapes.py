@@ -1,7 +1,7 @@
 """Output shapes of a few operations on meta tensors, worked out in Python.
 
 On the meta device PyTorch runs many operations (``torch.cat``, ``+``, ``*``, ``relu``,
-adaptive pooling…) as Python decompositions, and the first of them imports
+``sigmoid``, dropout, adaptive pooling…) as Python decompositions, and the first of them imports
 ``torch._dynamo``: seconds of CPU time holding the interpreter lock, on the path to the
 first layer table at start-up. :class:`ShapeOnlyMode` answers those operations from their
 inputs' shapes instead (a fresh meta tensor of the right shape and dtype); none of them
@@ -79,6 +79,34 @@ def _same_shape(inplace: bool = False, inplace_at: int | None = None
     return rule
 
 
+def _dropout(x: Any, p: Any = 0.5, training: Any = True, inplace: Any = False
+             ) -> Tensor | None:
+    """``dropout``/``dropout2d``: the input itself when not training or in place (as
+    PyTorch returns it), else a new tensor of its shape."""
+    if not _is_meta(x) or not x.is_floating_point():
+        return None
+    return x if training is not True or inplace is True else _new(x.shape, x)
+
+
+def _reduction(x: Any, dim: Any = None, keepdim: Any = False, **kwargs: Any) -> Tensor | None:
+    """``mean``/``sum`` of a floating tensor over ``dim`` (an int, a sequence, or all)."""
+    if kwargs or not _is_meta(x) or not x.is_floating_point() or not isinstance(keepdim, bool):
+        return None
+    ndim = x.dim()
+    dims = range(ndim) if dim is None else [dim] if isinstance(dim, int) else dim
+    if not isinstance(dims, (range, list, tuple)) or isinstance(dim, bool):
+        return None
+    if any(not isinstance(d, int) or isinstance(d, bool) or not -ndim <= d < max(ndim, 1)
+           for d in dims):
+        return None
+    reduced = {d % ndim for d in dims} if ndim else set()
+    if len(reduced) != len(dims) and dim is not None:
+        return None  # a dimension named twice: PyTorch's own error
+    shape = [1 if i in reduced else size for i, size in enumerate(x.shape)
+             if keepdim or i not in reduced]
+    return _new(shape, x)
+
+
 def _cat(tensors: Any, dim: int = 0, **kwargs: Any) -> Tensor | None:
     if kwargs or not isinstance(tensors, (list, tuple)) or not tensors:
         return None
@@ -138,12 +166,18 @@ def _rules() -> dict[Any, Callable[..., Tensor | None]]:
     rules[Tensor.__radd__] = rules[Tensor.__rmul__] = _binary(False)
     rules[Tensor.__rsub__] = _binary(False)   # number - tensor: the tensor's shape
     for func in (torch.relu, Tensor.relu, F.gelu, torch.tanh, Tensor.tanh, F.tanh,
-                 F.batch_norm):
+                 torch.sigmoid, Tensor.sigmoid, F.sigmoid, F.batch_norm):
         rules[func] = _same_shape()
-    rules[F.relu] = _same_shape(inplace_at=0)            # relu(input, inplace)
+    for func in (F.relu, F.relu6, F.selu, F.silu, F.mish):  # (input, inplace)
+        rules[func] = _same_shape(inplace_at=0)
     rules[F.elu] = rules[F.leaky_relu] = _same_shape(inplace_at=1)  # (input, alpha, inplace)
-    for func in (torch.relu_, Tensor.relu_, F.relu_, F.elu_, F.leaky_relu_):
+    rules[F.hardtanh] = _same_shape(inplace_at=2)        # (input, min_val, max_val, inplace)
+    for func in (torch.relu_, Tensor.relu_, F.relu_, F.elu_, F.leaky_relu_, torch.sigmoid_,
+                 Tensor.sigmoid_, torch.tanh_, Tensor.tanh_):
         rules[func] = _same_shape(inplace=True)
+    rules[F.dropout] = rules[F.dropout2d] = _dropout
+    for func in (torch.mean, Tensor.mean, torch.sum, Tensor.sum):
+        rules[func] = _reduction
     for func in (torch.cat, torch.concat, torch.concatenate):
         rules[func] = _cat
     rules[F.adaptive_avg_pool2d] = _adaptive_pool

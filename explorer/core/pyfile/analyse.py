@@ -88,7 +88,7 @@ def summarise(network, report: FileReport, depth: int) -> tuple[Summary, CodePro
     failures: list[BaseException] = []
     base = _watch(network, failures)
     try:
-        with src.user_code(report.path), _fast_functions():
+        with src.user_code(report.path):
             summary = inspect_module(network, tuple(report.input_shape), name=report.name,
                                      depth=depth)
     finally:
@@ -112,34 +112,6 @@ def summarise(network, report: FileReport, depth: int) -> tuple[Summary, CodePro
     summary.error.block_path = tuple(summary.error.path.split(".")) if summary.error.path \
         else None
     return summary, problem
-
-
-def _fast_functions():
-    """While open, the shape-keeping functions a user's forward calls (``F.relu``,
-    ``torch.sigmoid`` …) return an empty tensor of their input's shape on the meta device
-    without running: PyTorch runs them there as slow Python decompositions (the inspector
-    does the same for the layers, see ``fast_meta_shapes``)."""
-    import torch
-    import torch.nn.functional as F
-    from torch.overrides import TorchFunctionMode
-
-    same = {F.relu, torch.relu, F.relu6, F.elu, F.selu, F.silu, F.gelu, F.leaky_relu,
-            F.hardtanh, F.mish, torch.sigmoid, F.sigmoid, torch.tanh, F.tanh, F.dropout,
-            F.dropout2d, torch.Tensor.relu, torch.Tensor.sigmoid, torch.Tensor.tanh}
-    in_place = {torch.relu_, F.relu_, torch.Tensor.relu_, torch.Tensor.sigmoid_,
-                torch.Tensor.tanh_}
-
-    class Fast(TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            first = args[0] if args else None
-            if torch.is_tensor(first) and first.is_meta and not (kwargs or {}).get("inplace"):
-                if func in same:
-                    return torch.empty_like(first)
-                if func in in_place:
-                    return first
-            return func(*args, **(kwargs or {}))
-
-    return Fast()
 
 
 class _ForwardFailed(RuntimeError):

@@ -169,11 +169,14 @@ class _Converter:
                ) -> tuple[list[dict], tuple[int, ...]]:
         from torch.fx.passes.shape_prop import ShapeProp
 
+        from explorer.core.builder import fast_meta_shapes
+
         where = f"{qual or 'the network'} ({type(m).__name__})"
         try:
             graph = _Tracer().trace(m)
             gm = fx.GraphModule(m, graph)
-            ShapeProp(gm).propagate(torch.empty((1, *shape), device="meta"))
+            with fast_meta_shapes(gm):  # not PyTorch's meta decompositions (seconds)
+                ShapeProp(gm).propagate(torch.empty((1, *shape), device="meta"))
         except Exception as exc:  # noqa: BLE001 (fx fails on data-dependent Python)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise ConvertError(f"cannot convert {where}: its forward cannot be traced "
