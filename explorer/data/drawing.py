@@ -100,7 +100,8 @@ def preprocess_drawing(image: np.ndarray | Image.Image) -> np.ndarray | None:
         20x20 keeping the aspect ratio, centred on the centre of mass. None when nothing is
         drawn.
     """
-    return read_drawing(image)[0]
+    strokes = _strokes(image)
+    return None if strokes is None else _digit(strokes)
 
 
 def read_drawing(image: np.ndarray | Image.Image) -> tuple[np.ndarray | None, str | None]:
@@ -108,15 +109,33 @@ def read_drawing(image: np.ndarray | Image.Image) -> tuple[np.ndarray | None, st
     as a digit (``None`` when it can), both from one pass over the pixels; ``(None, None)``
     when nothing is drawn.
 
-    Two cases a network would still answer with confidence: ink spanning less than
-    :data:`MIN_EXTENT` of the drawing (a speck), and a blob — ink whose extent is hardly
-    more than its thickness, as a dot's. The blob test is ``extent² / ink`` on the
-    MNIST-style 28×28 digit (the digit fitted in 20×20): 1.2 for a dot, 1.0 for a filled
-    square, at least 1.66 for every digit of the bundled MNIST sample.
+    Three cases a network would still answer with confidence: ink spanning less than
+    :data:`MIN_EXTENT` of the drawing (a speck); strokes so thin for the drawing's size that
+    none is left once fitted in 20×20; and a blob — ink whose extent is hardly more than its
+    thickness, as a dot's. The blob test is ``extent² / ink`` on the MNIST-style 28×28 digit:
+    1.2 for a dot, 1.0 for a filled square, at least 1.66 for every digit of the bundled
+    MNIST sample.
     """
     strokes = _strokes(image)
     if strokes is None:
         return None, None
+    digit = _digit(strokes)
+    rows, cols = np.nonzero(strokes)
+    extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+    if extent < MIN_EXTENT * max(strokes.shape):
+        return digit, "Too little ink to read: draw the digit larger."
+    rows, cols = np.nonzero(digit >= NOISE)
+    if rows.size == 0:
+        return digit, ("Too little ink to read: the strokes are too thin for the drawing's "
+                       "size. Draw them bolder.")
+    side = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+    if side * side / float(digit.sum()) < MIN_ELONGATION:
+        return digit, "Not a digit: this looks like a dot or a blob. Draw the digit with strokes."
+    return digit, None
+
+
+def _digit(strokes: np.ndarray) -> np.ndarray:
+    """The ink (some drawn) cropped, fitted in 20×20 and centred in 28×28."""
     rows, cols = np.nonzero(strokes)
     crop = strokes[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
     h, w = crop.shape
@@ -124,14 +143,7 @@ def read_drawing(image: np.ndarray | Image.Image) -> tuple[np.ndarray | None, st
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
     fitted = Image.fromarray(np.ascontiguousarray(crop)).resize(size, resample)
-    digit = _paste_centred(np.clip(np.asarray(fitted, dtype=np.float32), 0.0, 1.0))
-    if max(h, w) < MIN_EXTENT * max(strokes.shape):
-        return digit, "Too little ink to read: draw the digit larger."
-    rows, cols = np.nonzero(digit >= NOISE)
-    side = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
-    if side * side / float(digit.sum()) < MIN_ELONGATION:
-        return digit, "Not a digit: this looks like a dot or a blob. Draw the digit with strokes."
-    return digit, None
+    return _paste_centred(np.clip(np.asarray(fitted, dtype=np.float32), 0.0, 1.0))
 
 
 def _strokes(image: np.ndarray | Image.Image) -> np.ndarray | None:

@@ -45,6 +45,21 @@ def test_a_speck_is_too_little_ink():
         "Too little ink to read: draw the digit larger."
 
 
+def test_strokes_too_thin_for_a_large_image_are_too_little_ink():
+    """A 2-pixel "1" with its base on 1200×1200: averaged into 20×20, no pixel of it is ink
+    any more (this crashed the check)."""
+    from explorer.data.drawing import preprocess_drawing
+
+    image = np.zeros((1200, 1200), np.uint8)
+    image[200:1000, 600:602] = 255
+    image[998:1000, 400:800] = 255
+    digit, problem = read_drawing(image)
+    assert problem == ("Too little ink to read: the strokes are too thin for the drawing's "
+                       "size. Draw them bolder.")
+    assert digit.shape == (28, 28) and digit.max() < 0.1
+    assert np.array_equal(preprocess_drawing(image), digit)
+
+
 def test_strokes_are_read():
     one = line(40, 140, 240, 140)
     seven = np.maximum(line(40, 60, 40, 220), line(40, 220, 240, 120))
