@@ -79,13 +79,31 @@ def _same_shape(inplace: bool = False, inplace_at: int | None = None
     return rule
 
 
-def _dropout(x: Any, p: Any = 0.5, training: Any = True, inplace: Any = False
+def _dropout(dims: tuple[int, ...] | None = None) -> Callable[..., Tensor | None]:
+    """``dropout`` (any input; ``dims``: the input's dimensions ``dropout2d`` takes): the
+    input itself when not training or in place (as PyTorch returns it), else a new tensor of
+    its shape. A ``p`` outside [0, 1] or a non-bool flag is left to PyTorch's own error."""
+
+    def rule(x: Any, p: Any = 0.5, training: Any = True, inplace: Any = False
              ) -> Tensor | None:
-    """``dropout``/``dropout2d``: the input itself when not training or in place (as
-    PyTorch returns it), else a new tensor of its shape."""
-    if not _is_meta(x) or not x.is_floating_point():
+        if not _is_meta(x) or not x.is_floating_point() or (dims and x.dim() not in dims):
+            return None
+        if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p <= 1:
+            return None
+        if not isinstance(training, bool) or not isinstance(inplace, bool):
+            return None
+        return x if not training or inplace else _new(x.shape, x)
+
+    return rule
+
+
+def _hardtanh(x: Any, min_val: Any = -1.0, max_val: Any = 1.0, inplace: Any = False
+              ) -> Tensor | None:
+    """``hardtanh``/``relu6``'s shape; bounds the wrong way round are PyTorch's to refuse."""
+    if not isinstance(min_val, (int, float)) or not isinstance(max_val, (int, float)) or \
+            min_val > max_val:
         return None
-    return x if training is not True or inplace is True else _new(x.shape, x)
+    return _same_shape(inplace=inplace is True)(x)
 
 
 def _reduction(x: Any, dim: Any = None, keepdim: Any = False, **kwargs: Any) -> Tensor | None:
@@ -94,8 +112,8 @@ def _reduction(x: Any, dim: Any = None, keepdim: Any = False, **kwargs: Any) -> 
         return None
     ndim = x.dim()
     dims = range(ndim) if dim is None else [dim] if isinstance(dim, int) else dim
-    if not isinstance(dims, (range, list, tuple)) or isinstance(dim, bool):
-        return None
+    if not isinstance(dims, (range, list, tuple)) or isinstance(dim, bool) or not len(dims):
+        return None  # an empty list of dimensions: PyTorch reduces them all
     if any(not isinstance(d, int) or isinstance(d, bool) or not -ndim <= d < max(ndim, 1)
            for d in dims):
         return None
@@ -171,11 +189,12 @@ def _rules() -> dict[Any, Callable[..., Tensor | None]]:
     for func in (F.relu, F.relu6, F.selu, F.silu, F.mish):  # (input, inplace)
         rules[func] = _same_shape(inplace_at=0)
     rules[F.elu] = rules[F.leaky_relu] = _same_shape(inplace_at=1)  # (input, alpha, inplace)
-    rules[F.hardtanh] = _same_shape(inplace_at=2)        # (input, min_val, max_val, inplace)
+    rules[F.hardtanh] = _hardtanh
     for func in (torch.relu_, Tensor.relu_, F.relu_, F.elu_, F.leaky_relu_, torch.sigmoid_,
                  Tensor.sigmoid_, torch.tanh_, Tensor.tanh_):
         rules[func] = _same_shape(inplace=True)
-    rules[F.dropout] = rules[F.dropout2d] = _dropout
+    rules[F.dropout] = _dropout()
+    rules[F.dropout2d] = _dropout((3, 4))
     for func in (torch.mean, Tensor.mean, torch.sum, Tensor.sum):
         rules[func] = _reduction
     for func in (torch.cat, torch.concat, torch.concatenate):
@@ -195,7 +214,9 @@ class ShapeOnlyMode(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         rule = _RULES.get(func)
-        if rule is not None:
+        # the rules take the tensor first and make a new result: ``input=`` and ``out=``
+        # calls are PyTorch's
+        if rule is not None and args and "input" not in kwargs and "out" not in kwargs:
             out = rule(*args, **kwargs)
             if out is not None:
                 return out
