@@ -303,9 +303,11 @@ class LabController(QObject):
         return self.views[key].isVisible()
 
     def _view_shown(self, key: str) -> None:
-        """A view came forward: bring what it shows up to date."""
+        """A view came forward: bring what it shows up to date, and the runs it offers (a
+        run may have been made or deleted elsewhere: the command line, another window)."""
         {"gradients": self._timers["profiles"], "compare": self._timers["runs"],
          "diff": self._timers["diff"]}[key].start()
+        self._timers["choices"].start()
 
     def _document_changed(self) -> None:
         self._update_expand()
@@ -345,6 +347,7 @@ class LabController(QObject):
 
     def _request_runs(self) -> None:
         self.jobs.submit(_compare_runs, self.runs_root, self._session_runs(), key="runs")
+        self._timers["choices"].start()  # the runs the comparison lists can be diffed
 
     def _request_diff(self) -> None:
         old, new = self.diff.sides()

@@ -67,7 +67,8 @@ def test_gradient_lab_shows_two_networks_against_depth(qtbot, window, lab):
 
 def test_a_lab_view_brought_forward_through_the_window_brings_itself_up_to_date(window, lab):
     """As the View menu and a click on its tab do (the window's ``show_view``, not the lab's):
-    the view's own show event starts the refresh of what it shows, and only that one."""
+    the view's own show event starts the refresh of what it shows and of the runs offered,
+    and no other."""
     refresh = {"gradients": "profiles", "compare": "runs", "diff": "diff"}
     for key, before in (("gradients", lab.tabs["compare"]), ("compare", lab.tabs["gradients"]),
                         ("diff", "Code")):
@@ -75,8 +76,8 @@ def test_a_lab_view_brought_forward_through_the_window_brings_itself_up_to_date(
         for timer in lab._timers.values():
             timer.stop()
         window.show_view(lab.tabs[key])
-        assert [name for name, timer in lab._timers.items() if timer.isActive()] \
-            == [refresh[key]], key
+        assert {name for name, timer in lab._timers.items() if timer.isActive()} \
+            == {refresh[key], "choices"}, key
     for timer in lab._timers.values():
         timer.stop()
 
@@ -151,6 +152,13 @@ def test_compare_runs_then_diff_their_networks(qtbot, window, lab):
     first = lab.diff.blocks.topLevelItem(0)
     assert first.text(0) == "~" and "out_channels" in first.text(3)
     assert lab.diff.layers.topLevelItemCount() > 0
+    # an edit refills the diff's choices, perhaps from a list read before these runs were
+    # made: the two runs stay its sides
+    sides = lab.diff.sides()
+    assert {choice for _kind, choice in sides} == {str(narrow), str(wide)}
+    lab._choices = (lab._choices[0], [])
+    window.document.open_spec(ArchitectureSpec.from_dict(DEEP))
+    assert lab.diff.sides() == sides
 
 
 def test_diff_view_against_a_preset_a_missing_run_and_the_saved_file(qtbot, window, lab,
@@ -335,3 +343,18 @@ def test_an_edit_refreshes_the_diff_choices_without_reading_the_runs(window, lab
     window.document.open_spec(ArchitectureSpec.from_dict(DEEP))
     assert ("saved", "") not in choices()
     assert not lab._timers["choices"].isActive() and "choices" not in submitted
+
+
+def test_runs_made_elsewhere_are_offered_when_a_lab_view_comes_forward(qtbot, window, lab):
+    """Runs written by another program after the lab was filled: offered by the gradient lab
+    and the diff once either view is brought forward."""
+    narrow, wide = _train_two_runs(lab.runs_root)
+    pickers = lab.gradients.pickers
+
+    def offered(combo) -> list:
+        return [combo.itemData(i) for i in range(combo.count())]
+
+    assert ("run", str(narrow)) not in offered(pickers[0].network)
+    lab.show_view("gradients")
+    qtbot.waitUntil(lambda: ("run", str(wide)) in offered(pickers[1].network), timeout=TIMEOUT)
+    assert ("run", str(narrow)) in offered(lab.diff.new_side.combo)

@@ -58,7 +58,8 @@ class DiffSide(QWidget):
     def fill(self, presets: list[str], runs: list[tuple[str, str]], saved: bool,
              default: tuple[str, str]) -> None:
         """Offer the current network, its saved version (``saved``), ``presets``, ``runs``
-        (folder, title), the files opened before and "File…"; keep the pick if offered."""
+        (folder, title), the files opened before and "File…"; keep the pick if offered (a
+        run picked stays picked: it may be newer than the runs listed)."""
         current = self.combo.currentData() or default
         self.combo.blockSignals(True)
         self.combo.clear()
@@ -72,7 +73,8 @@ class DiffSide(QWidget):
         for path in self._files:
             self.combo.addItem(f"file: {Path(path).name}", ("file", path))
         self.combo.addItem("File…", FILE_ITEM)
-        self.set_choice(current if index_of(self.combo, current) >= 0 else default)
+        kept = index_of(self.combo, current) >= 0 or current[0] == "run"  # a run picked
+        self.set_choice(current if kept else default)  # stays, even if not read yet
         self.combo.blockSignals(False)
 
     def set_choice(self, choice: tuple[str, str]) -> None:
