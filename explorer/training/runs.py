@@ -175,15 +175,17 @@ def describe_checkpoint(sidecar: str | os.PathLike) -> str:
 def list_runs(root: str | os.PathLike) -> list[RunInfo]:
     """The run folders directly inside ``root``, newest first; other folders are skipped."""
     root = Path(root)
-    if not root.is_dir():
+    try:
+        children = list(root.iterdir()) if root.is_dir() else []
+    except OSError:  # not readable: no runs to list there
         return []
     runs = []
-    for child in root.iterdir():
-        if child.is_dir() and (child / "config.json").is_file():
-            try:
+    for child in children:
+        try:
+            if child.is_dir() and (child / "config.json").is_file():
                 runs.append(read_run(child))
-            except RunError:
-                continue
+        except (RunError, OSError):  # a folder that cannot be read is not listed
+            continue
     return sorted(runs, key=_newest_first, reverse=True)
 
 
@@ -210,10 +212,10 @@ def _newest_first(info: RunInfo) -> tuple[str, str]:
 
 def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
     """The per-epoch rows of a run's ``metrics.jsonl``; a line cut short by a crash or a
-    run still writing it is left out. No file: no rows."""
+    run still writing it is left out. No readable file: no rows."""
     try:
         text = (Path(path) / "metrics.jsonl").read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError):  # none, or not a readable file
         return []
     rows = []
     for line in text.splitlines():

@@ -71,9 +71,13 @@ def test_all_runs_merges_roots_and_runs_made_elsewhere_once_newest_first(tmp_pat
     middle = _copy_run(run_dir, root / "middle", "2026-03-01T10:00:00+00:00")
     elsewhere = _copy_run(run_dir, tmp_path / "elsewhere" / "new", "2026-05-01T10:00:00+00:00")
     (tmp_path / "not-a-run").mkdir()
+    odd = _copy_run(run_dir, root / "odd", "2026-02-01T10:00:00+00:00")
+    (odd / "metrics.jsonl").unlink()
+    (odd / "metrics.jsonl").mkdir()  # not a file: read as a run without epochs yet
     found = all_runs([root, root], [old, elsewhere, tmp_path / "not-a-run", tmp_path / "gone"])
-    assert [r.path.name for r in found] == ["new", "middle", "old"]
+    assert [r.path.name for r in found] == ["new", "middle", "odd", "old"]
     assert found[0].path == elsewhere and found[1].path == middle
+    assert found[2].epochs_done == 0 and found[3].epochs_done == 2
 
 
 def test_metrics_skip_a_cut_line(tmp_path, finished_run):
