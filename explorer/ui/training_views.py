@@ -444,7 +444,7 @@ class TrainingController(QObject):
         (a long batch) is left to end by itself, disconnected from the window."""
         self.runner.shutdown()
         self.inference.stop()
-        self.runs.jobs.stop()
+        self.runs.shutdown()
         self.curves.timer.stop()
         self._status_timer.stop()
 

@@ -217,3 +217,47 @@ def test_the_runs_list_is_read_off_the_gui_thread_and_selects_a_new_run_once_lis
 def _listed(view) -> list:
     return [view.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
             for i in range(view.tree.topLevelItemCount())]
+
+
+def test_the_runs_list_keeps_the_users_pick_until_the_run_asked_for_is_listed(
+        qtbot, tmp_path, monkeypatch):
+    """A run asked to be selected before it exists does not take the user's pick away; once
+    listed it is selected. A failed reading says so until one succeeds; after shutdown
+    nothing is read again."""
+    from explorer.training.runs import RunInfo
+    from explorer.ui.widgets import runs as runs_module
+    from explorer.ui.widgets.runs import RunsView
+
+    def info(name, started):
+        return RunInfo(tmp_path / name, name, started, "mnist-sample", "cpu", 2, 2, 0.9,
+                       None, None, {})
+
+    listed = [info("a", "2026-01-02"), info("b", "2026-01-01")]
+    failing = []
+
+    def reading(*_args):
+        if failing:
+            raise OSError(failing.pop())
+        return list(listed)
+
+    monkeypatch.setattr(runs_module, "all_runs", reading)
+    view = RunsView(tmp_path)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.jobs.result):
+        view.refresh()
+    view.tree.setCurrentItem(view.tree.topLevelItem(1))  # the user picks b
+    view.select_run(tmp_path / "c")  # not made yet
+    with qtbot.waitSignal(view.jobs.result):
+        view.refresh()
+    assert view.selected().name == "b"
+    failing.append("disk gone")
+    with qtbot.waitSignal(view.jobs.error):
+        view.refresh()
+    assert view.message.text() == "The runs could not be read: OSError: disk gone"
+    listed.insert(0, info("c", "2026-01-03"))
+    with qtbot.waitSignal(view.jobs.result):
+        view.refresh()
+    assert view.selected().name == "c" and view.message.text() == ""
+    view.shutdown()
+    view.refresh()
+    assert not view.jobs.running

@@ -53,9 +53,10 @@ class RunsView(QWidget):
         self.running: Path | None = None  # the run this window is training, if any
         self.jobs = LatestJobs("runs", self)
         self.jobs.result.connect(lambda _key, _generation, runs: self._fill(runs))
-        self.jobs.error.connect(lambda _key, _generation, text: self.show_message(
-            f"The runs could not be read: {text}"))
+        self.jobs.error.connect(lambda _key, _generation, text: self._read_failed(text))
         self._select: Path | None = None  # a run to select once the list has it
+        self._read_error = ""  # the message of a reading that failed, until one succeeds
+        self._closed = False
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setRootIsDecorated(False)
@@ -104,13 +105,27 @@ class RunsView(QWidget):
 
     def refresh(self) -> None:
         """Read the folders again (on the worker); the list keeps its selection."""
-        self.jobs.submit(all_runs, [self.root], tuple(self.session_runs))
+        if not self._closed:
+            self.jobs.submit(all_runs, [self.root], tuple(self.session_runs))
+
+    def shutdown(self) -> None:
+        """Stop the worker (bounded); nothing is read again after it (the window closes)."""
+        self._closed = True
+        self.jobs.stop()
+
+    def _read_failed(self, text: str) -> None:
+        self._read_error = f"The runs could not be read: {text}"
+        self.show_message(self._read_error)
 
     def _fill(self, runs: list[RunInfo]) -> None:
+        if self._read_error and self.message.text() == self._read_error:
+            self.show_message("")
+        self._read_error = ""
         current = self.selected()
-        wanted = self._select if self._select is not None else \
-            current.path if current is not None else None
-        self._select = None
+        if self._select is not None and any(info.path == self._select for info in runs):
+            wanted, self._select = self._select, None
+        else:  # the run asked for is not listed yet: the user's selection stays meanwhile
+            wanted = current.path if current is not None else None
         self.tree.clear()
         session = {p.resolve() for p in self.session_runs}
         for info in runs:
