@@ -12,7 +12,7 @@ import contextlib
 import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,6 +297,24 @@ _SAME_SHAPE_LAYERS = (
 )
 
 
+_NORMS = {nn.BatchNorm1d: (2, 3), nn.BatchNorm2d: (4,)}
+"""The batch norms :func:`fast_meta_shapes` answers, with the input dimensions each takes."""
+
+
+def _checked_norm(layer: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A batch norm's shape-only forward: an input of a dimension it takes with one channel a
+    feature gets an empty tensor of its shape; any other goes to the layer's own forward,
+    which raises PyTorch's error (a network written by hand can get these wrong)."""
+    dims = next(d for kind, d in _NORMS.items() if isinstance(layer, kind))
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        if x.dim() in dims and x.shape[1] == layer.num_features:
+            return torch.empty_like(x)
+        return type(layer).forward(layer, x)
+
+    return forward
+
+
 @contextlib.contextmanager
 def fast_meta_shapes(network: nn.Module) -> Iterator[nn.Module]:
     """While the block is open, the shape-preserving layers of ``network`` (batch norm,
@@ -316,7 +334,8 @@ def fast_meta_shapes(network: nn.Module) -> Iterator[nn.Module]:
                if isinstance(layer, _SAME_SHAPE_LAYERS) and "forward" not in vars(layer)]
     try:
         for layer in patched:
-            layer.forward = torch.empty_like
+            layer.forward = _checked_norm(layer) if isinstance(layer, tuple(_NORMS)) else \
+                torch.empty_like
         with ShapeOnlyMode():
             yield network
     finally:

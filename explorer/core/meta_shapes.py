@@ -79,6 +79,17 @@ def _same_shape(inplace: bool = False, inplace_at: int | None = None
     return rule
 
 
+def _batch_norm(x: Any, *stats: Any, **kwargs: Any) -> Tensor | None:
+    """``batch_norm``'s shape when its running mean and variance, weight and bias (those
+    given) all have one value a channel; else PyTorch's own error."""
+    if not _is_meta(x) or not x.is_floating_point() or x.dim() < 2:
+        return None
+    given = [*stats[:4], *(kwargs.get(k) for k in ("weight", "bias"))]
+    if any(isinstance(t, Tensor) and t.numel() != x.shape[1] for t in given):
+        return None
+    return _new(x.shape, x)
+
+
 def _dropout(dims: tuple[int, ...] | None = None) -> Callable[..., Tensor | None]:
     """``dropout`` (any input; ``dims``: the input's dimensions ``dropout2d`` takes): the
     input itself when not training or in place (as PyTorch returns it), else a new tensor of
@@ -184,8 +195,9 @@ def _rules() -> dict[Any, Callable[..., Tensor | None]]:
     rules[Tensor.__radd__] = rules[Tensor.__rmul__] = _binary(False)
     rules[Tensor.__rsub__] = _binary(False)   # number - tensor: the tensor's shape
     for func in (torch.relu, Tensor.relu, F.gelu, torch.tanh, Tensor.tanh, F.tanh,
-                 torch.sigmoid, Tensor.sigmoid, F.sigmoid, F.batch_norm):
+                 torch.sigmoid, Tensor.sigmoid, F.sigmoid):
         rules[func] = _same_shape()
+    rules[F.batch_norm] = _batch_norm
     for func in (F.relu, F.relu6, F.selu, F.silu, F.mish):  # (input, inplace)
         rules[func] = _same_shape(inplace_at=0)
     rules[F.elu] = rules[F.leaky_relu] = _same_shape(inplace_at=1)  # (input, alpha, inplace)

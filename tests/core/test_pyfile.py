@@ -167,6 +167,29 @@ def test_channel_mismatch_hint(tmp_path):
     assert report.problem.hint.startswith("in_channels should be 8")
 
 
+@pytest.mark.parametrize(("layers", "module", "words"), [
+    ("nn.Conv2d(1, 8, 3), nn.BatchNorm2d(4)", "1", "running_mean should contain 8 elements not 4"),
+    ("nn.Conv2d(1, 8, 3), nn.Flatten(), nn.BatchNorm2d(8)", "2", "expected 4D input (got 2D"),
+    ("nn.Flatten(), nn.Linear(784, 16), nn.BatchNorm1d(10)", "2",
+     "running_mean should contain 16 elements not 10"),
+])
+def test_a_batch_norm_that_does_not_fit_is_reported(tmp_path, layers, module, words):
+    """Written by hand, a batch norm can get its channels wrong: the table stops at it with
+    PyTorch's own words (the fast shape pass must not skip PyTorch's check)."""
+    report = inspect(write(tmp_path, "bn.py", f"""\
+        from torch import nn
+        net = nn.Sequential({layers})
+        """))
+    assert report.problem is not None and report.problem.module == module
+    assert words in report.problem.message
+    fitting = inspect(write(tmp_path, "ok.py", """\
+        from torch import nn
+        net = nn.Sequential(nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.Flatten(),
+                            nn.Linear(8 * 26 * 26, 16), nn.BatchNorm1d(16))
+        """))
+    assert fitting.problem is None and fitting.summary.output_shape == (16,)
+
+
 def test_the_caller_survives_and_a_new_child_answers(tmp_path):
     crash = inspect(write(tmp_path, "segv.py", BAD_FILES["segfault"][0]))
     assert crash.problem.kind == "crash"
