@@ -135,6 +135,7 @@ def test_in_place_operations_return_their_input():
     lambda: F.dropout2d(meta(5), 0.2),
     lambda: F.hardtanh(meta(2, 3), min_val=2.0, max_val=-2.0),
 ])
+@pytest.mark.filterwarnings("ignore:dropout2d. Received a 1-D input")  # PyTorch's, expected
 def test_inputs_that_do_not_fit_get_pytorchs_own_error(bad):
     errors = (RuntimeError, IndexError, ValueError, TypeError)
     with pytest.raises(errors) as expected:
