@@ -1,4 +1,5 @@
-"""Summary exports: Markdown and CSV carry every row, the totals and the error."""
+"""Summary exports: Markdown and CSV carry every row, the totals and the error; the text table
+shows each row's cells in their columns."""
 
 from __future__ import annotations
 
@@ -64,3 +65,31 @@ def test_markdown_totals_say_how_many_parameters_train():
     model[0].requires_grad_(False)
     text = summary_markdown(inspect_module(model, (1, 28, 28), name="frozen"))
     assert "- Parameters: 27,090 (27,050 trainable)" in text
+
+
+# a VGG block (two 3×3 convolutions of 4 channels, a 2×2 max-pool) over 1×8×8, then a classifier:
+# conv1 1·4·9 + 4 = 40 weights, 40·8·8 = 2,560 mult-adds; conv2 4·4·9 + 4 = 148, 9,472
+NESTED = {"name": "nested", "input_shape": [1, 8, 8], "num_classes": 10,
+          "blocks": [{"type": "vgg_block", "num_convs": 2, "out_channels": 4},
+                     {"type": "flatten"}, {"type": "linear", "out_features": "classes"}]}
+
+
+def test_markdown_rows_read_as_the_layers_with_their_nesting():
+    lines = summary_markdown(inspect_spec(ArchitectureSpec.from_dict(NESTED))).splitlines()
+    assert "| vgg1 | vgg_block | 4×4×4 | 188 | 12,032 | 6 | 2 |" in lines
+    assert "| &nbsp;&nbsp;vgg1.conv2 | Conv2d | 4×8×8 | 148 | 9,472 | 5 | 1 |" in lines
+    assert "| fc1 | linear | 10 | 650 | 650 | 8 | 2 |" in lines
+    # every layer's output as float32: four 4×8×8 maps, the pooled 4×4×4 twice, 10 scores
+    assert f"- Activations: {4 * (4 * 256 + 2 * 64 + 10):,} bytes per image" in lines
+
+
+def test_text_table_rows_name_the_layer_and_its_field_then_its_step():
+    from explorer.core.summary import format_table
+
+    lines = format_table(inspect_spec(ArchitectureSpec.from_dict(NESTED))).splitlines()
+    block = next(line for line in lines if "vgg1" in line)
+    conv2 = next(line for line in lines if "conv2" in line)
+    assert conv2.startswith("  conv2 ")  # indented under its block, its own name only
+    assert conv2.split() == ["conv2", "Conv2d", "4×8×8", "148", "9,472", "5", "1"]
+    assert block.split()[:2] == ["0:", "vgg1"] and block.split()[-4:] == [
+        "188", "12,032", "6", "2"]
