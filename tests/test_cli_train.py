@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from PIL import Image
 
 from explorer.cli import main
 from explorer.data import load_dataset
+from explorer.training import EpochEnd, Finished
 
 SAMPLE_TEST = load_dataset("mnist-sample").test
 
@@ -33,6 +36,9 @@ def test_train_json_result_and_run_folder(capsys, tmp_path):
     assert 0 <= result["test_accuracy"] <= 1 and result["samples_per_second"] > 0
     assert (out_dir / "best.safetensors").is_file() and (out_dir / "metrics.csv").is_file()
     assert "epoch   2/2" in err  # per-epoch lines go to stderr when stdout is JSON
+    sample = load_dataset("mnist-sample")
+    assert f"on mnist-sample ({len(sample.train):,} training, {len(sample.test):,} test " \
+        "images)" in err
 
     # the checkpoint classifies an image through `predict --weights`
     image = tmp_path / "digit.png"
@@ -43,6 +49,41 @@ def test_train_json_result_and_run_folder(capsys, tmp_path):
     (entry,) = json.loads(out)
     assert entry["file"] == str(image) and entry["label"] in [str(i) for i in range(10)]
     assert sum(entry["probabilities"]) == pytest.approx(1, abs=1e-4)
+
+
+# two epochs and the end of a run, every figure different, as the training engine sends them
+EPOCHS = [EpochEnd(1, 2, train_loss=0.5, train_accuracy=0.25, test_loss=0.75,
+                   test_accuracy=0.125, epoch_time=3.5, is_best=True),
+          EpochEnd(2, 2, train_loss=0.375, train_accuracy=0.3125, test_loss=0.625,
+                   test_accuracy=0.0625, epoch_time=12.0, is_best=False)]
+FINISHED = Finished("finished", "", epochs_done=2, best_test_accuracy=0.125,
+                    test_accuracy=0.0625, checkpoint="run/best.json", elapsed=15.5,
+                    samples_per_second=1234.4)
+
+
+def test_epoch_lines_show_each_figure_under_its_name(capsys):
+    from explorer.cli import _drive_training
+
+    log = io.StringIO()
+    control = SimpleNamespace(stopped=False, stop=lambda: None)
+    assert _drive_training(iter([*EPOCHS, FINISHED]), control, 2, log) is FINISHED
+    assert log.getvalue().splitlines() == [
+        "epoch   1/2  loss 0.5000  train 25.00%  test loss 0.7500  test 12.50%    3.5 s  best",
+        "epoch   2/2  loss 0.3750  train 31.25%  test loss 0.6250  test  6.25%   12.0 s",
+    ]
+
+
+def test_the_result_reads_the_last_and_best_accuracy_apart(capsys, tmp_path):
+    from explorer.cli import _report_training
+
+    assert _report_training(FINISHED, tmp_path, as_json=False) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "finished", "best test accuracy 12.50%; checkpoint run/best.json; 1,234 images/s; 15.5 s"]
+    _report_training(FINISHED, tmp_path, as_json=True)
+    result = json.loads(capsys.readouterr().out)
+    assert (result["test_accuracy"], result["best_test_accuracy"]) == (0.0625, 0.125)
+    assert (result["epochs"], result["samples_per_second"], result["elapsed"]) == \
+        (2, 1234.4, 15.5)
 
 
 @pytest.mark.parametrize(
