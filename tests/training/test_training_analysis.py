@@ -118,6 +118,22 @@ def test_confusion_counts_every_test_image(spec, dataset):
     assert (np.diff(confidence) <= 0).all()
 
 
+
+def test_confusion_of_a_network_with_more_outputs_than_named_classes(spec, dataset):
+    """Scores for six classes, four named: the matrix is 6×6, the extra classes named by
+    their numbers, and a network that always answers class 5 fills that column only."""
+    always_5 = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(spec.input_shape[1] ** 2, 6))
+    torch.nn.init.zeros_(always_5[1].weight)
+    with torch.no_grad():
+        always_5[1].bias.copy_(torch.tensor([0.0, 0, 0, 0, 0, 9]))
+    result = confusion(always_5, dataset.test, input_shape=spec.input_shape, mean=dataset.mean,
+                       std=dataset.std, classes=dataset.classes, batch_size=16)
+    assert result.matrix.shape == (6, 6) and result.classes[4:] == ("4", "5")
+    labels = np.bincount(dataset.test.labels.numpy(), minlength=6)
+    np.testing.assert_array_equal(result.matrix[:, 5], labels)  # row: true, column: predicted
+    assert result.matrix.sum() == result.matrix[:, 5].sum() == len(dataset.test)
+    assert result.accuracy == 0.0
+
 def test_predict_drawing_with_the_bundled_model():
     from explorer.training.analysis import predict_drawing
     from explorer.training.checkpoint import load_checkpoint
