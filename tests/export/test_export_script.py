@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from export_helpers import load_code
 from PIL import Image
 
@@ -51,6 +52,27 @@ def test_defaults_are_the_apps(script):
     assert f'"--batch-size", type=int, default={config.batch_size}' in text
     assert f"default={config.optimizer!r}" in text
 
+
+
+@pytest.mark.parametrize("schedule", ["step", "cosine", "onecycle"])
+def test_the_scripts_schedule_is_the_apps(script, schedule):
+    """Seven epochs of five batches: a step (× 0.5) every 7 // 3 = 2 epochs, a cosine over
+    7 epochs, one cycle over 35 batches, as the app schedules them."""
+    from explorer.training.engine import make_scheduler
+
+    module = load_code(script.read_text(), "train_script")
+    args = module.parse_args(["--data", "x.npz", "--epochs", "7", "--schedule", schedule,
+                              "--gamma", "0.5"])
+    weights = [torch.nn.Parameter(torch.zeros(1))]
+    exported = module.make_scheduler(args, torch.optim.SGD(weights, lr=args.lr), 5)
+    config = TrainConfig(epochs=7, schedule=schedule, gamma=0.5)
+    app = make_scheduler(torch.optim.SGD(weights, lr=config.lr), config, 5)
+    expected = {"step": {"step_size": 2, "gamma": 0.5},
+                "cosine": {"T_max": 7, "eta_min": 0.0},
+                "onecycle": {"total_steps": 35}}[schedule]
+    assert type(exported) is type(app)
+    assert {k: getattr(exported, k) for k in expected} == expected
+    assert {k: getattr(app, k) for k in expected} == expected
 
 def test_one_process_trains_checkpoints_and_resumes(script):
     folder = script.parent
