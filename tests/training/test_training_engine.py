@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import gc
 import json
+import math
 import threading
 
 import pytest
@@ -520,7 +521,8 @@ def test_the_best_checkpoint_is_the_epoch_with_the_highest_test_accuracy(
 
 def test_train_accuracy_is_the_share_of_images_right(spec, dataset, config):
     """A network that always says class 0, trained with a negligible rate: a quarter of the
-    images (one class in four) are right, exactly."""
+    images (one class in four) are right, exactly; the loss is the mean over images of
+    log(e¹⁰ + 3), less 10 for the quarter that are class 0."""
     model = build_model(spec, device="cpu")
     with torch.no_grad():
         for p in model.parameters():
@@ -530,6 +532,9 @@ def test_train_accuracy_is_the_share_of_images_right(spec, dataset, config):
     events = run(spec, config, dataset=dataset, model=model)
     (epoch,) = of(events, EpochEnd)
     assert epoch.train_accuracy == 0.25 and epoch.test_accuracy == 0.25
+    loss = math.log(math.exp(10) + 3) - 10 / 4
+    assert epoch.train_loss == pytest.approx(loss, rel=1e-6)
+    assert epoch.test_loss == pytest.approx(loss, rel=1e-6)
 
 
 def test_a_tie_keeps_the_earlier_best_checkpoint(monkeypatch, tmp_path, spec, dataset, config):
