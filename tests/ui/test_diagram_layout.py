@@ -273,3 +273,26 @@ def test_a_parallel_merge_says_concatenation_or_addition():
     merges = [b for b in layout.boxes if b.kind == "merge"]
     assert [(b.path, b.title) for b in merges] == [((0,), "C"), ((1,), "+")]
     assert "concatenation" in merges[0].tooltip and merges[1].tooltip == "addition"
+
+
+def test_expanded_convolutions_say_their_stride_and_padding(resnet56):
+    spec, summary = resnet56
+    layout = layout_network(spec, summary, {"stage2.residual1": True})
+    # the stage's first 3×3 convolution halves the size (stride 2); both pad by 1
+    assert layout.box("stage2.residual1.conv1").detail == "3×3, 32 ch, s2, p1"
+    assert layout.box("stage2.residual1.conv2").detail == "3×3, 32 ch, p1"
+
+
+def test_a_scaled_residual_addition_says_its_factor():
+    def net(scale: float) -> ArchitectureSpec:
+        return ArchitectureSpec.from_dict({
+            "name": "scaled", "input_shape": [4, 8, 8], "num_classes": 2, "blocks": [
+                {"type": "residual", "scale": scale, "body": [
+                    {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1}]},
+                {"type": "flatten"}, {"type": "linear", "out_features": "classes"}]})
+
+    def add_tip(spec: ArchitectureSpec) -> str:
+        return layout_network(spec, inspect_spec(spec, depth=8)).box("residual1#add").tooltip
+
+    assert add_tip(net(0.5)) == "addition, then × 0.5"
+    assert add_tip(net(1.0)) == "addition"
