@@ -235,7 +235,8 @@ class LabController(QObject):
         self.poll.timeout.connect(self._drain)
         self._shown: dict[int, tuple] = {}
         self._choices: tuple[list[str], list] | None = None
-        """The presets and runs last read, ``(presets, runs)``; read again when a run ends."""
+        """The presets and runs last read, ``(presets, runs)``; read again when a lab view
+        comes forward, the comparison reads the runs, or a run ends."""
         self._menus()
         self._connect()
         from explorer.data import list_sources

@@ -130,6 +130,7 @@ def test_in_place_operations_return_their_input():
     lambda: meta(2, 3).sum((1, 1)),
     lambda: F.batch_norm(meta(2, 8, 4, 4), meta(4), meta(4)),
     lambda: F.batch_norm(meta(2, 8, 4, 4), meta(8), meta(8), meta(3), training=False),
+    lambda: F.batch_norm(meta(2, 8, 4, 4), running_mean=meta(8), running_var=meta(5)),
     lambda: F.dropout(meta(2, 3), 1.5),
     lambda: F.dropout(meta(2, 3), 0.5, None),
     lambda: F.dropout2d(meta(5), 0.2),
