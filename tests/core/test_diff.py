@@ -58,6 +58,13 @@ def test_inserted_removed_and_changed_blocks_with_parameters_and_costs():
     assert "+ block 1 (batch_norm2d): inserted" in text
     assert "- block 2 (max_pool2d): removed" in text
     assert "parameters 75 → 867" in text
+    lines = text.splitlines()
+    # old: conv 40 weights × 8·8, conv 222 × 2·2, linear 75; new: conv 40 × 8·8, batch norm 8
+    # (no mult-adds), conv 296 × 6·6, linear 867
+    assert lines[0] == ("small (337 parameters, 3,523 mult-adds) → "
+                        "small (1,211 parameters, 14,083 mult-adds)")
+    assert "  block 3 (conv2d): output 6×2×2 → 8×6×6; parameters 222 → 296; mult-adds 888 → " \
+        "10,656" in lines
 
 
 def test_identical_networks_and_network_fields():

@@ -34,8 +34,9 @@ def test_conv_and_pool_rows_carry_their_geometry_and_input():
         {"type": "conv2d", "out_channels": 4, "kernel_size": 5, "padding": 2, "stride": 2},
         {"type": "max_pool2d", "kernel_size": 3, "stride": 2, "padding": 1},
         {"type": "relu"},
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 2, "dilation": 2},
     ])
-    conv, pool, relu = inspect_spec(spec).layers
+    conv, pool, relu, dilated = inspect_spec(spec).layers
     assert conv.input_shape == (1, 28, 28)
     assert conv.geometry == {"kernel": (5, 5), "stride": (2, 2), "padding": (2, 2),
                              "dilation": (1, 1)}
@@ -44,6 +45,9 @@ def test_conv_and_pool_rows_carry_their_geometry_and_input():
     assert pool.geometry["kernel"] == (3, 3) and pool.geometry["stride"] == (2, 2)
     assert relu.geometry is None and relu.input_shape == (4, 7, 7)
     assert conv.to_json()["geometry"]["kernel"] == [5, 5]
+    assert dilated.geometry == {"kernel": (3, 3), "stride": (1, 1), "padding": (2, 2),
+                                "dilation": (2, 2)}
+    assert dilated.to_json()["geometry"]["dilation"] == [2, 2]
 
 
 def test_errors_carry_the_failing_block_path():
