@@ -26,6 +26,8 @@ def test_version(capsys):
 def test_presets_and_blocks_listings(capsys):
     code, out, _ = run(capsys, "presets")
     assert code == 0 and "course-inception" in out and "resnet56" in out
+    shapes = {line.split()[0]: line.split()[1] for line in out.splitlines()}
+    assert (shapes["lenet"], shapes["alexnet"]) == ("1×28×28", "1×224×224")
     code, out, _ = run(capsys, "presets", "--json")
     names = [p["name"] for p in json.loads(out)]
     assert {"course-inception", "course-resnet", "lenet", "alexnet", "vgg11", "nin",
@@ -36,6 +38,11 @@ def test_presets_and_blocks_listings(capsys):
     assert {"conv2d", "parallel", "residual", "group", "inception_a"} <= set(blocks)
     conv = {p["name"]: p for p in blocks["conv2d"]["params"]}
     assert conv["out_channels"]["required"] and conv["kernel_size"]["default"] == 3
+    code, out, _ = run(capsys, "blocks", "conv2d")
+    settings = {line.split()[0]: line.rsplit("; ", 1)[-1] for line in out.splitlines()[2:]}
+    assert settings == {"out_channels": "required", "kernel_size": "default 3",
+                        "stride": "default 1", "padding": "default 0", "dilation": "default 1",
+                        "bias": "default true"}
     code, out, _ = run(capsys, "blocks", "res*")
     assert code == 0 and "residual" in out and "conv2d" not in out
 
