@@ -477,6 +477,25 @@ def test_progress_bar_is_silent_when_not_a_terminal_and_live_on_one():
     assert "epoch \\u001b[2J1" in live.getvalue() and "\x1b[2J" not in live.getvalue()
 
 
+
+def test_the_progress_bar_counts_batches_across_epochs_and_shows_the_speed():
+    """Batch 3 of 10 in epoch 2 of 2: 13 of 20 batches done, the batch's loss and images/s."""
+    import io
+
+    from explorer.progress import TrainProgress
+    from explorer.training import BatchEnd
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    progress = TrainProgress(2, stream=Terminal())
+    progress.update(BatchEnd(epoch=2, batch=3, batches=10, step=13, loss=0.25, lr=0.1,
+                             samples_per_second=1234.0))
+    assert (progress.bar.n, progress.bar.total) == (13, 20)
+    assert progress.bar.postfix == "loss 0.2500, 1,234 img/s"
+    progress.close()
+
 def test_an_unreadable_image_folder_is_a_data_error(capsys, tmp_path, monkeypatch):
     from pathlib import Path
 
