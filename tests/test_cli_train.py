@@ -221,7 +221,8 @@ def test_predict_with_the_bundled_model(capsys, tmp_path):
     results = json.loads(out)
     assert [r["label"] for r in results] == [str(label) for label in labels]
     code, out, _ = run(capsys, "predict", files[0])
-    assert out.startswith(f"{files[0]}: {labels[0]} (")
+    confidence = max(results[0]["probabilities"])  # the predicted class's probability
+    assert out == f"{files[0]}: {labels[0]} ({confidence:.1%})\n"
 
 
 def test_predict_reports_bad_files_by_name_and_classifies_the_rest(capsys, tmp_path):
