@@ -130,3 +130,19 @@ def test_a_run_folder_is_named_after_the_network_and_the_start_time(tmp_path):
 def test_runs_folder_follows_xdg(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert runs_folder() == tmp_path / "network-explorer" / "runs"
+
+
+def test_a_runs_title_reads_its_best_epoch_and_progress(tmp_path, finished_run):
+    """Three of five epochs done, the best (75 %) in the middle: the list says 3/5 and 75.0 %,
+    not the last epoch's accuracy."""
+    _, run_dir, _ = finished_run
+    copy = _copy_run(run_dir, tmp_path / "copy", "2026-01-01T10:00:00+00:00")
+    config = json.loads((copy / "config.json").read_text())
+    config["config"]["epochs"] = 5
+    (copy / "config.json").write_text(json.dumps(config))
+    row = json.loads((copy / "metrics.jsonl").read_text().splitlines()[0])
+    rows = [{**row, "epoch": e, "test_accuracy": a} for e, a in ((1, 0.5), (2, 0.75), (3, 0.625))]
+    (copy / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    info = read_run(copy)
+    assert (info.epochs_done, info.epochs_planned, info.best_test_accuracy) == (3, 5, 0.75)
+    assert info.title == "tiny · synthetic · 3/5 epochs · best 75.0 %"
