@@ -87,8 +87,13 @@ def test_one_process_trains_checkpoints_and_resumes(script):
     assert "resuming from" in again.stdout and "epoch   2/2" in again.stdout
     assert "epoch   1/" not in again.stdout
     assert load_checkpoint(folder / "run1" / "last.json").epoch == 2
-    rows = (folder / "run1" / "metrics.jsonl").read_text().splitlines()
-    assert [json.loads(r)["epoch"] for r in rows] == [1, 2]
+    rows = [json.loads(r) for r in (folder / "run1" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    accuracies = [r["test_accuracy"] for r in rows]  # the best is the first epoch at the top
+    assert load_checkpoint(folder / "run1" / "best.json").epoch == \
+        1 + accuracies.index(max(accuracies))
+    # train and test loss are both means per image: of one size on the same small data
+    assert all(0.5 < r["train_loss"] / r["test_loss"] < 2 for r in rows), rows
 
 
 # Runs the exported script under torchrun, rank 0 slow to save its checkpoints, and writes
