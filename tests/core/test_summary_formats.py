@@ -93,3 +93,6 @@ def test_text_table_rows_name_the_layer_and_its_field_then_its_step():
     assert conv2.split() == ["conv2", "Conv2d", "4×8×8", "148", "9,472", "5", "1"]
     assert block.split()[:2] == ["0:", "vgg1"] and block.split()[-4:] == [
         "188", "12,032", "6", "2"]
+    # 838 float32 weights: 3,352 bytes; activations 4,648 bytes (see the Markdown test)
+    assert "Parameters:        838 (838 trainable, 3.3 KiB)" in lines
+    assert "Activations:       4.5 KiB per image (forward)" in lines
