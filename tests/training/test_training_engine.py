@@ -471,6 +471,27 @@ class _Clock:
         self.now += seconds
 
 
+
+def test_the_runs_throughput_is_images_trained_per_second_of_training(monkeypatch, spec,
+                                                                       dataset, config):
+    """256 images in 16 batches of 16, 1 s after each on a clock that moves only then: an
+    epoch of 16 s, and 16 images/s over the run."""
+    import types
+
+    from explorer.training import engine
+
+    clock = _Clock()
+    monkeypatch.setattr(engine, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
+    config = dataclasses.replace(config, epochs=1, batch_size=16)
+    events = []
+    for event in train(spec, config, dataset=dataset):
+        events.append(event)
+        if isinstance(event, BatchEnd):
+            clock.jump(1.0)
+    assert len(of(events, BatchEnd)) == len(dataset.train) // 16 == 16
+    assert events[-1].samples_per_second == 16.0
+    assert of(events, EpochEnd)[0].epoch_time == 16.0
+
 def test_paused_time_counts_in_no_time_and_no_throughput(monkeypatch, spec, dataset, config):
     """A 100 s pause in epoch 1: the epoch's time, the run's samples/s and the batch speed
     right after the pause are those of the work alone; elapsed leaves the pause out too."""
