@@ -241,7 +241,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         accuracy = f"{100 * r.best_test_accuracy:6.2f} %" if r.best_test_accuracy is not None \
             else "      —"
         print(f"{r.path.name:<44} {accuracy}  {r.epochs_done:>3}/{r.epochs_planned:<3} "
-              f"epochs  {r.dataset}  {r.started.replace('T', ' ')[:19]}")
+              f"epochs  {r.dataset}  {r.started_local}")
     return 0
 
 

@@ -98,26 +98,28 @@ def test_runs_list_and_compare(capsys, tmp_path, small_file):
 
 
 
-def test_runs_list_reads_each_runs_accuracy_and_epochs(capsys, tmp_path, monkeypatch):
+def test_runs_list_reads_each_runs_accuracy_and_epochs(capsys, tmp_path, monkeypatch,
+                                                       kolkata):
     """Two runs as the list prints them: best accuracy in percent, epochs done of planned,
-    data set, start time; a run without an epoch yet shows a dash."""
+    data set, start time in local time (as the window shows it; stored in UTC); a run
+    without an epoch yet shows a dash."""
     from pathlib import Path
 
     from explorer.training import runs
     from explorer.training.runs import RunInfo
 
-    listed = [RunInfo(Path("/r/lenet-1"), "lenet", "2026-01-02T03:04:05.678", "mnist", "cpu",
+    listed = [RunInfo(Path("/r/lenet-1"), "lenet", "2026-01-02T03:04:05+00:00", "mnist", "cpu",
                       epochs_planned=5, epochs_done=3, best_test_accuracy=0.9876, best=None,
                       last=None, config={}),
-              RunInfo(Path("/r/tiny"), "tiny", "2026-01-03T00:00:00", "fashion", "cpu",
+              RunInfo(Path("/r/tiny"), "tiny", "2026-01-03T00:00:00+00:00", "fashion", "cpu",
                       epochs_planned=2, epochs_done=0, best_test_accuracy=None, best=None,
                       last=None, config={})]
     monkeypatch.setattr(runs, "all_runs", lambda roots: listed)
     code, out, _ = run(capsys, "runs", "--root", tmp_path)
     assert code == 0
     assert [line.split() for line in out.splitlines()] == [
-        ["lenet-1", "98.76", "%", "3/5", "epochs", "mnist", "2026-01-02", "03:04:05"],
-        ["tiny", "—", "0/2", "epochs", "fashion", "2026-01-03", "00:00:00"]]
+        ["lenet-1", "98.76", "%", "3/5", "epochs", "mnist", "2026-01-02", "08:34:05"],
+        ["tiny", "—", "0/2", "epochs", "fashion", "2026-01-03", "05:30:00"]]
 
 def test_python_files_have_gradients_and_a_diff(capsys, tmp_path):
     from pyfile_sources import COURSE_NET, write

@@ -3,7 +3,6 @@ questions before work is replaced, the names and messages a user reads, runs tol
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -223,16 +222,6 @@ def test_a_50_mb_file_is_refused_by_its_size_before_it_is_read(qtbot, window, tm
 
 
 # ------------------------------------------------------------------ runs
-
-
-@pytest.fixture
-def kolkata(monkeypatch):
-    """Local time is UTC+05:30 for this test, so that UTC shown as local time shows."""
-    monkeypatch.setenv("TZ", "Asia/Kolkata")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_two_runs_of_one_network_are_told_apart_and_a_stopped_one_says_so(
