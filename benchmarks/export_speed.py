@@ -10,22 +10,12 @@ the Code view must generate off the GUI thread (it does).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+
+from timing import median_ms  # benchmarks/timing.py, beside this script
 
 from explorer.core import build_model
 from explorer.core.presets import preset_spec
 from explorer.export import export_pytorch
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def main() -> None:

@@ -14,20 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
-import time
 
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up (imports, first-call caches)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from timing import median_ms  # benchmarks/timing.py, beside this script
 
 
 def summarise(name: str):
@@ -72,7 +62,7 @@ def main() -> None:
     parser.add_argument("--summary-only", metavar="NAME", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.summary_only:  # the child process of --before
-        print(median_seconds(lambda: summarise(args.summary_only), args.repeats))
+        print(median_ms(lambda: summarise(args.summary_only), args.repeats) / 1e3)
         return
 
     import torch
@@ -92,8 +82,8 @@ def main() -> None:
 
         big = name.startswith("torchvision:")
         repeats = max(3, args.repeats // 3) if big else args.repeats
-        fwd = median_seconds(forward, repeats)
-        summ = median_seconds(lambda name=name: summarise(name), repeats)
+        fwd = median_ms(forward, repeats) / 1e3
+        summ = median_ms(lambda name=name: summarise(name), repeats) / 1e3
         line = (f"{name:<22} {'×'.join(map(str, shape)):>10} {fwd * 1e3:>11.2f} "
                 f"{summ * 1e3:>11.2f} {summ / fwd:>15.2f}×")
         if args.before:
