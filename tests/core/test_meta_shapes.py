@@ -154,21 +154,26 @@ def test_mixed_dtypes_and_real_tensors_are_left_to_pytorch():
     assert not real.is_meta and real.sum().item() == 12.0
 
 
+def imports_torch_dynamo(code: str) -> str:
+    """Whether ``code``, run in a fresh interpreter, imported torch._dynamo (``"True"`` or
+    ``"False"``, as printed there)."""
+    code += "import sys\nprint('torch._dynamo' in sys.modules)\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=600)
+    return out.stdout.strip()
+
+
 def test_inspecting_every_preset_does_not_import_torch_dynamo():
     """Importing torch._dynamo costs seconds of CPU before the first table at start-up."""
     code = (
-        "import sys\n"
         "from explorer.core.inspector import inspect_spec\n"
         "from explorer.core.presets import preset_spec\n"
         "from explorer.core.registry import list_presets\n"
         "for p in list_presets():\n"
         "    s = inspect_spec(preset_spec(p.name), depth=8)\n"
         "    assert s.error is None, (p.name, s.error)\n"
-        "print('torch._dynamo' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=600)
-    assert out.stdout.strip() == "False"
+    assert imports_torch_dynamo(code) == "False"
 
 
 def test_linear_keeps_its_multiply_adds_for_the_cost_counter():
@@ -215,14 +220,10 @@ def test_inspecting_a_python_file_of_functional_activations_does_not_import_torc
     path = tmp_path / "gated.py"
     path.write_text(FUNCTIONAL_NET)
     code = (
-        "import sys\n"
         "from explorer.core.pyfile import FileRequest\n"
         "from explorer.core.pyfile.analyse import analyse\n"
         f"report = analyse(FileRequest({str(path)!r}))\n"
         "assert report.problem is None, report.problem\n"
         "assert report.summary.output_shape == (10,), report.summary.output_shape\n"
-        "print('torch._dynamo' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=600)
-    assert out.stdout.strip() == "False"
+    assert imports_torch_dynamo(code) == "False"
