@@ -1003,8 +1003,8 @@ class MainWindow(QMainWindow):
     def confirm_close(self) -> bool:
         """Ask once about what closing would end (a run going, unsaved changes); ``False``
         if the user cancels. Nothing is stopped here."""
-        run = next((r for r in (part.active_run() for part in (self.training, self.lab)
-                                if part is not None) if r is not None), None)
+        parts = [part for part in (self.training, self.lab) if part is not None]
+        run = next(filter(None, (part.active_run() for part in parts)), None)
         if run is None:
             return self.maybe_save()
         doc = self.document
